@@ -1,0 +1,101 @@
+// Validation and zero-copy conversion of NumPy arrays for the bindings. Holds the GIL.
+// Contract: float32, last axis contiguous, other strides non-negative multiples of 4 bytes.
+// Nothing is converted silently: a wrong dtype is a TypeError, a wrong layout a ValueError,
+// each with the fix in the message.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "vcdfast/align.hpp"
+#include "vcdfast/similarity.hpp"
+
+namespace vcdfast::bind {
+namespace py = pybind11;
+
+inline std::string fix_hint(const char* name) {
+  return std::string(" (pass np.ascontiguousarray(") + name + ", dtype=np.float32), or vcdfast.ensure_f32(" + name +
+         "))";
+}
+
+// `obj` as a float32 array with `ndim` dimensions and element strides; raises otherwise.
+inline py::array f32_array(const py::handle& obj, const char* name, py::ssize_t ndim) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::of(obj).attr("__name__"))) + fix_hint(name));
+  auto arr = py::reinterpret_borrow<py::array>(obj);
+  if (!arr.dtype().is(py::dtype::of<float>()))
+    throw py::type_error(std::string(name) + " must be float32, got " + std::string(py::str(arr.dtype())) +
+                         fix_hint(name));
+  if (arr.ndim() != ndim)
+    throw py::value_error(std::string(name) + " must have " + std::to_string(ndim) + " dimensions, got shape " +
+                          std::string(py::str(py::tuple(py::cast(std::vector<py::ssize_t>(
+                              arr.shape(), arr.shape() + arr.ndim()))))));
+  for (py::ssize_t i = 0; i < ndim; ++i) {
+    const auto stride = arr.strides(i);
+    const bool contiguous_last = i == ndim - 1 ? (stride == 4 || arr.shape(i) <= 1) : true;
+    if (stride < 0 || stride % 4 != 0 || !contiguous_last)
+      throw py::value_error(std::string(name) + " must have a contiguous last axis and non-negative strides" +
+                            fix_hint(name));
+  }
+  return arr;
+}
+
+inline std::size_t elem_stride(const py::array& arr, py::ssize_t axis) {
+  return arr.shape(axis) <= 1 ? 0 : static_cast<std::size_t>(arr.strides(axis) / 4);
+}
+
+inline void require_nonempty(const py::array& arr, const char* name) {
+  if (arr.size() == 0)
+    throw py::value_error(std::string(name) + " is empty (shape " +
+                          std::string(py::str(py::tuple(py::cast(std::vector<py::ssize_t>(
+                              arr.shape(), arr.shape() + arr.ndim()))))) +
+                          "); every axis needs at least one element");
+}
+
+// NaN/inf make similarity and alignment meaningless (and sort orders undefined): refuse them.
+inline void require_finite(const py::array& arr, const char* name) {
+  const auto* base = static_cast<const char*>(arr.data());
+  const py::ssize_t nd = arr.ndim();
+  std::vector<py::ssize_t> idx(static_cast<std::size_t>(nd), 0);
+  const py::ssize_t total = arr.size();
+  for (py::ssize_t n = 0; n < total; ++n) {
+    py::ssize_t offset = 0;
+    for (py::ssize_t a = 0; a < nd; ++a) offset += idx[static_cast<std::size_t>(a)] * arr.strides(a);
+    if (!std::isfinite(*reinterpret_cast<const float*>(base + offset)))
+      throw py::value_error(std::string(name) + " contains NaN or infinity; clean it (np.nan_to_num) before calling");
+    for (py::ssize_t a = nd - 1; a >= 0; --a) {
+      if (++idx[static_cast<std::size_t>(a)] < arr.shape(a)) break;
+      idx[static_cast<std::size_t>(a)] = 0;
+    }
+  }
+}
+
+inline MatrixF32 as_matrix(const py::array& arr) {
+  return {static_cast<const float*>(arr.data()), static_cast<std::size_t>(arr.shape(0)),
+          static_cast<std::size_t>(arr.shape(1)), elem_stride(arr, 0)};
+}
+
+inline FramesF32 as_frames(const py::array& arr) {
+  return {static_cast<const float*>(arr.data()), static_cast<std::size_t>(arr.shape(0)),
+          static_cast<std::size_t>(arr.shape(1)), static_cast<std::size_t>(arr.shape(2)),
+          elem_stride(arr, 0), elem_stride(arr, 1)};
+}
+
+inline SimMap as_simmap(const py::array& arr) {
+  return {static_cast<const float*>(arr.data()), static_cast<std::size_t>(arr.shape(0)),
+          static_cast<std::size_t>(arr.shape(1)), elem_stride(arr, 0)};
+}
+
+inline int checked_threads(int num_threads) {
+  if (num_threads < 1) throw py::value_error("num_threads must be >= 1, got " + std::to_string(num_threads));
+  return num_threads;
+}
+
+void register_similarity(py::module_& m);
+void register_align(py::module_& m);
+
+}  // namespace vcdfast::bind

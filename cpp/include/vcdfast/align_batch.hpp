@@ -1,0 +1,34 @@
+// One query against many references: similarity + alignment fused per pair, pairs run in
+// parallel with OpenMP. Exceptions inside the parallel region are captured and rethrown
+// after it; a cancel flag is polled between pairs.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <vector>
+
+#include "vcdfast/align.hpp"
+#include "vcdfast/similarity.hpp"
+
+namespace vcdfast {
+
+enum class SimilarityKind { cosine, chamfer_asymmetric, chamfer_symmetric };
+enum class AlignMethod { tn, hv, dp, dtw };
+
+struct AlignConfig {
+  SimilarityKind similarity = SimilarityKind::cosine;
+  AlignMethod method = AlignMethod::tn;
+  TnParams tn;
+  HvParams hv;
+  DpParams dp;
+  DtwParams dtw;
+  // VCSL's sim_norm for chamfer maps: clip to [lower, upper] and divide by (upper - lower).
+  bool normalize = false;
+  float norm_lower = 0.0f, norm_upper = 0.3f;
+};
+
+// Cosine needs one view per frame (std::invalid_argument otherwise); chamfer takes any V, W.
+std::vector<std::vector<Box>> align_batch(const FramesF32& query, const std::vector<FramesF32>& refs,
+                                          const AlignConfig& config, int num_threads = 1,
+                                          const std::atomic<bool>* cancel = nullptr);
+
+}  // namespace vcdfast

@@ -1,0 +1,40 @@
+// Frame-to-frame similarity matrices. Pure C++: no Python, no allocation in the hot loops.
+// Layout: row-major, last axis contiguous, strides in elements (not bytes).
+#pragma once
+#include <cstddef>
+
+namespace vcdfast {
+
+// (rows, dim) matrix.
+struct MatrixF32 {
+  const float* data = nullptr;
+  std::size_t rows = 0, dim = 0, row_stride = 0;
+  const float* row(std::size_t i) const { return data + i * row_stride; }
+};
+
+// (frames, views, dim) tensor: V embeddings per frame (whole frame, crops, flips).
+struct FramesF32 {
+  const float* data = nullptr;
+  std::size_t frames = 0, views = 0, dim = 0, frame_stride = 0, view_stride = 0;
+  const float* at(std::size_t f, std::size_t v) const { return data + f * frame_stride + v * view_stride; }
+};
+
+// Writable (rows, cols) output.
+struct OutF32 {
+  float* data = nullptr;
+  std::size_t rows = 0, cols = 0, row_stride = 0;
+  float* row(std::size_t i) const { return data + i * row_stride; }
+};
+
+// out[p, q] = <q_p, r_q>, accumulated in float32 (cosine when rows are L2-normalised).
+void cosine_matrix(const MatrixF32& q, const MatrixF32& r, const OutF32& out, int num_threads = 1);
+
+enum class ChamferForm {
+  asymmetric,  // ViSiL: out[p, q] = mean_v max_w <q[p, v], r[q, w]>
+  symmetric,   // VCSL:  out[p, q] = (mean_v max_w S + mean_w max_v S) / 2
+};
+// O(P*Q) extra memory at most; never materialises the (P, V, Q, W) tensor.
+void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, const OutF32& out,
+                    int num_threads = 1);
+
+}  // namespace vcdfast

@@ -1,0 +1,1 @@
+// ISA kernels: filled in by the similarity work.

@@ -1,0 +1,31 @@
+"""vcdfast: segment-level video copy detection.
+
+`import vcdfast` loads only NumPy and the C++ core; decoding (PyAV), models (ONNX Runtime)
+and storage (pymilvus, plyvel) are imported by the modules that use them.
+"""
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from vcdfast import _core
+from vcdfast._core import build_info, set_simd_level, simd_level, simd_levels
+from vcdfast.errors import CancelledError, VcdfastError
+from vcdfast.similarity import chamfer_asymmetric, chamfer_symmetric, cosine, ensure_f32
+
+try:
+    __version__ = _version("vcdfast")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = _core.build_info()["version"]
+
+__all__ = [
+    "CancelledError",
+    "VcdfastError",
+    "__version__",
+    "build_info",
+    "chamfer_asymmetric",
+    "chamfer_symmetric",
+    "cosine",
+    "ensure_f32",
+    "set_simd_level",
+    "simd_level",
+    "simd_levels",
+]
