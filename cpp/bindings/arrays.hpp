@@ -97,5 +97,6 @@ inline int checked_threads(int num_threads) {
 
 void register_similarity(py::module_& m);
 void register_align(py::module_& m);
+void register_align_batch(py::module_& m);
 
 }  // namespace vcdfast::bind

@@ -48,6 +48,7 @@ PYBIND11_MODULE(_core, m) {
 
   vcdfast::bind::register_similarity(m);
   vcdfast::bind::register_align(m);
+  vcdfast::bind::register_align_batch(m);
 
   vcdfast::apply_simd_level_from_env();
 }
