@@ -19,17 +19,18 @@ struct Box {
   float score = 0.0f;  // each method documents its score in cpp/align/README.md
 };
 
-// Temporal network (Tan et al. 2009) as in VCSL; defaults are towhee's.
+// Temporal network (Tan et al. 2009) as in VCSL; defaults are towhee's. Thresholds are
+// double because VCSL compares them as Python floats (float64) against IoUs and mean scores.
 struct TnParams {
   std::int64_t max_step = 10, top_k = 5, max_path = 10;
-  float min_sim = 0.2f;
+  double min_sim = 0.2;
   std::int64_t min_length = 5;
-  float max_iou = 0.3f;
+  double max_iou = 0.3;
 };
 
 // Hough voting (Douze et al. 2010) as in VCSL.
 struct HvParams {
-  float iou_thresh = 0.9f, min_sim = 0.2f;
+  double iou_thresh = 0.9, min_sim = 0.2;
   std::int64_t max_peaks = 100;
 };
 
