@@ -4,3 +4,31 @@ that errors raised there and here are caught by the same `except VcdfastError`."
 from vcdfast._core import CancelledError, VcdfastError
 
 __all__ = ["CancelledError", "VcdfastError"]
+
+
+class VideoDecodeError(VcdfastError):
+    """A video could not be opened or decoded. `.path` names the file, `.cause` is the original
+    exception or a message; `.frames_decoded` and `.decoded_until` (seconds from the stream
+    start, None if nothing decoded) say how far decoding got; `.partial` holds what was decoded
+    before a mid-file error (a DecodedVideo or VideoEmbedding), or None."""
+
+    def __init__(self, path, cause, *, frames_decoded: int = 0, decoded_until: float | None = None, partial=None):
+        self.path = str(path)
+        self.cause = cause
+        self.frames_decoded = frames_decoded
+        self.decoded_until = decoded_until
+        self.partial = partial
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        cause = f"{type(self.cause).__name__}: {self.cause}" if isinstance(self.cause, BaseException) else self.cause
+        where = (f" (after {self.frames_decoded} sampled frames, decoded up to {self.decoded_until:.3f} s)"
+                 if self.decoded_until is not None else "")
+        return f"cannot decode video {self.path!r}: {cause}{where}"
+
+
+class ModelError(VcdfastError):
+    """A model is unknown, missing, corrupt (sha256 mismatch) or unusable (wrong inputs/outputs)."""
+
+
+__all__ += ["ModelError", "VideoDecodeError"]
