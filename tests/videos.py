@@ -429,7 +429,8 @@ def make_video(
             stream.set_display_rotation(rotation)
         astream = None
         if audio:
-            astream = out.add_stream("aac", rate=16000, layout="mono")
+            webm = path.suffix == ".webm"  # WebM takes Opus (48 kHz), not AAC
+            astream = out.add_stream("libopus" if webm else "aac", rate=48000 if webm else 16000, layout="mono")
         for p, t in zip(pts, rel):
             img = np.ascontiguousarray(content(t))
             if img.shape != (h, w, 3):

@@ -1,0 +1,318 @@
+"""Frame sampling by time with PyAV.
+
+Times come from each frame's PTS (`pts × time_base`), measured from the video stream's
+start, so variable-frame-rate files and files whose clock starts late give correct
+seconds. A sampling target T picks the frame on screen at T (the last frame with
+time <= T); a frame is emitted at most once. Display rotation is applied. Only sampled
+frames are converted to RGB (and resized inside swscale), so decoding is the only
+per-frame cost; frames are streamed, so memory does not grow with duration.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import Iterator
+
+import numpy as np
+
+from vcdfast.errors import VideoDecodeError
+
+__all__ = ["DecodedVideo", "Sampling", "VideoInfo", "decode", "iter_frames", "probe"]
+
+_EPS = 1e-6  # seconds; absorbs float error of pts × time_base against k / fps
+_SEEK_MIN_S = 2.0  # seek to `start` only when it is this far in; below, decoding forward is as cheap
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Which frames to take. fps: targets every 1/fps s from `start` (None: every frame);
+    num_samples: N targets spread uniformly over [start, end or duration) instead of fps;
+    max_frames: stop after this many. start/end in seconds from the stream start."""
+
+    fps: float | None = 1.0
+    start: float | None = None
+    end: float | None = None
+    max_frames: int | None = None
+    num_samples: int | None = None
+
+    def __post_init__(self):
+        for name in ("fps", "start", "end"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+                raise ValueError(f"Sampling.{name} must be a finite number or None, got {v!r}")
+        if self.fps is not None and self.fps <= 0:
+            raise ValueError(f"Sampling.fps must be > 0 (or None for every frame), got {self.fps}")
+        if self.start is not None and self.start < 0:
+            raise ValueError(f"Sampling.start must be >= 0 seconds, got {self.start}")
+        if self.end is not None and self.end <= (self.start or 0.0):
+            raise ValueError(f"Sampling.end ({self.end}) must be greater than start ({self.start or 0.0})")
+        for name in ("max_frames", "num_samples"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ValueError(f"Sampling.{name} must be a positive int or None, got {v!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Sampling":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown Sampling fields {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**d)
+
+
+@dataclass
+class VideoInfo:
+    """What the container says about the video stream. width/height are as displayed (after
+    rotation); duration is seconds from the stream start (None when the file does not say)."""
+
+    path: str
+    duration: float | None
+    width: int
+    height: int
+    rotation: int
+    codec: str
+    avg_fps: float | None
+    start_time: float
+    frame_count: int | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DecodedVideo:
+    frames: np.ndarray  # (T, H, W, 3) uint8 RGB
+    timestamps: np.ndarray  # (T,) float64 seconds from the stream start
+    info: VideoInfo
+
+
+def _open(path):
+    import av
+
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise VideoDecodeError(path, "the file is empty (0 bytes)")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except Exception as e:  # FileNotFoundError, av.error.InvalidDataError, ...
+        raise VideoDecodeError(path, e) from e
+    if not container.streams.video:
+        kinds = sorted({s.type for s in container.streams}) or ["none"]
+        container.close()
+        raise VideoDecodeError(path, f"no video stream (streams: {', '.join(kinds)})")
+    return container
+
+
+def _stream_origin(container, stream) -> float:
+    """The stream's start time in seconds (its clock origin for our timestamps)."""
+    if stream.start_time is not None:
+        return float(stream.start_time * stream.time_base)
+    if container.start_time is not None:
+        return container.start_time / 1e6
+    return 0.0
+
+
+def _duration(container, stream, origin: float) -> float | None:
+    if stream.duration:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        # AV_TIME_BASE (microseconds). Matroska/WebM declare the end time on a clock from 0; other
+        # formats declare end - start, so their end is start_time + duration.
+        end = container.duration / 1e6
+        if "matroska" not in container.format.name:
+            end += (container.start_time or 0) / 1e6
+        return end - origin
+    return None
+
+
+def _info(path, container, stream, rotation: int) -> VideoInfo:
+    cc = stream.codec_context
+    w, h = cc.width, cc.height
+    if rotation % 180:
+        w, h = h, w
+    origin = _stream_origin(container, stream)
+    rate = stream.average_rate or stream.guessed_rate
+    return VideoInfo(path=str(path), duration=_duration(container, stream, origin), width=w, height=h,
+                     rotation=rotation, codec=cc.name, avg_fps=float(rate) if rate else None, start_time=origin,
+                     frame_count=stream.frames or None)
+
+
+def _rotation(frame) -> int:
+    """Counter-clockwise display rotation in degrees (0/90/180/270) from the frame's display matrix."""
+    r = int(round(getattr(frame, "rotation", 0) or 0))
+    return (r // 90 * 90) % 360
+
+
+def probe(path) -> VideoInfo:
+    """Container facts for the first video stream; decodes one frame to read the rotation."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        rotation = 0
+        try:
+            for frame in container.decode(stream):
+                rotation = _rotation(frame)
+                break
+        except Exception as e:
+            raise VideoDecodeError(path, e) from e
+        return _info(path, container, stream, rotation)
+
+
+class _Targets:
+    """Sampling targets as a function: the first target time >= x, or inf when none is left."""
+
+    def __init__(self, sampling: Sampling, start: float, end: float | None):
+        self.start = start
+        self.fps = sampling.fps
+        self.n = sampling.num_samples
+        self.span = None if self.n is None else (end - start)
+        self.end = end
+
+    def at_or_after(self, x: float) -> float:
+        if self.n is not None:
+            k = max(0, math.ceil((x - self.start) * self.n / self.span - _EPS))
+            t = self.start + self.span * k / self.n if k < self.n else math.inf
+        elif self.fps is None:
+            t = max(x, self.start)
+        else:
+            k = max(0, math.ceil((x - self.start) * self.fps - _EPS))
+            t = self.start + k / self.fps
+        return t if self.end is None or t < self.end - _EPS else math.inf
+
+
+def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] | None = None,
+                threads: int | None = None, info: list | None = None) -> Iterator[tuple[np.ndarray, float]]:
+    """Yield (frame, t): uint8 RGB (H, W, 3) upright frames and their times in seconds from the
+    stream start, for each sampling target. size = (width, height) resizes (bilinear, in
+    swscale). threads: decoder threads (None: FFmpeg's choice). If `info` is a list, the
+    VideoInfo is appended to it once the stream is open.
+
+    Raises VideoDecodeError naming the file: at open, or mid-file with the coverage so far
+    (frames already yielded stay valid); a stream that stops well short of its declared
+    duration (a truncated download) is such an error.
+    """
+    if not isinstance(sampling, Sampling):
+        raise TypeError(f"sampling must be a vcdfast.decode.Sampling, got {type(sampling).__name__}")
+    if size is not None and (len(size) != 2 or min(size) < 1):
+        raise ValueError(f"size must be (width, height) with positive ints, got {size!r}")
+    container = _open(path)
+    emitted, last_t = 0, None
+    try:
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        cc.thread_type = "AUTO"
+        cc.thread_count = 0 if threads is None else int(threads)
+        origin = _stream_origin(container, stream)
+        vinfo = _info(path, container, stream, 0)
+        start = sampling.start or 0.0
+        end = sampling.end
+        if sampling.num_samples is not None:
+            span_end = min(end, vinfo.duration) if (end is not None and vinfo.duration) else (end or vinfo.duration)
+            if span_end is None:
+                span_end = _last_packet_time(container, stream, origin)
+                container.seek(0)
+            end = span_end
+        targets = _Targets(sampling, start, end)
+        if start >= _SEEK_MIN_S:
+            # lands on the keyframe at or before start; frames before start are decoded and dropped
+            container.seek(int((origin + start) / stream.time_base), stream=stream, backward=True)
+        target = targets.at_or_after(start)
+        held = None  # (frame, t): the latest frame at or before `target`
+        prev_t, interval = None, None
+        limit = sampling.max_frames or math.inf
+        info_sent = info is None
+        for frame in container.decode(stream):
+            if not info_sent:
+                vinfo.rotation = _rotation(frame)
+                if vinfo.rotation % 180:
+                    vinfo.width, vinfo.height = vinfo.height, vinfo.width
+                info.append(vinfo)
+                info_sent = True
+            if frame.pts is None:
+                t = prev_t + (interval or 1.0 / (vinfo.avg_fps or 25.0)) if prev_t is not None else 0.0
+            else:
+                t = float(frame.pts * stream.time_base) - origin
+            if prev_t is not None and t > prev_t:
+                interval = t - prev_t
+            prev_t = t
+            last_t = t
+            if t < start - _EPS:
+                continue
+            if end is not None and t >= end - _EPS:
+                break
+            if t > target + _EPS:
+                if held is not None:
+                    yield _to_rgb(*held, size)
+                    emitted += 1
+                    held = None
+                    if emitted >= limit:
+                        return
+                target = targets.at_or_after(t)
+                if target == math.inf:
+                    break
+            held = (frame, t)
+        if held is not None and emitted < limit:
+            # the last frame is on screen until t + its interval: emit it only if a target falls there
+            shown_until = held[1] + (interval or 1.0 / (vinfo.avg_fps or 25.0))
+            if target < shown_until - _EPS:
+                yield _to_rgb(*held, size)
+                emitted += 1
+        if not info_sent:
+            raise VideoDecodeError(path, "the video stream has no decodable frames")
+        declared = vinfo.duration
+        # a stream that stops short of the declared duration was cut; the slack lets audio outlast video
+        slack = max(1.0, 2.0 * (interval or 0.0))
+        if declared is not None and last_t + slack < min(declared, end if end is not None else math.inf):
+            raise VideoDecodeError(path, f"stream ends at {last_t:.3f} s but the file declares {declared:.3f} s "
+                                             "(truncated?)", frames_decoded=emitted, decoded_until=last_t)
+    except VideoDecodeError:
+        raise
+    except Exception as e:  # av.error.* from a corrupt packet, MemoryError, ...
+        raise VideoDecodeError(path, e, frames_decoded=emitted, decoded_until=last_t) from e
+    finally:
+        container.close()
+
+
+def _to_rgb(frame, t: float, size: tuple[int, int] | None) -> tuple[np.ndarray, float]:
+    rot = _rotation(frame)
+    if size is None:
+        img = frame.to_ndarray(format="rgb24")
+    else:
+        w, h = (size[1], size[0]) if rot % 180 else size
+        img = frame.reformat(width=w, height=h, format="rgb24", interpolation="BILINEAR").to_ndarray()
+    if rot:
+        img = np.ascontiguousarray(np.rot90(img, rot // 90))
+    return img, t
+
+
+def _last_packet_time(container, stream, origin: float) -> float:
+    """Duration from a demux-only pass (no decoding) for files that do not declare one."""
+    end = 0.0
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            end = max(end, float((packet.pts + (packet.duration or 0)) * stream.time_base) - origin)
+    return end
+
+
+def decode(path, sampling: Sampling = Sampling(), **kw) -> DecodedVideo:
+    """All sampled frames at once (see iter_frames for the arguments). On a mid-file error the
+    VideoDecodeError carries the frames decoded before it as `.partial` (a DecodedVideo)."""
+    frames, times, info = [], [], []
+    try:
+        for img, t in iter_frames(path, sampling, info=info, **kw):
+            frames.append(img)
+            times.append(t)
+    except VideoDecodeError as e:
+        if info:
+            e.partial = _stack(frames, times, info[0])
+        raise
+    return _stack(frames, times, info[0])
+
+
+def _stack(frames, times, info: VideoInfo) -> DecodedVideo:
+    arr = np.stack(frames) if frames else np.zeros((0, info.height, info.width, 3), np.uint8)
+    return DecodedVideo(frames=arr, timestamps=np.asarray(times, np.float64), info=info)
+
