@@ -1,40 +1,68 @@
-#include <algorithm>
-#include <limits>
+// chamfer_matrix: S = <q[p, v], r[j, w]> is computed one (query-frame block x reference-frame
+// block) tile at a time with the cosine GEMM and reduced to frame pairs at once, so the
+// (P, V, Q, W) tensor never exists. Baseline code: no ISA flags here.
+#include <atomic>
+#include <memory>
 #include <stdexcept>
-#include <vector>
 
-#include "../cosine/serial.hpp"
+#include "../isa_kernels.hpp"
+#include "../parallel.hpp"
 #include "vcdfast/similarity.hpp"
 
 namespace vcdfast {
+namespace {
+
+constexpr std::size_t kTileRows = 192;  // query (frame, view) rows per tile: one GEMM row block
+constexpr std::size_t kTileCols = 512;  // reference (view, frame) columns per tile
+
+std::size_t clamp_frames(std::size_t per_tile, std::size_t views, std::size_t frames) {
+  std::size_t f = per_tile / views;
+  if (f < 1) f = 1;
+  return f < frames ? f : frames;
+}
+
+}  // namespace
 
 void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, const OutF32& out, int num_threads) {
   if (q.dim != r.dim) throw std::invalid_argument("chamfer_matrix: query and reference dims differ");
   if (out.rows != q.frames || out.cols != r.frames) throw std::invalid_argument("chamfer_matrix: bad output shape");
-  (void)num_threads;
-  std::vector<float> colmax(r.views);
-  for (std::size_t p = 0; p < q.frames; ++p)
-    for (std::size_t j = 0; j < r.frames; ++j) {
-      std::fill(colmax.begin(), colmax.end(), -std::numeric_limits<float>::infinity());
-      float qr = 0.0f;
-      for (std::size_t v = 0; v < q.views; ++v) {
-        float rowmax = -std::numeric_limits<float>::infinity();
-        for (std::size_t w = 0; w < r.views; ++w) {
-          float s = kernels::dot_f32_serial(q.at(p, v), r.at(j, w), q.dim);
-          rowmax = std::max(rowmax, s);
-          colmax[w] = std::max(colmax[w], s);
-        }
-        qr += rowmax;
-      }
-      qr /= static_cast<float>(q.views);
-      if (form == ChamferForm::asymmetric) {
-        out.row(p)[j] = qr;
-      } else {
-        float rq = 0.0f;
-        for (float m : colmax) rq += m;
-        out.row(p)[j] = 0.5f * (qr + rq / static_cast<float>(r.views));
-      }
+  if (num_threads < 1) throw std::invalid_argument("chamfer_matrix: num_threads must be >= 1");
+  if (q.frames == 0 || r.frames == 0) return;
+  if (q.views == 0 || r.views == 0) throw std::invalid_argument("chamfer_matrix: every frame needs at least one view");
+  const auto& kt = kernels::active_similarity_kernels();
+  const bool symmetric = form == ChamferForm::symmetric;
+
+  const std::size_t V = q.views, W = r.views;
+  const std::size_t mf = clamp_frames(kTileRows, V, q.frames), nf = clamp_frames(kTileCols, W, r.frames);
+  const std::size_t rows = mf * V, cols = nf * W;
+  const std::size_t blocks_r = (r.frames + nf - 1) / nf;
+  const std::size_t items = (q.frames + mf - 1) / mf * blocks_r;
+  const std::size_t threads = static_cast<std::size_t>(num_threads) < items ? num_threads : items;
+
+  // Per-thread scratch, sized by the tile alone (independent of P and Q).
+  const std::size_t scratch = rows * cols + kt.gemm_nt_work_floats(cols);
+  std::unique_ptr<float[]> floats(new float[threads * scratch]);
+  std::unique_ptr<const float*[]> pointers(new const float*[threads * (rows + cols)]);
+  std::atomic<std::size_t> next{0};
+
+  kernels::run_threads(threads, [&](std::size_t t, std::size_t) {
+    float* tile = floats.get() + t * scratch;
+    float* work = tile + rows * cols;
+    const float** a = pointers.get() + t * (rows + cols);
+    const float** b = a + rows;
+    for (std::size_t item = next.fetch_add(1, std::memory_order_relaxed); item < items;
+         item = next.fetch_add(1, std::memory_order_relaxed)) {
+      const std::size_t p0 = item / blocks_r * mf, j0 = item % blocks_r * nf;
+      const std::size_t fq = q.frames - p0 < mf ? q.frames - p0 : mf;
+      const std::size_t fr = r.frames - j0 < nf ? r.frames - j0 : nf;
+      for (std::size_t f = 0; f < fq; ++f)
+        for (std::size_t v = 0; v < V; ++v) a[f * V + v] = q.at(p0 + f, v);
+      for (std::size_t w = 0; w < W; ++w)  // view-major columns: see ChamferReduceFn
+        for (std::size_t j = 0; j < fr; ++j) b[w * fr + j] = r.at(j0 + j, w);
+      kt.gemm_nt(a, fq * V, b, fr * W, q.dim, tile, fr * W, work);
+      kt.chamfer_reduce(tile, fr * W, fq, V, fr, W, symmetric, out.row(p0) + j0, out.row_stride);
     }
+  });
 }
 
 }  // namespace vcdfast

@@ -1,17 +1,69 @@
-#include <algorithm>
+// cosine_matrix and the similarity dispatch table (baseline code: no ISA flags here).
+#include <memory>
 #include <stdexcept>
 
+#include "../chamfer/serial.hpp"
+#include "../isa_kernels.hpp"
+#include "../parallel.hpp"
 #include "serial.hpp"
 #include "vcdfast/simd.hpp"
 #include "vcdfast/similarity.hpp"
 
 namespace vcdfast {
+namespace kernels {
+namespace {
+
+// Filled at compile time (constant initialisation), indexed by SimdLevel; never reassigned.
+constexpr SimilarityKernels kTable[kSimdLevelCount] = {
+    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial},
+#if VCDFAST_X86
+    {gemm_nt_work_floats_avx2, gemm_nt_f32_avx2, chamfer_reduce_f32_avx2},
+    {gemm_nt_work_floats_avx512, gemm_nt_f32_avx512, chamfer_reduce_f32_avx512},
+#else  // unreachable: set_simd_level only accepts supported levels
+    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial},
+    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial},
+#endif
+};
+
+}  // namespace
+
+const SimilarityKernels& active_similarity_kernels() noexcept {
+  return kTable[static_cast<int>(active_simd_level())];
+}
+
+}  // namespace kernels
 
 void cosine_matrix(const MatrixF32& q, const MatrixF32& r, const OutF32& out, int num_threads) {
   if (q.dim != r.dim) throw std::invalid_argument("cosine_matrix: query and reference dims differ");
   if (out.rows != q.rows || out.cols != r.rows) throw std::invalid_argument("cosine_matrix: bad output shape");
-  kernels::cosine_rows_f32_serial(q, r, out, 0, q.rows);
-  (void)num_threads;
+  if (num_threads < 1) throw std::invalid_argument("cosine_matrix: num_threads must be >= 1");
+  if (q.rows == 0 || r.rows == 0) return;
+  const auto& kt = kernels::active_similarity_kernels();
+
+  std::unique_ptr<const float*[]> a_rows(new const float*[q.rows]), b_rows(new const float*[r.rows]);
+  for (std::size_t i = 0; i < q.rows; ++i) a_rows[i] = q.row(i);
+  for (std::size_t j = 0; j < r.rows; ++j) b_rows[j] = r.row(j);
+
+  // Threads take contiguous row blocks of the larger side, in whole register tiles.
+  constexpr std::size_t kUnit = 48;  // a multiple of every level's MR and NR
+  const bool split_rows = q.rows >= r.rows;
+  const std::size_t span = split_rows ? q.rows : r.rows;
+  std::size_t threads = static_cast<std::size_t>(num_threads);
+  if (threads > (span + kUnit - 1) / kUnit) threads = (span + kUnit - 1) / kUnit;
+  const std::size_t work_floats = kt.gemm_nt_work_floats(r.rows);
+  std::unique_ptr<float[]> work(new float[threads * work_floats + 1]);
+
+  kernels::run_threads(threads, [&](std::size_t t, std::size_t team) {
+    const std::size_t chunk = ((span + team - 1) / team + kUnit - 1) / kUnit * kUnit;
+    const std::size_t begin = t * chunk;
+    if (begin >= span) return;
+    const std::size_t len = span - begin < chunk ? span - begin : chunk;
+    float* w = work.get() + t * work_floats;
+    if (split_rows)
+      kt.gemm_nt(a_rows.get() + begin, len, b_rows.get(), r.rows, q.dim, out.row(begin), out.row_stride, w);
+    else
+      kt.gemm_nt(a_rows.get(), q.rows, b_rows.get() + begin, len, q.dim, out.data + begin, out.row_stride, w);
+  });
 }
 
 }  // namespace vcdfast

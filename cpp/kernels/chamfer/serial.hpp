@@ -1,0 +1,44 @@
+// Portable scalar chamfer tile reduction: the fallback for CPUs without AVX2 and the level every
+// test can force. Baseline code only: never include this header from an ISA file.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+namespace vcdfast::kernels {
+
+// max(acc, x), NaN if either is NaN.
+inline float nan_max_serial(float acc, float x) {
+  if (std::isnan(acc) || std::isnan(x)) return std::numeric_limits<float>::quiet_NaN();
+  return x > acc ? x : acc;
+}
+
+// See ChamferReduceFn in ../isa_kernels.hpp for the tile layout.
+inline void chamfer_reduce_f32_serial(const float* tile, std::size_t ldt, std::size_t frames_q, std::size_t views,
+                                      std::size_t frames_r, std::size_t views_r, bool symmetric, float* out,
+                                      std::size_t ldo) {
+  for (std::size_t f = 0; f < frames_q; ++f) {
+    const float* rows = tile + f * views * ldt;
+    for (std::size_t j = 0; j < frames_r; ++j) {
+      float q_to_r = 0.0f;
+      for (std::size_t v = 0; v < views; ++v) {
+        float m = rows[v * ldt + j];
+        for (std::size_t w = 1; w < views_r; ++w) m = nan_max_serial(m, rows[v * ldt + w * frames_r + j]);
+        q_to_r += m;
+      }
+      float result = q_to_r / static_cast<float>(views);
+      if (symmetric) {
+        float r_to_q = 0.0f;
+        for (std::size_t w = 0; w < views_r; ++w) {
+          float m = rows[w * frames_r + j];
+          for (std::size_t v = 1; v < views; ++v) m = nan_max_serial(m, rows[v * ldt + w * frames_r + j]);
+          r_to_q += m;
+        }
+        result = 0.5f * (result + r_to_q / static_cast<float>(views_r));
+      }
+      out[f * ldo + j] = result;
+    }
+  }
+}
+
+}  // namespace vcdfast::kernels
