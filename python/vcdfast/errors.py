@@ -32,3 +32,21 @@ class ModelError(VcdfastError):
 
 
 __all__ += ["ModelError", "VideoDecodeError"]
+
+
+class IndexMismatchError(VcdfastError):
+    """An index was opened with another model, views or sampling than it was built with."""
+
+
+class IndexLockedError(VcdfastError):
+    """Another process holds the index open for writing."""
+
+
+class VideoNotFoundError(VcdfastError, KeyError):
+    """No video with this id in the index."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+__all__ += ["IndexLockedError", "IndexMismatchError", "VideoNotFoundError"]
