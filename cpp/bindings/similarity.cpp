@@ -1,5 +1,12 @@
+// Bindings for cosine and the two chamfer forms: validate (dtype, layout, shapes, out=),
+// release the GIL, call the kernels. NaN/inf are not rejected: they propagate (see
+// cpp/kernels/cosine/README.md), so callers pay no extra pass over the inputs.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
 
 #include "arrays.hpp"
 #include "vcdfast/similarity.hpp"
@@ -8,12 +15,35 @@ namespace vcdfast::bind {
 
 namespace {
 
-py::array_t<float> output_for(const py::object& out, py::ssize_t rows, py::ssize_t cols) {
+// Byte range [first, last) that an array with non-negative strides can touch.
+std::pair<std::uintptr_t, std::uintptr_t> byte_extent(const py::array& arr) {
+  auto first = reinterpret_cast<std::uintptr_t>(arr.data());
+  std::uintptr_t last = first + static_cast<std::uintptr_t>(arr.itemsize());
+  for (py::ssize_t a = 0; a < arr.ndim(); ++a)
+    last += static_cast<std::uintptr_t>((arr.shape(a) - 1) * arr.strides(a));
+  return {first, last};
+}
+
+bool may_overlap(const py::array& a, const py::array& b) {
+  const auto ea = byte_extent(a), eb = byte_extent(b);
+  return ea.first < eb.second && eb.first < ea.second;
+}
+
+// A fresh (rows, cols) array, or `out` once it is proven safe to write from several threads.
+py::array_t<float> output_for(const py::object& out, py::ssize_t rows, py::ssize_t cols, const py::array& q,
+                              const py::array& r) {
   if (out.is_none()) return py::array_t<float>({rows, cols});
   auto arr = f32_array(out, "out", 2);
   if (arr.shape(0) != rows || arr.shape(1) != cols)
-    throw py::value_error("out must have shape (" + std::to_string(rows) + ", " + std::to_string(cols) + ")");
-  if (!arr.writeable()) throw py::value_error("out is read-only");
+    throw py::value_error("out must have shape (" + std::to_string(rows) + ", " + std::to_string(cols) + "), got (" +
+                          std::to_string(arr.shape(0)) + ", " + std::to_string(arr.shape(1)) +
+                          "); allocate it with np.empty((len(q), len(r)), dtype=np.float32)");
+  if (!arr.writeable()) throw py::value_error("out is read-only; pass a writable array (out.flags.writeable)");
+  if (rows > 1 && arr.strides(0) < cols * static_cast<py::ssize_t>(sizeof(float)))
+    throw py::value_error("out rows overlap each other (row stride " + std::to_string(arr.strides(0)) +
+                          " bytes); pass np.empty((len(q), len(r)), dtype=np.float32)");
+  if (may_overlap(arr, q) || may_overlap(arr, r))
+    throw py::value_error("out overlaps an input array; pass a separate output buffer");
   return py::reinterpret_borrow<py::array_t<float>>(arr);
 }
 
@@ -31,7 +61,7 @@ py::array_t<float> cosine(const py::object& q_obj, const py::object& r_obj, int 
     throw py::value_error("q and r must have the same embedding dim, got " + std::to_string(q.shape(1)) + " and " +
                           std::to_string(r.shape(1)));
   checked_threads(num_threads);
-  auto result = output_for(out, q.shape(0), r.shape(0));
+  auto result = output_for(out, q.shape(0), r.shape(0), q, r);
   auto qm = as_matrix(q), rm = as_matrix(r);
   auto om = as_out(result);
   {
@@ -51,7 +81,7 @@ py::array_t<float> chamfer(ChamferForm form, const py::object& q_obj, const py::
     throw py::value_error("q and r must have the same embedding dim, got " + std::to_string(q.shape(2)) + " and " +
                           std::to_string(r.shape(2)));
   checked_threads(num_threads);
-  auto result = output_for(out, q.shape(0), r.shape(0));
+  auto result = output_for(out, q.shape(0), r.shape(0), q, r);
   auto qf = as_frames(q), rf = as_frames(r);
   auto om = as_out(result);
   {
@@ -66,19 +96,22 @@ py::array_t<float> chamfer(ChamferForm form, const py::object& q_obj, const py::
 void register_similarity(py::module_& m) {
   m.def("cosine", &cosine, py::arg("q"), py::arg("r"), py::pos_only(), py::kw_only(), py::arg("num_threads") = 1,
         py::arg("out") = py::none(),
-        "(P, D) x (Q, D) float32 -> (P, Q) inner products (cosine for L2-normalised rows).");
+        "(P, D) x (Q, D) float32 -> (P, Q) float32 inner products (cosine for L2-normalised rows).\n"
+        "Accumulated in float32 with FMA; NaN/inf propagate as in BLAS.");
   m.def("chamfer_asymmetric",
         [](const py::object& q, const py::object& r, int num_threads, const py::object& out) {
           return chamfer(ChamferForm::asymmetric, q, r, num_threads, out);
         },
         py::arg("q"), py::arg("r"), py::pos_only(), py::kw_only(), py::arg("num_threads") = 1,
-        py::arg("out") = py::none(), "ViSiL chamfer: out[p, q] = mean_v max_w <q[p, v], r[q, w]>.");
+        py::arg("out") = py::none(), "(P, V, D) x (Q, W, D) float32 -> (P, Q): ViSiL chamfer, mean_v max_w <q[p, v], r[q, w]>.\n"
+        "Any NaN in a frame pair's products gives NaN.");
   m.def("chamfer_symmetric",
         [](const py::object& q, const py::object& r, int num_threads, const py::object& out) {
           return chamfer(ChamferForm::symmetric, q, r, num_threads, out);
         },
         py::arg("q"), py::arg("r"), py::pos_only(), py::kw_only(), py::arg("num_threads") = 1,
-        py::arg("out") = py::none(), "VCSL chamfer: (mean_v max_w S + mean_w max_v S) / 2.");
+        py::arg("out") = py::none(), "(P, V, D) x (Q, W, D) float32 -> (P, Q): VCSL chamfer, (mean_v max_w S + mean_w max_v S) / 2.\n"
+        "Any NaN in a frame pair's products gives NaN.");
 }
 
 }  // namespace vcdfast::bind
