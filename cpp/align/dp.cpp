@@ -1,11 +1,161 @@
-#include <stdexcept>
+// DP alignment (Chou et al. 2015, Eq. 5) with VCSL's semantics (vcsl/vta.py `dp`,
+// `njit_dp_matrix`, `find_path`). Spec and deviations: cpp/align/README.md, "DP and DTW".
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
 
+#include "path_cut.hpp"
 #include "vcdfast/align.hpp"
 
 namespace vcdfast {
+namespace {
 
-std::vector<Box> align_dp(const SimMap&, const DpParams&) {
-  throw std::logic_error("align_dp: not implemented yet");
+constexpr int kMaxPaths = 100;  // VCSL's `cnt = 100`: paths traced per map
+constexpr float kMasked = -std::numeric_limits<float>::infinity();
+
+// Per-thread buffers reused across calls (a batch aligns many maps per thread). They keep
+// their high-water mark: 5 bytes per cell of the largest map this thread has aligned, plus
+// O(P + Q).
+struct DpWorkspace {
+  std::vector<float> score;        // P*Q: VCSL's dp_mat (float32, as VCSL keeps it for float32 maps)
+  std::vector<std::int8_t> back;   // P*Q: 0 diagonal, 1 from (i-1, j), 2 from (i, j-1), -1 none
+  std::vector<std::int32_t> unmatched_prev, unmatched_cur;  // accumulated unmatch, two rows
+  std::vector<float> row_max;      // per row: max of score and its first column,
+  std::vector<std::size_t> row_arg;  // so each argmax costs O(P) instead of O(P*Q)
+  std::vector<detail::Cell> path;
+  detail::PathCutter cutter;
+};
+
+void refresh_row_max(DpWorkspace& ws, std::size_t i, std::size_t cols) {
+  const float* row = ws.score.data() + i * cols;
+  std::size_t arg = 0;
+  for (std::size_t j = 1; j < cols; ++j)
+    if (row[j] > row[arg]) arg = j;
+  ws.row_max[i] = row[arg];
+  ws.row_arg[i] = arg;
+}
+
+// VCSL's njit_dp_matrix on the shifted map (sim + 1). Row 0 and column 0 keep the shifted
+// similarity and no back-pointer. Each other cell takes the first maximum of
+//   [diag + s, up + s/2, left + s/2]
+// where the diagonal candidate is a float32 sum and the half steps are float64 (numba's
+// typing of VCSL's code for a float32 map); the winner is stored as float32. A cell whose
+// similarity is below min_sim extends the unmatched count of the chosen predecessor; once
+// that count exceeds `discontinue` the cell keeps its own value and no back-pointer.
+void fill_matrix(const SimMap& sims, const DpParams& params, DpWorkspace& ws) {
+  const std::size_t rows = sims.rows, cols = sims.cols;
+  ws.score.resize(rows * cols);
+  ws.back.resize(rows * cols);
+  ws.unmatched_prev.assign(cols, 0);
+  ws.unmatched_cur.assign(cols, 0);
+  ws.row_max.resize(rows);
+  ws.row_arg.resize(rows);
+  const double min_sim = params.min_sim;
+  for (std::size_t j = 0; j < cols; ++j) {
+    ws.score[j] = sims.at(0, j) + 1.0f;
+    ws.back[j] = -1;
+  }
+  for (std::size_t i = 1; i < rows; ++i) {
+    float* score = ws.score.data() + i * cols;
+    const float* above = score - cols;
+    std::int8_t* back = ws.back.data() + i * cols;
+    score[0] = sims.at(i, 0) + 1.0f;
+    back[0] = -1;
+    ws.unmatched_cur[0] = 0;
+    for (std::size_t j = 1; j < cols; ++j) {
+      const float s = sims.at(i, j) + 1.0f;
+      const double half = 0.5 * static_cast<double>(s);
+      double best = static_cast<double>(above[j - 1] + s);
+      std::int8_t move = 0;
+      std::int32_t prev_unmatched = ws.unmatched_prev[j - 1];
+      const double up = static_cast<double>(above[j]) + half;
+      if (up > best) {
+        best = up;
+        move = 1;
+        prev_unmatched = ws.unmatched_prev[j];
+      }
+      const double left = static_cast<double>(score[j - 1]) + half;
+      if (left > best) {
+        best = left;
+        move = 2;
+        prev_unmatched = ws.unmatched_cur[j - 1];
+      }
+      const std::int32_t unmatched = static_cast<double>(s) < min_sim ? prev_unmatched + 1 : 0;
+      ws.unmatched_cur[j] = unmatched;
+      if (unmatched <= params.discontinue) {
+        back[j] = move;
+        score[j] = static_cast<float>(best);
+      } else {
+        back[j] = -1;
+        score[j] = s;
+      }
+    }
+    ws.unmatched_prev.swap(ws.unmatched_cur);
+  }
+  for (std::size_t i = 0; i < rows; ++i) refresh_row_max(ws, i, cols);
+}
+
+// VCSL's find_path: from the first (row-major) maximum of the score matrix, follow the
+// back-pointers until none is left or the next cell was masked by an earlier path.
+void trace_path(DpWorkspace& ws, std::size_t rows, std::size_t cols) {
+  std::size_t best_row = 0;
+  for (std::size_t i = 1; i < rows; ++i)
+    if (ws.row_max[i] > ws.row_max[best_row]) best_row = i;
+  std::size_t i = best_row, j = ws.row_arg[best_row];
+  ws.path.clear();
+  ws.path.push_back({static_cast<std::int64_t>(i), static_cast<std::int64_t>(j)});
+  for (;;) {
+    const std::int8_t move = ws.back[i * cols + j];
+    if (move == -1) break;
+    if (move == 0) {
+      --i;
+      --j;
+    } else if (move == 1) {
+      --i;
+    } else {
+      --j;
+    }
+    if (ws.score[i * cols + j] == kMasked) break;
+    ws.path.push_back({static_cast<std::int64_t>(i), static_cast<std::int64_t>(j)});
+  }
+  std::reverse(ws.path.begin(), ws.path.end());
+}
+
+// Masks the path's bounding box so later argmax calls skip it.
+void mask_box(DpWorkspace& ws, std::size_t cols) {
+  const auto r1 = static_cast<std::size_t>(ws.path.front().q), c1 = static_cast<std::size_t>(ws.path.front().r);
+  const auto r2 = static_cast<std::size_t>(ws.path.back().q), c2 = static_cast<std::size_t>(ws.path.back().r);
+  for (std::size_t i = r1; i <= r2; ++i) {
+    std::fill(ws.score.begin() + static_cast<std::ptrdiff_t>(i * cols + c1),
+              ws.score.begin() + static_cast<std::ptrdiff_t>(i * cols + c2 + 1), kMasked);
+    if (ws.row_arg[i] >= c1 && ws.row_arg[i] <= c2) refresh_row_max(ws, i, cols);
+  }
+}
+
+}  // namespace
+
+std::vector<Box> align_dp(const SimMap& sims, const DpParams& params) {
+  detail::require_non_negative(params.discontinue, "align_dp", "discontinue");
+  detail::require_non_negative(params.min_length, "align_dp", "min_length");
+  detail::require_non_negative(params.diagonal_thres, "align_dp", "diagonal_thres");
+  detail::require_finite(params.min_sim, "align_dp", "min_sim");
+  detail::require_finite(params.ave_sim, "align_dp", "ave_sim");
+  std::vector<Box> boxes;
+  if (sims.rows == 0 || sims.cols == 0) return boxes;
+
+  thread_local DpWorkspace ws;
+  fill_matrix(sims, params, ws);
+  const auto shifted = [](float s) { return s + 1.0f; };
+  for (int n = 0; n < kMaxPaths; ++n) {
+    trace_path(ws, sims.rows, sims.cols);
+    const detail::Cell end = ws.path.back();
+    if (ws.score[static_cast<std::size_t>(end.q) * sims.cols + static_cast<std::size_t>(end.r)] == kMasked) break;
+    mask_box(ws, sims.cols);
+    const auto& keep = ws.cutter.cut(ws.path, params.diagonal_thres);
+    detail::emit_boxes(sims, ws.path, keep, params.min_length, params.ave_sim, shifted, boxes);
+  }
+  return boxes;
 }
 
 }  // namespace vcdfast
