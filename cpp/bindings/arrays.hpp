@@ -90,6 +90,24 @@ inline SimMap as_simmap(const py::array& arr) {
           static_cast<std::size_t>(arr.shape(1)), elem_stride(arr, 0)};
 }
 
+// Alignment result as (boxes int64 (N, 4) [q_start, r_start, q_end, r_end], scores float32 (N,)).
+inline py::tuple as_segments(const std::vector<Box>& found) {
+  const auto n = static_cast<py::ssize_t>(found.size());
+  py::array_t<std::int64_t> boxes({n, py::ssize_t{4}});
+  py::array_t<float> scores(n);
+  auto b = boxes.mutable_unchecked<2>();
+  auto s = scores.mutable_unchecked<1>();
+  for (py::ssize_t k = 0; k < n; ++k) {
+    const Box& box = found[static_cast<std::size_t>(k)];
+    b(k, 0) = box.q_start;
+    b(k, 1) = box.r_start;
+    b(k, 2) = box.q_end;
+    b(k, 3) = box.r_end;
+    s(k) = box.score;
+  }
+  return py::make_tuple(boxes, scores);
+}
+
 inline int checked_threads(int num_threads) {
   if (num_threads < 1) throw py::value_error("num_threads must be >= 1, got " + std::to_string(num_threads));
   return num_threads;
