@@ -23,3 +23,82 @@ class Segments(NamedTuple):
 
 
 # --- DP, DTW and the batch entry point ---
+
+# The batch's cancel handle: call .cancel() from any thread to stop align_batch between pairs.
+CancelToken = _core.CancelToken
+
+
+def dp(
+    sims: np.ndarray,
+    /,
+    *,
+    discontinue: int = 3,
+    min_sim: float = 0.0,
+    ave_sim: float = 0.3,
+    min_length: int = 5,
+    diagonal_thres: int = 10,
+) -> Segments:
+    """VCSL's DP alignment (Chou et al. 2015) of a (P, Q) float32 similarity map.
+
+    As in VCSL, the map is shifted by +1 first, so `min_sim` (a cell with sims + 1 < min_sim is
+    unmatched) and `ave_sim` (a segment needs mean(sims + 1) > ave_sim) are in shifted units.
+    The defaults are VCSL's DpVtaModel's; VCSL's `dp` signature defaults are min_sim=1.0,
+    ave_sim=1.3, diagonal_thres=30. Scores: mean of `sims` (unshifted) along each segment's path.
+    """
+    boxes, scores = _core.dp(
+        sims,
+        discontinue=discontinue,
+        min_sim=min_sim,
+        ave_sim=ave_sim,
+        min_length=min_length,
+        diagonal_thres=diagonal_thres,
+    )
+    return Segments(boxes, scores)
+
+
+def dtw(sims: np.ndarray, /, *, discontinue: int = 3, min_sim: float = 0.2, min_length: int = 5) -> Segments:
+    """VCSL's DTW alignment of a (P, Q) float32 similarity map (tslearn DTW on 1 - sims).
+
+    One warping path from (0, 0) to (P-1, Q-1) is cut where it stays on one frame for more than
+    `discontinue` steps; pieces with more than `min_length` frames on both axes and mean
+    similarity > `min_sim` are kept. Scores: mean similarity along each piece.
+    """
+    boxes, scores = _core.dtw(sims, discontinue=discontinue, min_sim=min_sim, min_length=min_length)
+    return Segments(boxes, scores)
+
+
+def align_batch(
+    query: np.ndarray,
+    refs,
+    /,
+    *,
+    similarity: str = "cosine",
+    method: str = "tn",
+    params: dict | None = None,
+    normalize: bool = False,
+    norm_bounds: tuple[float, float] = (0.0, 0.3),
+    num_threads: int = 1,
+    cancel: CancelToken | None = None,
+) -> list[Segments]:
+    """Align one (T, V, D) float32 query against many (T_i, V_i, D) references.
+
+    Per pair, the similarity map ("cosine" needs V = 1; "chamfer_symmetric" is VCSL's,
+    "chamfer_asymmetric" ViSiL's) is computed and aligned with `method` ("tn", "hv", "dp",
+    "dtw"); `params` holds that method's keywords as accepted by the single-pair function
+    (unknown keys raise TypeError). `normalize` applies VCSL's sim_norm: clip to `norm_bounds`
+    and divide by their span. Pairs run on `num_threads` OpenMP threads with the GIL released.
+    Returns one Segments per reference, in order.
+    """
+    refs = refs if isinstance(refs, (list, tuple)) else list(refs)
+    found = _core.align_batch(
+        query,
+        refs,
+        similarity=similarity,
+        method=method,
+        params=params,
+        normalize=normalize,
+        norm_bounds=norm_bounds,
+        num_threads=num_threads,
+        cancel=cancel,
+    )
+    return [Segments(boxes, scores) for boxes, scores in found]
