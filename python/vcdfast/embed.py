@@ -1,0 +1,293 @@
+"""Frame embeddings with ONNX Runtime, and the decode -> embed pipeline.
+
+`Embedder(model, views=...)` turns frames into L2-normalised (N, V, D) float32 descriptors;
+`embed_video` decodes in a worker thread that feeds batches through a bounded queue while
+the calling thread runs the model, so the slower of the two sets the pace and memory stays
+bounded. Execution providers are chosen automatically (TensorRT, CUDA, then CPU); on a GPU
+the inputs go through IO binding and a model's fp16 file is used when it has one.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vcdfast.decode import Sampling, VideoInfo, iter_frames
+from vcdfast.errors import ModelError, VideoDecodeError
+from vcdfast.models import ModelSpec, get_model
+from vcdfast.views import expand_views, make_views, scale_for
+
+__all__ = ["Embedder", "VideoEmbedding", "choose_providers"]
+
+_GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+
+
+@dataclass
+class VideoEmbedding:
+    """Descriptors of one video: vectors (T, V, D) float32, L2-normalised per view; timestamps
+    (T,) float64 seconds from the stream start, increasing."""
+
+    vectors: np.ndarray
+    timestamps: np.ndarray
+    info: VideoInfo
+    model: ModelSpec
+    sampling: Sampling = field(default_factory=Sampling)
+    views: tuple[str, ...] = ("full",)
+
+    def __post_init__(self):
+        v, t = self.vectors, self.timestamps
+        if v.ndim != 3 or v.dtype != np.float32:
+            raise ValueError(f"vectors must be float32 (T, V, D); got {v.dtype} {v.shape}")
+        if t.ndim != 1 or t.shape[0] != v.shape[0]:
+            raise ValueError(f"timestamps must be (T,) with T = {v.shape[0]}; got {t.shape}")
+        if v.shape[1] != len(self.views):
+            raise ValueError(f"vectors have {v.shape[1]} views but views = {self.views}")
+        if v.shape[2] != self.model.dim:
+            raise ValueError(f"vectors have dim {v.shape[2]} but model {self.model.name!r} has dim {self.model.dim}")
+        if t.size > 1 and not np.all(np.diff(t) > 0):
+            raise ValueError("timestamps must be strictly increasing")
+
+    def __len__(self) -> int:
+        return self.vectors.shape[0]
+
+    def step(self) -> float:
+        """The sampling interval: 1/fps, else the median gap, else one frame at avg_fps (or 1 s)."""
+        if self.sampling.fps is not None and self.sampling.num_samples is None:
+            return 1.0 / self.sampling.fps
+        if len(self) > 1:
+            return float(np.median(np.diff(self.timestamps)))
+        return 1.0 / (self.info.avg_fps or 1.0)
+
+    def intervals(self) -> np.ndarray:
+        """(T, 2) [start, end) per descriptor: end = next timestamp; the last ends at
+        min(t + step, duration) (or t + step when the duration is unknown or not after t)."""
+        t = self.timestamps
+        out = np.empty((len(t), 2), np.float64)
+        out[:, 0] = t
+        if len(t):
+            out[:-1, 1] = t[1:]
+            last = t[-1] + self.step()
+            if self.info.duration is not None and t[-1] < self.info.duration:
+                last = min(last, self.info.duration)
+            out[-1, 1] = last
+        return out
+
+    @classmethod
+    def from_arrays(cls, vectors, timestamps, *, model, sampling: Sampling = Sampling(), views=("full",),
+                    info: VideoInfo | None = None, duration: float | None = None) -> "VideoEmbedding":
+        """A VideoEmbedding without a video: vectors (T, D) or (T, V, D) float32, timestamps (T,)."""
+        spec = get_model(model)
+        vectors = np.asarray(vectors)
+        if vectors.ndim == 2:
+            vectors = vectors[:, None, :]
+        timestamps = np.asarray(timestamps, np.float64)
+        if info is None:
+            info = VideoInfo(path="", duration=duration, width=0, height=0, rotation=0, codec="", avg_fps=None,
+                             start_time=0.0, frame_count=len(timestamps))
+        return cls(vectors=vectors, timestamps=timestamps, info=info, model=spec, sampling=sampling,
+                   views=expand_views(views))
+
+
+def choose_providers(providers=None) -> list:
+    """The requested providers, or the best available: TensorRT and CUDA when present, then CPU."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if providers is not None:
+        names = [p[0] if isinstance(p, tuple) else p for p in providers]
+        missing = [n for n in names if n not in available]
+        if missing:
+            raise ModelError(f"execution providers {missing} are not available; available: {available}")
+        return list(providers)
+    return [p for p in (*_GPU_PROVIDERS, "CPUExecutionProvider") if p in available]
+
+
+class Embedder:
+    """Runs one model on frames. batch_size counts model inputs (frames x views) per call;
+    num_threads is ONNX Runtime's CPU thread budget (default: all cores); decode_threads is
+    the decoder's (default: FFmpeg's choice); fp16: use the model's fp16 file (default: on GPU)."""
+
+    def __init__(self, model="sscd", *, views=("full",), providers=None, batch_size: int = 32,
+                 num_threads: int | None = None, decode_threads: int | None = None, fp16: bool | None = None,
+                 queue_depth: int = 2, verify: bool = True):
+        import onnxruntime as ort
+
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+        self.spec = get_model(model)
+        if verify:
+            self.spec.verify()
+        self.views = expand_views(views)
+        self.batch_size = batch_size
+        self.decode_threads = decode_threads
+        self.queue_depth = max(1, int(queue_depth))
+        self.providers = choose_providers(providers)
+        names = [p[0] if isinstance(p, tuple) else p for p in self.providers]
+        self.on_gpu = any(n in _GPU_PROVIDERS for n in names)
+        self.fp16 = self.on_gpu if fp16 is None else bool(fp16)
+        path = self.spec.path
+        if self.fp16 and self.spec.fp16_path:
+            path = self.spec.fp16_path
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = num_threads or os.cpu_count() or 1
+        opts.inter_op_num_threads = 1
+        # idle ORT threads must not spin: the decoder thread needs those cores between batches
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        providers = [self._provider_options(p) for p in self.providers]
+        try:
+            self.session = ort.InferenceSession(path, opts, providers=providers)
+        except Exception as e:
+            raise ModelError(f"model {self.spec.name!r}: ONNX Runtime cannot load {path}: {e}") from e
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        if self.spec.input_name not in inputs:
+            raise ModelError(f"model {self.spec.name!r}: {path} has inputs {list(inputs)}, "
+                             f"not {self.spec.input_name!r}")
+        self._input_type = inputs[self.spec.input_name].type  # e.g. 'tensor(float16)'
+        self._device = "cuda" if self.on_gpu else "cpu"
+
+    @property
+    def dim(self) -> int:
+        return self.spec.dim
+
+    def _provider_options(self, p):
+        if isinstance(p, tuple) or p != "TensorrtExecutionProvider":
+            return p
+        cache = os.path.join(os.path.dirname(self.spec.path) or ".", ".trt_cache")
+        return (p, {"trt_fp16_enable": self.fp16, "trt_engine_cache_enable": True,
+                    "trt_engine_cache_path": cache})
+
+    # ------------------------------------------------------------------ inference
+
+    def _prepare(self, x: np.ndarray) -> np.ndarray:
+        """(B, h, w, 3) uint8 -> what the model's input expects (spec.preprocessing)."""
+        pre = self.spec.preprocessing
+        if pre["dtype"] == "uint8":
+            out = x
+        else:
+            out = x.astype(np.float32) * np.float32(1.0 / 255.0)
+            if "mean" in pre:
+                out -= np.asarray(pre["mean"], np.float32)
+            if "std" in pre:
+                out /= np.asarray(pre["std"], np.float32)
+        if pre["layout"] == "NCHW":
+            out = out.transpose(0, 3, 1, 2)
+        if self._input_type == "tensor(float16)":
+            out = out.astype(np.float16)
+        return np.ascontiguousarray(out)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """One model call on (B, h, w, 3) uint8 -> (B, D) float32, L2-normalised."""
+        feed = self._prepare(x)
+        if self.on_gpu:
+            import onnxruntime as ort
+
+            binding = self.session.io_binding()
+            binding.bind_ortvalue_input(self.spec.input_name, ort.OrtValue.ortvalue_from_numpy(feed, "cuda", 0))
+            binding.bind_output(self.spec.output_name, "cuda")
+            self.session.run_with_iobinding(binding)
+            y = binding.copy_outputs_to_cpu()[0]
+        else:
+            y = self.session.run([self.spec.output_name], {self.spec.input_name: feed})[0]
+        y = np.asarray(y, np.float32).reshape(len(x), -1)
+        if y.shape[1] != self.spec.dim:
+            raise ModelError(f"model {self.spec.name!r} returned dim {y.shape[1]}, its spec says {self.spec.dim}")
+        norms = np.linalg.norm(y, axis=1, keepdims=True)
+        return y / np.maximum(norms, np.float32(1e-12))
+
+    def _embed_scaled(self, frames: np.ndarray) -> np.ndarray:
+        """Frames already at the decode size (scale_for(views) x input size) -> (N, V, D)."""
+        views = make_views(frames, self.views, self.spec.input_size)
+        n, v = views.shape[:2]
+        flat = views.reshape(n * v, *views.shape[2:])
+        out = np.empty((n * v, self.dim), np.float32)
+        for i in range(0, n * v, self.batch_size):
+            out[i:i + self.batch_size] = self._run(flat[i:i + self.batch_size])
+        return out.reshape(n, v, self.dim)
+
+    @property
+    def decode_size(self) -> tuple[int, int]:
+        """The (width, height) frames are decoded at for this model and these views."""
+        s = scale_for(self.views)
+        w, h = self.spec.input_size
+        return s * w, s * h
+
+    def embed_frames(self, frames) -> np.ndarray:
+        """uint8 RGB frames (N, H, W, 3), any size -> (N, V, D) float32, L2-normalised."""
+        frames = np.asarray(frames)
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(f"frames must be uint8 RGB (N, H, W, 3); got {frames.dtype} {frames.shape}")
+        w, h = self.decode_size
+        if frames.shape[1:3] != (h, w):
+            from PIL import Image
+
+            frames = np.stack([np.asarray(Image.fromarray(f).resize((w, h), Image.BILINEAR)) for f in frames]) \
+                if len(frames) else np.zeros((0, h, w, 3), np.uint8)
+        return self._embed_scaled(frames)
+
+    # ------------------------------------------------------------------ pipeline
+
+    def embed_video(self, path, sampling: Sampling = Sampling()) -> VideoEmbedding:
+        """Decode (worker thread) and embed (this thread) in a pipeline. A decode error raises
+        VideoDecodeError naming the file, with `.partial` = the VideoEmbedding of the frames
+        embedded before it (None if the file never opened)."""
+        frames_per_batch = max(1, self.batch_size // len(self.views))
+        q: queue.Queue = queue.Queue(maxsize=self.queue_depth)
+        stop = threading.Event()
+        info: list[VideoInfo] = []
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    pass
+            return False
+
+        def worker():
+            try:
+                buf, ts = [], []
+                for img, t in iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
+                                          info=info):
+                    buf.append(img)
+                    ts.append(t)
+                    if len(buf) == frames_per_batch:
+                        if not put((np.stack(buf), ts)):
+                            return
+                        buf, ts = [], []
+                if buf and not put((np.stack(buf), ts)):
+                    return
+                put(None)
+            except BaseException as e:  # handed to the consumer, which raises it with the file named
+                put(e if isinstance(e, VideoDecodeError) else VideoDecodeError(path, e))
+
+        thread = threading.Thread(target=worker, name=f"vcdfast-decode:{os.path.basename(str(path))}", daemon=True)
+        thread.start()
+        vectors, times = [], []
+        try:
+            while True:
+                item = q.get()
+                if item is None:
+                    break
+                if isinstance(item, VideoDecodeError):
+                    if info:
+                        item.partial = self._result(vectors, times, info[0], sampling)
+                    raise item
+                batch, ts = item
+                vectors.append(self._embed_scaled(batch))
+                times.extend(ts)
+        finally:
+            stop.set()
+            thread.join()
+        return self._result(vectors, times, info[0], sampling)
+
+    def _result(self, vectors, times, info: VideoInfo, sampling: Sampling) -> VideoEmbedding:
+        arr = np.concatenate(vectors) if vectors else np.zeros((0, len(self.views), self.dim), np.float32)
+        return VideoEmbedding(vectors=arr, timestamps=np.asarray(times, np.float64), info=info, model=self.spec,
+                              sampling=sampling, views=self.views)
