@@ -6,9 +6,281 @@ from __future__ import annotations
 import numpy as np
 
 # --- similarity: cosine and chamfer ---
+# Exact float64 arithmetic on the float32 inputs; np.max propagates NaN, which is the
+# kernels' documented NaN policy too (cpp/kernels/cosine/README.md, cpp/kernels/chamfer/README.md).
+
+
+def cosine_ref(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """out[p, j] = <q[p], r[j]> for (P, D) x (Q, D)."""
+    return np.einsum("pd,jd->pj", q.astype(np.float64), r.astype(np.float64))
+
+
+def chamfer_products_ref(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """S[p, v, j, w] = <q[p, v], r[j, w]> for (P, V, D) x (Q, W, D): the tensor the kernels never build."""
+    return np.einsum("pvd,jwd->pvjw", q.astype(np.float64), r.astype(np.float64))
+
+
+def chamfer_asymmetric_ref(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """ViSiL: out[p, j] = mean_v max_w S[p, v, j, w]."""
+    return chamfer_products_ref(q, r).max(axis=3).mean(axis=1)
+
+
+def chamfer_symmetric_ref(q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """VCSL (vta.py chamfer_sim_cpu): (mean_v max_w S + mean_w max_v S) / 2."""
+    s = chamfer_products_ref(q, r)
+    return (s.max(axis=3).mean(axis=1) + s.max(axis=1).mean(axis=2)) / 2
 
 
 # --- alignment: TN and HV ---
+# Written from the algorithms as VCSL (vcsl/vta.py) runs them, including its quirks, which the
+# spec in cpp/align/README.md lists. Similarities are float32 and sums accumulate in float32
+# as VCSL's do under NumPy >= 2; thresholds that VCSL compares as Python floats stay float64.
+
+
+def _tn_topk(sims: np.ndarray, top: int) -> np.ndarray:
+    """Per row, the `top` column indices by descending similarity; ties by ascending index."""
+    return np.argsort(-sims, axis=1, kind="stable")[:, :top]
+
+
+def _iou_inclusive(box, kept, kept_area_f32: bool = False) -> float:
+    """IoU of two [q0, r0, q1, r1] boxes whose sides count frames inclusively (+1).
+
+    kept_area_f32: compute the kept box's area in float32, as VCSL's HV does (it stores kept
+    boxes as float32); it only matters once an area exceeds 2**24.
+    """
+    iw = max(min(box[2], kept[2]) - max(box[0], kept[0]) + 1, 0)
+    ih = max(min(box[3], kept[3]) - max(box[1], kept[1]) + 1, 0)
+    inter = iw * ih
+    area = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
+    if kept_area_f32:
+        kept_area = float(np.float32(kept[2] - kept[0] + 1) * np.float32(kept[3] - kept[1] + 1))
+    else:
+        kept_area = (kept[2] - kept[0] + 1) * (kept[3] - kept[1] + 1)
+    return float(inter) / float(area + kept_area - inter)
+
+
+def tn_reference(sims, max_step=10, top_k=5, max_path=10, min_sim=0.2, min_length=5, max_iou=0.3):
+    """Temporal network alignment (Tan et al. 2009) with VCSL's graph and tie semantics.
+
+    Returns (boxes, scores): boxes [q_start, r_start, q_end, r_end] inclusive frame indices,
+    score = float32 mean similarity of the path's frames (float32 sum / path length).
+    """
+    import networkx as nx
+
+    sims = np.asarray(sims, dtype=np.float32)
+    rows, cols = sims.shape
+    top = min(top_k, cols)
+    topk = _tn_topk(sims, top)
+    edge_min = np.float32(min_sim)  # VCSL compares float32 similarities with min_sim in float32
+
+    # Node 0 is VCSL's "source" (-1, -1); node 1 + q * top + k is (q, k-th best reference of q).
+    pairs = [(-1, -1)] + [(q, int(topk[q, k])) for q in range(rows) for k in range(top)]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(pairs)))
+    for qi in range(rows):
+        reached = set()  # references that earlier rows qj already linked to from row qi (C3)
+        for qj in range(qi + 1, min(rows, qi + max_step)):  # C1
+            linked = []
+            for kj in range(top):  # edge insertion order: destination rank, then source rank
+                rj = int(topk[qj, kj])
+                weight = sims[qj, rj]
+                if not weight >= edge_min:  # C4
+                    continue
+                for ki in range(top):
+                    ri = int(topk[qi, ki])
+                    if 0 < rj - ri < max_step and not any(ri < r < rj for r in reached):  # C2, C3
+                        graph.add_edge(1 + qi * top + ki, 1 + qj * top + kj, weight=weight)
+                        linked.append(rj)
+            reached.update(linked)
+
+    # VCSL's "sink" is simply the last node added: the last-ranked node of the last row. Edges
+    # into it get weight 0 (an existing edge keeps its place and loses its weight).
+    sink = len(pairs) - 1
+    qs, rs = pairs[sink]
+    for i in range(sink):
+        q, r = pairs[i]
+        if qs > q and rs > r and qs - q <= max_step and rs - r <= max_step:
+            graph.add_edge(i, sink, weight=0)
+
+    boxes, scores = [], []
+    for _ in range(max_path + 1):
+        path = nx.dag_longest_path(graph)
+        for u, v in zip(path, path[1:]):
+            graph[u][v]["weight"] = 0.0
+        members = [n for n in path if n not in (0, sink)]
+        if not members:
+            break
+        total = np.float32(0.0)
+        for n in members:
+            total = np.float32(total + sims[pairs[n]])
+        if total > 0:
+            qs_ = [pairs[n][0] for n in members]
+            rs_ = [pairs[n][1] for n in members]
+            box = [min(qs_), min(rs_), max(qs_), max(rs_)]
+        else:
+            box = [0, 0, 0, 0]
+        ave_length = ((box[3] - box[1]) + (box[2] - box[0])) / 2
+        if ave_length:
+            ratio = float(total) / ave_length
+        else:  # NumPy's float division by zero
+            ratio = float("inf") if total > 0 else float("nan")
+        worst = max((_iou_inclusive(box, kept) for kept in boxes), default=0.0)
+        if ratio > min_sim and min(box[3] - box[1], box[2] - box[0]) > min_length and worst < max_iou:
+            boxes.append(box)
+            scores.append(np.float32(total) / np.float32(len(members)))
+    return np.array(boxes, dtype=np.int64).reshape(-1, 4), np.array(scores, dtype=np.float32)
+
+
+def hv_reference(sims, iou_thresh=0.9, min_sim=0.2, max_peaks=100):
+    """Hough voting over diagonals (Douze et al. 2010) as VCSL implements it.
+
+    Each diagonal r - q = sigma holding a similarity >= min_sim gets a vote: the float32 sum
+    (NumPy's pairwise order, via np.sum) of its similarities with those below min_sim zeroed.
+    Diagonals are taken by descending vote (ties: ascending sigma), the first max_peaks kept,
+    votes <= 0 dropped; each box is the whole diagonal; a box whose IoU with an earlier kept box
+    exceeds iou_thresh is dropped. Score = vote / diagonal length.
+    """
+    sims = np.asarray(sims, dtype=np.float32)
+    rows, cols = sims.shape
+    thr = np.float32(min_sim)
+    voted = np.where(sims < thr, np.float32(0), sims)
+    peaks = []
+    for sigma in range(-(rows - 1), cols):
+        q0, q1 = max(0, -sigma), min(rows, cols - sigma)
+        q = np.arange(q0, q1)
+        diagonal = voted[q, q + sigma]
+        if not (diagonal >= thr).any():
+            continue
+        peaks.append((float(np.sum(diagonal)), sigma, q0, q1))
+    peaks.sort(key=lambda p: p[0], reverse=True)  # stable: equal votes keep ascending sigma
+    boxes, scores = [], []
+    for vote, sigma, q0, q1 in peaks[:max_peaks]:
+        if vote <= 0:
+            continue
+        box = [q0, q0 + sigma, q1 - 1, q1 - 1 + sigma]
+        if any(_iou_inclusive(box, kept, kept_area_f32=True) > iou_thresh for kept in boxes):
+            continue
+        boxes.append(box)
+        scores.append(np.float32(vote / (q1 - q0)))
+    return np.array(boxes, dtype=np.int64).reshape(-1, 4), np.array(scores, dtype=np.float32)
 
 
 # --- alignment: DP and DTW ---
+# VCSL's dp and dtw (vcsl/vta.py), written from the algorithm. Both trace one monotone path
+# through the map, cut out its long vertical/horizontal runs and keep the pieces that pass a
+# length and mean-similarity filter. Box score: mean similarity along the kept piece.
+
+
+def _path_pieces(path, thres):
+    """VCSL's cut_path: [start, end) pieces of `path` left after removing every run of points
+    that share one coordinate when the run has more than `thres` points."""
+    path = np.asarray(path, dtype=np.int64).reshape(-1, 2)
+    n = len(path)
+    runs = []
+    for axis in (0, 1):
+        flat = np.concatenate(([False], np.diff(path[:, axis]) == 0, [False]))
+        edges = np.flatnonzero(flat[1:] != flat[:-1]).reshape(-1, 2)  # zero runs of the diff: [a, b)
+        runs += [(int(a), int(b) + 1) for a, b in edges if b + 1 - a > thres]  # as points: [a, b + 1)
+    if not runs:
+        return [(0, n)]
+    ends = [e for run in sorted(runs) for e in run]
+    ends = ends[1:] if ends[0] == 0 else [0] + ends
+    ends = ends[:-1] if ends[-1] == n else ends + [n]
+    return list(zip(ends[0::2], ends[1::2]))
+
+
+def _boxes_from_path(sims, filter_map, path, thres, min_length, threshold):
+    """Pieces with more than min_length points, mean(filter_map) > threshold (float32 threshold,
+    float64 running sum in path order) and both extents > min_length."""
+    boxes, scores = [], []
+    for s, e in _path_pieces(path, thres):
+        if e - s <= min_length:
+            continue
+        piece = path[s:e]
+        filter_sum = sim_sum = 0.0
+        for q, r in piece:
+            filter_sum += float(filter_map[q, r])
+            sim_sum += float(sims[q, r])
+        (q0, r0), (q1, r1) = piece[0], piece[-1]
+        if filter_sum / len(piece) > float(np.float32(threshold)) and q1 - q0 > min_length and r1 - r0 > min_length:
+            boxes.append((q0, r0, q1, r1))
+            scores.append(np.float32(sim_sum / len(piece)))
+    return boxes, scores
+
+
+def dp_reference(sims, discontinue=3, min_sim=0.0, ave_sim=0.3, min_length=5, diagonal_thres=10):
+    """VCSL's dp (Chou et al. 2015, Eq. 5) on a float32 map. VCSL first shifts the map by +1 (in
+    float32), so min_sim and ave_sim are thresholds on sims + 1. Its numba kernel keeps the DP
+    matrix in float32: the diagonal candidate is a float32 sum, the two half steps float64,
+    the first maximum wins and is rounded to float32. 100 paths at most, each from the first
+    row-major maximum of the matrix, whose bounding box is then set to -inf."""
+    sims = np.asarray(sims, dtype=np.float32)
+    shifted = sims + np.float32(1)
+    rows, cols = shifted.shape
+    score = shifted.copy()
+    back = np.full((rows, cols), -1, dtype=np.int8)
+    unmatched = np.zeros((rows, cols), dtype=np.int64)
+    steps = ((1, 1), (1, 0), (0, 1))
+    for i in range(1, rows):
+        for j in range(1, cols):
+            s = shifted[i, j]
+            candidates = [
+                float(np.float32(score[i - 1, j - 1] + s)),
+                float(score[i - 1, j]) + 0.5 * float(s),
+                float(score[i, j - 1]) + 0.5 * float(s),
+            ]
+            move = int(np.argmax(candidates))
+            di, dj = steps[move]
+            if float(s) < float(np.float32(min_sim)):
+                unmatched[i, j] = unmatched[i - di, j - dj] + 1
+            if unmatched[i, j] <= discontinue:
+                back[i, j] = move
+                score[i, j] = np.float32(candidates[move])
+    boxes, scores = [], []
+    for _ in range(100):
+        i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+        if score[i, j] == -np.inf:
+            break
+        path = [(int(i), int(j))]
+        while back[i, j] != -1:
+            di, dj = steps[back[i, j]]
+            i, j = i - di, j - dj
+            if score[i, j] == -np.inf:
+                break
+            path.append((int(i), int(j)))
+        path.reverse()
+        (q0, r0), (q1, r1) = path[0], path[-1]
+        score[q0 : q1 + 1, r0 : r1 + 1] = -np.inf
+        found, found_scores = _boxes_from_path(sims, shifted, path, diagonal_thres, min_length, ave_sim)
+        boxes += found
+        scores += found_scores
+    return np.array(boxes, dtype=np.int64).reshape(-1, 4), np.array(scores, dtype=np.float32)
+
+
+def dtw_reference(sims, discontinue=3, min_sim=0.2, min_length=5):
+    """VCSL's dtw: tslearn's dtw_path_from_metric on the float32 distance 1 - sims. Accumulated
+    cost in float64, C[i, j] = d[i, j] + min(C[i-1, j-1], C[i-1, j], C[i, j-1]), the path traced
+    back from the last cell to the first minimum of (diagonal, up, left), straight up or left
+    on the first column or row. Pieces cut with `discontinue`, filtered with mean(sims) > min_sim."""
+    sims = np.asarray(sims, dtype=np.float32)
+    dist = np.float32(1) - sims
+    rows, cols = dist.shape
+    acc = np.full((rows + 1, cols + 1), np.inf)
+    acc[0, 0] = 0.0
+    for i in range(rows):
+        for j in range(cols):
+            acc[i + 1, j + 1] = float(dist[i, j]) + min(acc[i, j], acc[i, j + 1], acc[i + 1, j])
+    cost = acc[1:, 1:]
+    path = [(rows - 1, cols - 1)]
+    while path[-1] != (0, 0):
+        i, j = path[-1]
+        if i == 0:
+            path.append((0, j - 1))
+        elif j == 0:
+            path.append((i - 1, 0))
+        else:
+            move = int(np.argmin([cost[i - 1, j - 1], cost[i - 1, j], cost[i, j - 1]]))
+            path.append(((i - 1, j - 1), (i - 1, j), (i, j - 1))[move])
+    path.reverse()
+    boxes, scores = _boxes_from_path(sims, sims, path, discontinue, min_length, min_sim)
+    return np.array(boxes, dtype=np.int64).reshape(-1, 4), np.array(scores, dtype=np.float32)
