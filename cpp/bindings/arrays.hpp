@@ -5,6 +5,7 @@
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>  // shape messages cast std::vector; every binding TU must agree on it
 
 #include <cmath>
 #include <cstddef>
@@ -34,7 +35,8 @@ inline py::array f32_array(const py::handle& obj, const char* name, py::ssize_t 
     throw py::value_error(std::string(name) + " must have " + std::to_string(ndim) + " dimensions, got shape " +
                           std::string(py::str(py::tuple(py::cast(std::vector<py::ssize_t>(
                               arr.shape(), arr.shape() + arr.ndim()))))));
-  for (py::ssize_t i = 0; i < ndim; ++i) {
+  // NumPy 2 gives empty arrays all-zero strides: leave them to require_nonempty's clearer message.
+  for (py::ssize_t i = 0; i < ndim && arr.size() > 0; ++i) {
     const auto stride = arr.strides(i);
     const bool contiguous_last = i == ndim - 1 ? (stride == 4 || arr.shape(i) <= 1) : true;
     if (stride < 0 || stride % 4 != 0 || !contiguous_last)
