@@ -1,0 +1,156 @@
+"""From a query's descriptors to matches: candidate selection by frame votes, then
+similarity + temporal alignment of the query against each candidate (C++ batch entry
+point), then frame boxes to seconds.
+
+Everything here takes arrays; the index (vcdfast.index) does the I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["DEFAULT_PARAMS", "AlignMethod", "Match", "Similarity", "align_pairs", "boxes_to_matches", "intervals",
+           "similarity_map", "trim_boxes", "vote"]
+
+
+class AlignMethod(str, enum.Enum):
+    TN = "tn"
+    DP = "dp"
+    DTW = "dtw"
+    HV = "hv"
+
+
+class Similarity(str, enum.Enum):
+    COSINE = "cosine"  # one view per frame
+    CHAMFER_ASYMMETRIC = "chamfer_asymmetric"
+    CHAMFER_SYMMETRIC = "chamfer_symmetric"
+
+
+@dataclass(frozen=True)
+class Match:
+    """A copied segment: times in seconds (VSC 2022 CSV columns, in this order) and, when
+    known, the inclusive frame box in VCSL's order [q_start, r_start, q_end, r_end]."""
+
+    query_id: str
+    ref_id: str
+    query_start: float
+    query_end: float
+    ref_start: float
+    ref_end: float
+    score: float
+    frames: tuple[int, int, int, int] | None = None
+
+    CSV_FIELDS = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["frames"] = list(self.frames) if self.frames is not None else None
+        return d
+
+
+def intervals(timestamps: np.ndarray, last_end: float) -> np.ndarray:
+    """(T, 2) [start, end) per descriptor: each ends where the next starts, the last at
+    `last_end` (VideoEmbedding.intervals() of the embedded video, recorded at ingest)."""
+    t = np.asarray(timestamps, np.float64)
+    out = np.empty((len(t), 2), np.float64)
+    out[:, 0] = t
+    out[:-1, 1] = t[1:]
+    if len(t):
+        out[-1, 1] = last_end
+    return out
+
+
+def vote(keys: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the scores of every hit per video key; keys by decreasing vote. Padding hits
+    (key -1) are ignored."""
+    keys, scores = keys.ravel(), scores.ravel()
+    ok = keys >= 0
+    uniq, inv = np.unique(keys[ok], return_inverse=True)
+    total = np.bincount(inv, weights=scores[ok].astype(np.float64), minlength=len(uniq))
+    order = np.argsort(-total, kind="stable")
+    return uniq[order], total[order]
+
+
+def default_similarity(views: int) -> Similarity:
+    return Similarity.COSINE if views == 1 else Similarity.CHAMFER_SYMMETRIC
+
+
+# Query defaults, differing from the kernels' (towhee's) TN defaults, measured on
+# tests/test_index_e2e.py's videos with SSCD: unrelated scenes score 0.2-0.65 cosine, copies
+# 0.8-0.95. VCSL's TN never links its source node, so a path may start at any top-k node up
+# to max_step - 1 frames before the copy; with max_step 10 and min_sim 0.2 boxes spread over
+# unrelated frames; with min_sim >= 0.7 the stretched boxes of edited copies (0.72-0.85)
+# fail TN's mean-score test. max_step 4, min_sim 0.65
+# and trimming (below) give boxes within one frame of the truth for sscd and sscd-mobile.
+DEFAULT_PARAMS = {AlignMethod.TN: {"max_step": 4, "min_sim": 0.65}}
+
+
+def method_params(method: AlignMethod, params: dict | None) -> dict:
+    """The query defaults for `method`, updated with `params`."""
+    out = dict(DEFAULT_PARAMS.get(AlignMethod(method), {}))
+    out.update(params or {})
+    return out
+
+
+def align_pairs(query: np.ndarray, refs: list[np.ndarray], *, method: AlignMethod = AlignMethod.TN,
+                params: dict | None = None, similarity: Similarity | None = None,
+                num_threads: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Similarity + alignment of one (Tq, V, D) query against each (Tr, V, D) reference
+    (pairs in parallel in C++), boxes trimmed -> per reference (boxes (N, 4) int64, scores
+    (N,) float32). `params` update the method's query defaults (DEFAULT_PARAMS)."""
+    from vcdfast.align import align_batch
+
+    if not refs:
+        return []
+    sim = Similarity(similarity) if similarity is not None else default_similarity(query.shape[1])
+    params = method_params(method, params)
+    found = align_batch(query, refs, similarity=sim.value, method=AlignMethod(method).value, params=params or None,
+                        num_threads=num_threads or os.cpu_count() or 1)
+    min_sim = params.get("min_sim")
+    if min_sim is None or AlignMethod(method) is AlignMethod.DP:  # DP's min_sim is in shifted units
+        return [(b, s) for b, s in found]
+    return [trim_boxes(query, ref, boxes, scores, float(min_sim), sim) for ref, (boxes, scores) in zip(refs, found)]
+
+
+def similarity_map(q: np.ndarray, r: np.ndarray, similarity: Similarity) -> np.ndarray:
+    """(Tq, V, D) x (Tr, V, D) -> (Tq, Tr) float32 frame similarities."""
+    from vcdfast.similarity import chamfer_asymmetric, chamfer_symmetric, cosine, ensure_f32
+
+    q, r = ensure_f32(q), ensure_f32(r)
+    if similarity is Similarity.COSINE:
+        return cosine(np.ascontiguousarray(q[:, 0]), np.ascontiguousarray(r[:, 0]))
+    if similarity is Similarity.CHAMFER_ASYMMETRIC:
+        return chamfer_asymmetric(q, r)
+    return chamfer_symmetric(q, r)
+
+
+def trim_boxes(q: np.ndarray, r: np.ndarray, boxes: np.ndarray, scores: np.ndarray, min_sim: float,
+               similarity: Similarity) -> tuple[np.ndarray, np.ndarray]:
+    """Shrink each box to the first and last query frames (and reference frames) whose best
+    similarity inside the box reaches `min_sim`: a TN path may begin or end on a frame that
+    matches nothing. A box with no such frame is dropped."""
+    keep_b, keep_s = [], []
+    for (qs, rs, qe, re_), s in zip(np.asarray(boxes).tolist(), np.asarray(scores).tolist()):
+        sub = similarity_map(q[qs:qe + 1], r[rs:re_ + 1], similarity)
+        rows = np.flatnonzero(sub.max(axis=1) >= min_sim)
+        cols = np.flatnonzero(sub.max(axis=0) >= min_sim)
+        if len(rows) and len(cols):
+            keep_b.append([qs + rows[0], rs + cols[0], qs + rows[-1], rs + cols[-1]])
+            keep_s.append(s)
+    return np.array(keep_b, np.int64).reshape(-1, 4), np.array(keep_s, np.float32)
+
+
+def boxes_to_matches(query_id: str, ref_id: str, boxes: np.ndarray, scores: np.ndarray,
+                     q_intervals: np.ndarray, r_intervals: np.ndarray) -> list[Match]:
+    """Inclusive frame boxes [q_start, r_start, q_end, r_end] -> Matches in seconds: a
+    segment starts where its first descriptor's interval starts and ends where its last
+    one's ends."""
+    out = []
+    for (qs, rs, qe, re_), s in zip(np.asarray(boxes).tolist(), np.asarray(scores).tolist()):
+        out.append(Match(query_id, ref_id, float(q_intervals[qs, 0]), float(q_intervals[qe, 1]),
+                         float(r_intervals[rs, 0]), float(r_intervals[re_, 1]), float(s), (qs, rs, qe, re_)))
+    return out

@@ -1,0 +1,140 @@
+"""The matrix store: LevelDB (plyvel) holding each video's descriptors, timestamps and
+metadata, plus the index's own settings.
+
+Records (key8 = the video key as 8 big-endian bytes):
+
+- `I` + b"index"  -> JSON: the index settings (format, model identity, views, sampling, …)
+- `i` + id (UTF-8) -> key8: which key an id got (collisions are resolved by salting)
+- `j` + key8      -> JSON: metadata: id, state, source, content hash, duration, T, V, D, …
+- `m` + key8      -> the matrix record: a 20-byte header (b"VCDM", version, dtype code, T,
+                     V, D), the (T, V, D) float32 descriptors, then the (T,) float64
+                     timestamps, all little-endian.
+
+Descriptors are stored as float32, exactly as embedded: a round trip returns the same bytes,
+and the store agrees bit for bit with what Milvus holds (float16 would halve this store
+but not Milvus, which keeps float32 rows). A video costs T * V * D * 4 + T * 8 bytes.
+
+Each state change is one atomic, synced WriteBatch.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+
+import numpy as np
+
+from vcdfast.errors import IndexLockedError
+
+__all__ = ["MatrixStore"]
+
+_HEADER = struct.Struct("<4sHHIII")
+_MAGIC = b"VCDM"
+_F32 = 1
+
+
+def _k8(key: int) -> bytes:
+    return int(key).to_bytes(8, "big")
+
+
+def encode_matrix(vectors: np.ndarray, timestamps: np.ndarray) -> bytes:
+    v = np.ascontiguousarray(vectors, "<f4")
+    t = np.ascontiguousarray(timestamps, "<f8")
+    return _HEADER.pack(_MAGIC, 1, _F32, *v.shape) + v.tobytes() + t.tobytes()
+
+
+def decode_matrix(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
+    magic, version, dtype, t, v, d = _HEADER.unpack_from(buf)
+    if magic != _MAGIC or version != 1 or dtype != _F32:
+        raise ValueError(f"not a vcdfast matrix record (magic {magic!r}, version {version}, dtype {dtype})")
+    n = t * v * d * 4
+    if len(buf) != _HEADER.size + n + t * 8:
+        raise ValueError(f"matrix record of {len(buf)} bytes does not match its header ({t}, {v}, {d})")
+    vectors = np.frombuffer(buf, "<f4", t * v * d, _HEADER.size).reshape(t, v, d)
+    timestamps = np.frombuffer(buf, "<f8", t, _HEADER.size + n)
+    return vectors, timestamps
+
+
+class MatrixStore:
+    """LevelDB records of one index (see the module docstring for the layout)."""
+
+    def __init__(self, path, *, create: bool = True):
+        import plyvel
+
+        self.path = str(path)
+        try:
+            self.db = plyvel.DB(self.path, create_if_missing=create)
+        except plyvel.IOError as e:
+            if "lock" in str(e).lower() or "temporarily unavailable" in str(e).lower():
+                raise IndexLockedError(f"the index at {self.path!r} is open in another process or handle: {e}") from e
+            raise
+
+    # --- index settings ---
+
+    def settings(self) -> dict | None:
+        raw = self.db.get(b"Iindex")
+        return None if raw is None else json.loads(raw)
+
+    def put_settings(self, settings: dict) -> None:
+        self.db.put(b"Iindex", json.dumps(settings, sort_keys=True).encode(), sync=True)
+
+    # --- per-video records ---
+
+    def key_of(self, video_id: str) -> int | None:
+        raw = self.db.get(b"i" + video_id.encode("utf-8", "surrogatepass"))
+        return None if raw is None else int.from_bytes(raw, "big")
+
+    def meta(self, key: int) -> dict | None:
+        raw = self.db.get(b"j" + _k8(key))
+        return None if raw is None else json.loads(raw)
+
+    def matrix(self, key: int) -> tuple[np.ndarray, np.ndarray]:
+        raw = self.db.get(b"m" + _k8(key))
+        if raw is None:
+            raise KeyError(key)
+        return decode_matrix(raw)
+
+    def put(self, key: int, meta: dict, vectors: np.ndarray, timestamps: np.ndarray) -> None:
+        """Write a video's id mapping, metadata and matrix in one synced batch."""
+        k8 = _k8(key)
+        with self.db.write_batch(sync=True) as wb:
+            wb.put(b"i" + meta["id"].encode("utf-8", "surrogatepass"), k8)
+            wb.put(b"j" + k8, json.dumps(meta, sort_keys=True).encode())
+            wb.put(b"m" + k8, encode_matrix(vectors, timestamps))
+
+    def set_state(self, keys, state: str) -> None:
+        """Set the `state` field of several videos' metadata in one synced batch."""
+        with self.db.write_batch(sync=True) as wb:
+            for key in keys:
+                meta = self.meta(key)
+                if meta is not None:
+                    meta["state"] = state
+                    wb.put(b"j" + _k8(key), json.dumps(meta, sort_keys=True).encode())
+
+    def delete(self, keys) -> None:
+        """Delete several videos' records in one synced batch."""
+        with self.db.write_batch(sync=True) as wb:
+            for key in keys:
+                meta = self.meta(key)
+                if meta is not None:
+                    wb.delete(b"i" + meta["id"].encode("utf-8", "surrogatepass"))
+                wb.delete(b"j" + _k8(key))
+                wb.delete(b"m" + _k8(key))
+
+    def items(self) -> Iterator[tuple[int, dict]]:
+        """Every video's (key, metadata), in key order."""
+        for k, raw in self.db.iterator(prefix=b"j"):
+            yield int.from_bytes(k[1:], "big"), json.loads(raw)
+
+    def id_keys(self) -> Iterator[tuple[str, int]]:
+        for k, raw in self.db.iterator(prefix=b"i"):
+            yield k[1:].decode("utf-8", "surrogatepass"), int.from_bytes(raw, "big")
+
+    def matrix_keys(self) -> Iterator[int]:
+        for k in self.db.iterator(prefix=b"m", include_value=False):
+            yield int.from_bytes(k[1:], "big")
+
+    def close(self) -> None:
+        if not self.db.closed:
+            self.db.close()

@@ -1,0 +1,224 @@
+"""The vector store: Milvus through pymilvus's MilvusClient.
+
+Two collections per index, named `<prefix>_frames` and `<prefix>_videos`:
+
+- frames: one row per (frame, view): auto primary key, `key` (INT64 video key), `frame`
+  (INT32 frame index), `t` (FLOAT timestamp, s), `view` (INT16 view index), `vec`.
+- videos: one row per video: `key` is the primary key, `vec` the pooled descriptor (mean of
+  the frame descriptors, re-normalised) for video-level near-duplicate search.
+
+Vectors are L2-normalised, so the metric is inner product (= cosine). Rows are sent in
+chunks of `insert_chunk` rows, never one call per video, and flushed by the caller once per
+batch. Filters are built only from Python ints (video keys), never from user strings.
+
+The URI is a local milvus-lite file (`*.db`) or a server (`http://host:19530`); the code
+path is the same. Collections use Strong consistency so a committed video is searchable at
+once on a server too.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = ["IndexType", "MilvusStore"]
+
+
+class IndexType(str, enum.Enum):
+    """Vector index of the Milvus collections. FLAT is exact; HNSW is approximate and fast at
+    scale (milvus-lite builds it with faiss-cpu when installed, else searches exactly)."""
+
+    FLAT = "FLAT"
+    HNSW = "HNSW"
+    IVF_FLAT = "IVF_FLAT"
+
+
+_INDEX_PARAMS = {
+    IndexType.FLAT: ({}, {}),
+    IndexType.HNSW: ({"M": 16, "efConstruction": 200}, {"ef": 128}),
+    IndexType.IVF_FLAT: ({"nlist": 1024}, {"nprobe": 32}),
+}
+
+
+def _key_list(keys: Iterable[int]) -> str:
+    return "[" + ",".join(str(int(k)) for k in keys) + "]"
+
+
+class MilvusStore:
+    """Frame-level and video-level vector collections of one index."""
+
+    insert_chunk = 4096  # rows per insert call: ~8 MiB of 512-d float32, under gRPC's limits
+    search_chunk = 256  # query vectors per search call (server limits nq * top_k)
+
+    def __init__(self, uri: str, prefix: str, dim: int, *, index_type: IndexType = IndexType.HNSW,
+                 create: bool = True):
+        from pymilvus import MilvusClient
+
+        self.uri = uri
+        self.dim = int(dim)
+        self.index_type = IndexType(index_type)
+        self.frames = f"{prefix}_frames"
+        self.videos = f"{prefix}_videos"
+        self.client = MilvusClient(uri=uri)
+        for name, make in ((self.frames, self._create_frames), (self.videos, self._create_videos)):
+            if not self.client.has_collection(name):
+                if not create:
+                    raise FileNotFoundError(f"Milvus collection {name!r} does not exist at {uri}")
+                make(name)
+            self.client.load_collection(name)
+
+    # --- schema ---
+
+    def _index_params(self, field: str):
+        build, _ = _INDEX_PARAMS[self.index_type]
+        ip = self.client.prepare_index_params()
+        ip.add_index(field, index_type=self.index_type.value, metric_type="IP", params=build)
+        return ip
+
+    def _create_frames(self, name: str) -> None:
+        from pymilvus import DataType
+
+        s = self.client.create_schema(auto_id=True, enable_dynamic_field=False)
+        s.add_field("pk", DataType.INT64, is_primary=True)
+        s.add_field("key", DataType.INT64)
+        s.add_field("frame", DataType.INT32)
+        s.add_field("t", DataType.FLOAT)
+        s.add_field("view", DataType.INT16)
+        s.add_field("vec", DataType.FLOAT_VECTOR, dim=self.dim)
+        self.client.create_collection(name, schema=s, index_params=self._index_params("vec"),
+                                      consistency_level="Strong")
+
+    def _create_videos(self, name: str) -> None:
+        from pymilvus import DataType
+
+        s = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
+        s.add_field("key", DataType.INT64, is_primary=True)
+        s.add_field("vec", DataType.FLOAT_VECTOR, dim=self.dim)
+        self.client.create_collection(name, schema=s, index_params=self._index_params("vec"),
+                                      consistency_level="Strong")
+
+    # --- writes ---
+
+    def insert(self, items: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> int:
+        """Insert videos given as (key, vectors (T, V, D) float32, timestamps (T,)): every
+        (frame, view) row into frames and the pooled vector into videos. Returns rows sent."""
+        rows: list[dict] = []
+        sent = 0
+        for key, vectors, timestamps in items:
+            t_count, v_count, _ = vectors.shape
+            flat = vectors.reshape(t_count * v_count, self.dim).tolist()  # one bulk conversion
+            frames = np.repeat(np.arange(t_count), v_count).tolist()
+            times = np.repeat(np.asarray(timestamps, np.float64), v_count).tolist()
+            views = np.tile(np.arange(v_count), t_count).tolist()
+            key = int(key)
+            for i, vec in enumerate(flat):
+                rows.append({"key": key, "frame": frames[i], "t": times[i], "view": views[i], "vec": vec})
+            if len(rows) >= self.insert_chunk:
+                sent += self._send(rows)
+                rows = []
+        sent += self._send(rows)
+        pooled = [{"key": int(k), "vec": pool(v).tolist()} for k, v, _ in items]
+        for i in range(0, len(pooled), self.insert_chunk):
+            self.client.insert(self.videos, pooled[i:i + self.insert_chunk])
+        return sent
+
+    def _send(self, rows: list[dict]) -> int:
+        for i in range(0, len(rows), self.insert_chunk):
+            self.client.insert(self.frames, rows[i:i + self.insert_chunk])
+        return len(rows)
+
+    def delete(self, keys: Iterable[int]) -> None:
+        keys = [int(k) for k in keys]
+        for i in range(0, len(keys), 1024):
+            part = keys[i:i + 1024]
+            self.client.delete(self.frames, filter=f"key in {_key_list(part)}")
+            self.client.delete(self.videos, ids=part)
+
+    def flush(self) -> None:
+        self.client.flush(self.frames)
+        self.client.flush(self.videos)
+
+    # --- reads ---
+
+    def _search(self, collection: str, queries: np.ndarray, top_k: int):
+        _, params = _INDEX_PARAMS[self.index_type]
+        if self.index_type is IndexType.HNSW:
+            params = {"ef": max(params["ef"], top_k)}
+        queries = np.ascontiguousarray(queries, np.float32)
+        keys = np.full((len(queries), top_k), -1, np.int64)
+        scores = np.full((len(queries), top_k), -np.inf, np.float32)
+        for s in range(0, len(queries), self.search_chunk):
+            part = queries[s:s + self.search_chunk]
+            hits = self.client.search(collection, data=part.tolist(), limit=top_k, anns_field="vec",
+                                      output_fields=["key"], search_params={"metric_type": "IP", "params": params})
+            for i, row in enumerate(hits, start=s):
+                for j, h in enumerate(row):
+                    keys[i, j] = h["entity"]["key"]
+                    scores[i, j] = h["distance"]
+        return keys, scores
+
+    def search_frames(self, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(N, D) query vectors -> video keys and scores of each one's `top_k` nearest rows,
+        (N, top_k) each, padded with key -1 / score -inf."""
+        return self._search(self.frames, queries, top_k)
+
+    def search_videos(self, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(N, D) pooled query vectors -> (N, top_k) video keys and scores."""
+        return self._search(self.videos, queries, top_k)
+
+    def _scan_keys(self, collection: str) -> Iterator[np.ndarray]:
+        """The `key` column of every row, in batches (a full scan; for verify)."""
+        # milvus-lite has no MVCC timestamp to give the iterator, which then logs a warning
+        # per scan and reads at the client's time: right for a scan after our own flush
+        logger = logging.getLogger("pymilvus.client.iterator.query_iterator")
+        quiet = _DropMessage("failed to get mvccTs")
+        logger.addFilter(quiet)
+        try:
+            it = self.client.query_iterator(collection, batch_size=8192, filter="", output_fields=["key"])
+        finally:
+            logger.removeFilter(quiet)
+        try:
+            while batch := it.next():
+                yield np.fromiter((r["key"] for r in batch), np.int64, len(batch))
+        finally:
+            it.close()
+
+    def frame_counts(self) -> dict[int, int]:
+        """Rows per video key in the frames collection."""
+        counts: dict[int, int] = {}
+        for batch in self._scan_keys(self.frames):
+            ks, n = np.unique(batch, return_counts=True)
+            for k, c in zip(ks.tolist(), n.tolist()):
+                counts[k] = counts.get(k, 0) + c
+        return counts
+
+    def video_keys(self) -> set[int]:
+        """Primary keys of the videos collection."""
+        return {k for batch in self._scan_keys(self.videos) for k in batch.tolist()}
+
+    def drop(self) -> None:
+        for name in (self.frames, self.videos):
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+def pool(vectors: np.ndarray) -> np.ndarray:
+    """One descriptor per video: the mean over frames and views, L2-normalised."""
+    v = np.asarray(vectors, np.float32).reshape(-1, vectors.shape[-1]).mean(axis=0)
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
