@@ -37,9 +37,13 @@ def chamfer_symmetric_ref(q: np.ndarray, r: np.ndarray) -> np.ndarray:
 # as VCSL's do under NumPy >= 2; thresholds that VCSL compares as Python floats stay float64.
 
 
-def _tn_topk(sims: np.ndarray, top: int) -> np.ndarray:
-    """Per row, the `top` column indices by descending similarity; ties by ascending index."""
-    return np.argsort(-sims, axis=1, kind="stable")[:, :top]
+def _tn_topk(sims: np.ndarray, top: int, tie_order: str) -> np.ndarray:
+    """Per row, the `top` column indices by descending similarity; equal similarities by
+    ascending column (vcdfast's rule) or, with tie_order="descending", by descending column."""
+    if tie_order == "ascending":
+        return np.argsort(-sims, axis=1, kind="stable")[:, :top]
+    last = sims.shape[1] - 1
+    return last - np.argsort(-sims[:, ::-1], axis=1, kind="stable")[:, :top]
 
 
 def _iou_inclusive(box, kept, kept_area_f32: bool = False) -> float:
@@ -59,18 +63,22 @@ def _iou_inclusive(box, kept, kept_area_f32: bool = False) -> float:
     return float(inter) / float(area + kept_area - inter)
 
 
-def tn_reference(sims, max_step=10, top_k=5, max_path=10, min_sim=0.2, min_length=5, max_iou=0.3):
+def tn_reference(
+    sims, max_step=10, top_k=5, max_path=10, min_sim=0.2, min_length=5, max_iou=0.3, tie_order="ascending"
+):
     """Temporal network alignment (Tan et al. 2009) with VCSL's graph and tie semantics.
 
     Returns (boxes, scores): boxes [q_start, r_start, q_end, r_end] inclusive frame indices,
     score = float32 mean similarity of the path's frames (float32 sum / path length).
+    tie_order: how equal similarities rank in a row's top-k (VCSL leaves it to NumPy's
+    unstable argsort); vcdfast uses "ascending" column order.
     """
     import networkx as nx
 
     sims = np.asarray(sims, dtype=np.float32)
     rows, cols = sims.shape
     top = min(top_k, cols)
-    topk = _tn_topk(sims, top)
+    topk = _tn_topk(sims, top, tie_order)
     edge_min = np.float32(min_sim)  # VCSL compares float32 similarities with min_sim in float32
 
     # Node 0 is VCSL's "source" (-1, -1); node 1 + q * top + k is (q, k-th best reference of q).

@@ -78,7 +78,9 @@ std::vector<Box> align_hv(const SimMap& sims, const HvParams& params) {
       diag[i] = v < thr ? 0.0f : v;
       hit |= diag[i] >= thr;
     }
-    if (!finite) fail("the similarity map contains NaN or infinity");
+    if (!finite)
+      fail("the similarity map contains NaN or infinity (diagonal r - q = " + std::to_string(sigma) +
+           "); clean it (np.nan_to_num) before calling");
     if (hit) peaks.push_back({0.0f + pairwise_sum(diag.data(), n), sigma, q0, q1 - q0});
   }
 

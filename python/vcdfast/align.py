@@ -22,6 +22,61 @@ class Segments(NamedTuple):
 # --- TN and HV (single pair) ---
 
 
+def tn(
+    sims: np.ndarray,
+    /,
+    *,
+    max_step: int = 10,
+    top_k: int = 5,
+    max_path: int = 10,
+    min_sim: float = 0.2,
+    min_length: int = 5,
+    max_iou: float = 0.3,
+) -> Segments:
+    """Temporal-network alignment (Tan et al., ACM MM 2009) with VCSL's exact semantics.
+
+    sims: (P, Q) float32 similarity map, query frames x reference frames, last axis
+    contiguous, finite. Each query frame keeps its top_k most similar reference frames
+    (top_k is clamped to Q); frames up to max_step apart on both axes are linked into a
+    graph whose heaviest path is taken max_path + 1 times. A path becomes a box when its
+    summed similarity over its average side length exceeds min_sim, both sides span more
+    than min_length frames and its IoU with every earlier box is below max_iou.
+    Defaults are towhee's; VCSL's tuned set for ISC features is top_k=3, min_sim=0.3.
+    Box score: mean similarity of the path's frames. Spec: cpp/align/README.md.
+
+    Raises TypeError for a non-float32 map and ValueError for a bad shape, layout, NaN or
+    infinity, or a parameter out of range.
+    """
+    boxes, scores = _core.tn(
+        sims,
+        max_step=max_step,
+        top_k=top_k,
+        max_path=max_path,
+        min_sim=min_sim,
+        min_length=min_length,
+        max_iou=max_iou,
+    )
+    return Segments(boxes, scores)
+
+
+def hv(
+    sims: np.ndarray, /, *, iou_thresh: float = 0.9, min_sim: float = 0.2, max_peaks: int = 100
+) -> Segments:
+    """Hough voting over time offsets (Douze et al., IEEE TMM 2010) with VCSL's exact semantics.
+
+    sims: (P, Q) float32 similarity map as for `tn`. Every diagonal (offset r - q) holding a
+    similarity >= min_sim votes with the sum of its similarities (those below min_sim count
+    as 0); the max_peaks highest votes become boxes spanning their whole diagonal, and a box
+    whose IoU with a higher-voted kept box exceeds iou_thresh is dropped. Box score: the vote
+    divided by the diagonal's length. Spec: cpp/align/README.md.
+
+    Raises TypeError for a non-float32 map and ValueError for a bad shape, layout, NaN or
+    infinity, or a parameter out of range.
+    """
+    boxes, scores = _core.hv(sims, iou_thresh=iou_thresh, min_sim=min_sim, max_peaks=max_peaks)
+    return Segments(boxes, scores)
+
+
 # --- DP, DTW and the batch entry point ---
 
 # The batch's cancel handle: call .cancel() from any thread to stop align_batch between pairs.
