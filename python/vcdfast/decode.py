@@ -224,6 +224,7 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
         prev_t, interval = None, None
         limit = sampling.max_frames or math.inf
         info_sent = info is None
+        reached_eof = False
         for frame in container.decode(stream):
             if not info_sent:
                 vinfo.rotation = _rotation(frame)
@@ -254,6 +255,8 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
                 if target == math.inf:
                     break
             held = (frame, t)
+        else:
+            reached_eof = True
         if held is not None and emitted < limit:
             # the last frame is on screen until t + its interval: emit it only if a target falls there
             shown_until = held[1] + (interval or 1.0 / (vinfo.avg_fps or 25.0))
@@ -265,7 +268,7 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
         declared = vinfo.duration
         # a stream that stops short of the declared duration was cut; the slack lets audio outlast video
         slack = max(1.0, 2.0 * (interval or 0.0))
-        if declared is not None and last_t + slack < min(declared, end if end is not None else math.inf):
+        if reached_eof and declared is not None and last_t + slack < declared:
             raise VideoDecodeError(path, f"stream ends at {last_t:.3f} s but the file declares {declared:.3f} s "
                                              "(truncated?)", frames_decoded=emitted, decoded_until=last_t)
     except VideoDecodeError:

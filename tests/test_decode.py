@@ -1,0 +1,244 @@
+"""vcdfast.decode on real videos generated with PyAV (tests/videos.py)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import videos as V
+from vcdfast.decode import Sampling, decode, iter_frames, probe
+from vcdfast.errors import VcdfastError, VideoDecodeError
+
+MS = 1e-3  # generator and containers keep millisecond clocks (MP4 rescales them exactly)
+
+
+def on_screen(times, *, fps=None, start=0.0, end=None, n=None, duration=None):
+    """Brute-force reference of the sampling rule: for each target T, the last frame with
+    start <= t <= T (and t < end), once each; targets past the last frame's display are dropped."""
+    times = np.asarray(times)
+    last_shown = duration if duration is not None else times[-1] + (np.diff(times)[-1] if len(times) > 1 else 1.0)
+    stop = min(end if end is not None else math.inf, last_shown)
+    if n is not None:
+        span_end = min(end, duration) if end is not None and duration is not None else (end or duration)
+        targets = start + (span_end - start) * np.arange(n) / n
+    elif fps is None:
+        targets = times[times >= start - 1e-9]
+    else:
+        targets = start + np.arange(int((stop - start) * fps) + 2) / fps
+    picked = []
+    for T in targets:
+        if T >= stop - 1e-9:
+            continue
+        ok = times[(times >= start - 1e-9) & (times <= T + 1e-9) & ((times < end - 1e-9) if end is not None else True)]
+        if len(ok) and (not picked or ok[-1] != picked[-1]):
+            picked.append(ok[-1])
+    return np.asarray(picked)
+
+
+@pytest.fixture(scope="module")
+def vids(tmp_path_factory):
+    d = tmp_path_factory.mktemp("decode")
+    out = {}
+    for codec in ("h264", "vp9", "mpeg4", "mjpeg"):
+        ext = V.CODECS[codec][1]
+        out[codec, "cfr"] = V.make_video(d / f"{codec}_cfr{ext}", codec=codec, seconds=3, fps=10, content="clock")
+        out[codec, "vfr"] = V.make_video(d / f"{codec}_vfr{ext}", codec=codec, seconds=3, fps=10, vfr=True, seed=3,
+                                         content="clock")
+        out[codec, "start"] = V.make_video(d / f"{codec}_start{ext}", codec=codec, seconds=3, fps=10, start_time=1.25,
+                                           content="clock")
+        out[codec, "rot90"] = V.make_video(d / f"{codec}_rot{ext}", codec=codec, seconds=1, fps=10, rotation=90,
+                                           size=(128, 96), content="clock")
+    out["long"] = V.make_video(d / "long.mp4", seconds=8, fps=25, vfr=True, seed=5, gop=25, content="clock")
+    out["audio_video"] = V.make_video(d / "av.mp4", seconds=2, fps=10, audio=True, content="clock")
+    out["one"] = V.make_video(d / "one.mp4", times=[0.0], content="clock")
+    out["dir"] = d
+    return out
+
+
+CASES = [(c, k) for c in ("h264", "vp9", "mpeg4", "mjpeg") for k in ("cfr", "vfr", "start", "rot90")]
+
+
+@pytest.mark.parametrize("codec,kind", CASES)
+def test_every_frame_has_its_generator_time(vids, codec, kind):
+    g = vids[codec, kind]
+    dv = decode(g.path, Sampling(fps=None))
+    np.testing.assert_allclose(dv.timestamps, g.relative_times, atol=MS, rtol=0)
+    # the pixels carry their own time: frame i really is the frame shown at timestamps[i]
+    clocks = np.array([V.read_clock(f) for f in dv.frames]) / 1000.0
+    np.testing.assert_allclose(clocks, g.relative_times, atol=MS, rtol=0)
+    w, h = g.size
+    assert dv.frames.shape == (len(g.times), h, w, 3) and dv.frames.dtype == np.uint8
+    assert dv.info.start_time == pytest.approx(g.start_time, abs=MS)
+    assert dv.info.duration == pytest.approx(g.duration, abs=0.1)  # containers round the last frame's duration
+
+
+@pytest.mark.parametrize("codec", ["h264", "vp9", "mpeg4", "mjpeg"])
+def test_rotation_metadata_is_applied(vids, codec):
+    g = vids[codec, "rot90"]
+    dv = decode(g.path, Sampling(fps=None))
+    assert dv.info.rotation == 90 and (dv.info.width, dv.info.height) == g.size
+    first = dv.frames[0].astype(int)
+    h, w, _ = first.shape
+    # `clock` marks the top-left quarter red: upright means red there, not in the other corners
+    assert first[: h // 5, : w // 5, 0].mean() > 200 and first[: h // 5, : w // 5, 1].mean() < 80
+    assert first[-h // 5:, -w // 5:, 0].mean() < 200 or first[-h // 5:, -w // 5:, 1].mean() > 80
+    small = decode(g.path, Sampling(fps=None), size=(64, 48)).frames
+    assert small.shape[1:] == (48, 64, 3)
+    assert small[0, :8, :10, 0].mean() > 200
+
+
+@pytest.mark.parametrize("fps", [1.0, 2.0, 3.0, 7.5, 30.0])
+def test_fps_sampling_takes_the_frame_on_screen(vids, fps):
+    g = vids["long"]
+    dv = decode(g.path, Sampling(fps=fps))
+    expected = on_screen(g.relative_times, fps=fps, duration=g.duration)
+    np.testing.assert_allclose(dv.timestamps, expected, atol=MS, rtol=0)
+    np.testing.assert_allclose([V.read_clock(f) / 1000 for f in dv.frames], expected, atol=MS, rtol=0)
+
+
+@pytest.mark.parametrize("start,end", [(0.5, 3.0), (2.5, 7.1), (5.0, None), (0.0, 0.3)])
+def test_start_end_window(vids, start, end):
+    g = vids["long"]  # start >= 2 s takes the seek path
+    dv = decode(g.path, Sampling(fps=2.0, start=start, end=end))
+    expected = on_screen(g.relative_times, fps=2.0, start=start, end=end, duration=g.duration)
+    np.testing.assert_allclose(dv.timestamps, expected, atol=MS, rtol=0)
+    np.testing.assert_allclose([V.read_clock(f) / 1000 for f in dv.frames], expected, atol=MS, rtol=0)
+
+
+def test_seek_and_forward_decode_agree(vids):
+    g = vids["long"]
+    all_frames = decode(g.path, Sampling(fps=None))
+    seeked = decode(g.path, Sampling(fps=None, start=4.0))
+    keep = all_frames.timestamps >= 4.0 - 1e-9
+    np.testing.assert_array_equal(seeked.timestamps, all_frames.timestamps[keep])
+    np.testing.assert_array_equal(seeked.frames, all_frames.frames[keep])
+
+
+@pytest.mark.parametrize("n", [1, 4, 9])
+def test_uniform_samples(vids, n):
+    g = vids["long"]
+    dv = decode(g.path, Sampling(num_samples=n))
+    expected = on_screen(g.relative_times, n=n, duration=dv.info.duration)
+    assert len(dv.timestamps) == n
+    np.testing.assert_allclose(dv.timestamps, expected, atol=MS, rtol=0)
+
+
+def test_max_frames_stops_early(vids):
+    dv = decode(vids["long"].path, Sampling(fps=2.0, max_frames=3))
+    np.testing.assert_allclose(dv.timestamps, on_screen(vids["long"].relative_times, fps=2.0)[:3], atol=MS)
+
+
+def test_one_frame_video(vids):
+    g = vids["one"]
+    for s in (Sampling(), Sampling(fps=None), Sampling(num_samples=1), Sampling(fps=25)):
+        dv = decode(g.path, s)
+        assert dv.timestamps.tolist() == [0.0] and dv.frames.shape == (1, 120, 160, 3)
+
+
+def test_audio_track_does_not_disturb_video(vids):
+    g = vids["audio_video"]
+    dv = decode(g.path, Sampling(fps=None))
+    np.testing.assert_allclose(dv.timestamps, g.relative_times, atol=MS)
+
+
+def test_threads_do_not_change_frames(vids):
+    a = decode(vids["long"].path, Sampling(fps=3.0), threads=1)
+    b = decode(vids["long"].path, Sampling(fps=3.0), threads=None)
+    np.testing.assert_array_equal(a.timestamps, b.timestamps)
+    np.testing.assert_array_equal(a.frames, b.frames)
+
+
+def test_iter_frames_streams(vids):
+    it = iter_frames(vids["long"].path, Sampling(fps=None))
+    frame, t = next(it)
+    assert t == 0.0 and frame.shape == (120, 160, 3)
+    it.close()  # closing early releases the file without error
+
+
+def test_probe(vids):
+    g = vids["h264", "start"]
+    info = probe(g.path)
+    assert info.codec == "h264" and (info.width, info.height) == g.size and info.rotation == 0
+    assert info.start_time == pytest.approx(1.25, abs=MS) and info.avg_fps == pytest.approx(10.0)
+    assert info.frame_count == len(g.times)
+    assert probe(vids["vp9", "rot90"].path).rotation == 90
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_audio_only_file(tmp_path):
+    path = V.make_audio(tmp_path / "sound.m4a")
+    with pytest.raises(VideoDecodeError, match="no video stream") as e:
+        decode(path)
+    assert e.value.path == str(path) and str(path) in str(e.value)
+    with pytest.raises(VideoDecodeError):
+        probe(path)
+
+
+def test_zero_bytes(tmp_path):
+    path = V.make_zero_bytes(tmp_path / "empty.mp4")
+    with pytest.raises(VideoDecodeError, match="empty") as e:
+        decode(path)
+    assert str(path) in str(e.value) and isinstance(e.value, VcdfastError)
+
+
+def test_not_a_video(tmp_path):
+    import av
+
+    path = V.make_not_a_video(tmp_path / "notes.mp4")
+    with pytest.raises(VideoDecodeError) as e:
+        decode(path)
+    assert isinstance(e.value.cause, av.error.FFmpegError) and str(path) in str(e.value)
+    assert e.value.partial is None and e.value.frames_decoded == 0
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(VideoDecodeError) as e:
+        probe(tmp_path / "nope.mp4")
+    assert isinstance(e.value.cause, FileNotFoundError)
+
+
+def test_truncated_mp4_without_index(tmp_path):
+    g = V.make_video(tmp_path / "full.mp4", seconds=4, content="clock")
+    cut = V.make_truncated(g.path, tmp_path / "cut.mp4", 0.5)  # the index (moov) is at the end: unopenable
+    with pytest.raises(VideoDecodeError, match="cut.mp4"):
+        decode(cut)
+
+
+def test_truncated_stream_keeps_frames_before_the_cut(tmp_path):
+    g = V.make_video(tmp_path / "full.mkv", codec="mjpeg", seconds=4, fps=10, content="clock")
+    cut = V.make_truncated(g.path, tmp_path / "cut.mkv", 0.5)
+    with pytest.raises(VideoDecodeError, match="truncated") as e:
+        decode(cut, Sampling(fps=None))
+    err = e.value
+    part = err.partial
+    assert part is not None and 0 < len(part.timestamps) < len(g.times)
+    # what was decoded is right: the generator's first frames, with their times
+    np.testing.assert_allclose(part.timestamps, g.relative_times[: len(part.timestamps)], atol=MS)
+    np.testing.assert_allclose([V.read_clock(f) / 1000 for f in part.frames], part.timestamps, atol=MS)
+    assert err.frames_decoded == len(part.timestamps)
+    assert err.decoded_until == pytest.approx(part.timestamps[-1], abs=MS)
+    assert "cut.mkv" in str(err) and "4.0" in str(err)
+
+
+@pytest.mark.parametrize("kw", [dict(fps=0), dict(fps=-1), dict(fps=float("nan")), dict(start=-1),
+                                dict(start=2, end=1), dict(max_frames=0), dict(num_samples=1.5),
+                                dict(fps="1"), dict(max_frames=True)])
+def test_sampling_validation(kw):
+    with pytest.raises(ValueError):
+        Sampling(**kw)
+
+
+def test_sampling_roundtrip():
+    s = Sampling(fps=2.5, start=1.0, end=9.0, max_frames=7)
+    assert Sampling.from_dict(s.to_dict()) == s
+    with pytest.raises(ValueError, match="unknown"):
+        Sampling.from_dict({"fps": 1, "rate": 2})
+
+
+def test_bad_arguments(vids):
+    with pytest.raises(TypeError):
+        decode(vids["one"].path, {"fps": 1})
+    with pytest.raises(ValueError):
+        decode(vids["one"].path, size=(0, 10))
