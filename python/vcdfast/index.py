@@ -340,8 +340,7 @@ class Index:
                     "last_end": last_end, "frames": int(emb.vectors.shape[0]), "views": int(emb.vectors.shape[1]),
                     "dim": int(emb.vectors.shape[2]), "added": _now()}
             staged.append((key, vid, emb, meta))
-        for key, _, emb, meta in staged:
-            self.matrices.put(key, meta, emb.vectors, emb.timestamps)
+        self.matrices.put([(key, meta, emb.vectors, emb.timestamps) for key, _, emb, meta in staged])
         if replaced:
             self.vectors.delete(replaced)
         self.vectors.insert([(key, emb.vectors, emb.timestamps) for key, _, emb, _ in staged])
@@ -584,7 +583,9 @@ def compare(a, b, *, model="sscd", sampling=None, views=None, query_id: str | No
 def _check_same(path, settings: dict, spec, views: tuple[str, ...], sampling) -> None:
     diffs = []
     if spec.identity() != settings["model"]:
-        diffs.append(f"model {spec.name!r} {spec.identity()} != recorded {settings['model_name']!r} {settings['model']}")
+        given, recorded = spec.identity(), settings["model"]
+        diffs.append(f"model {given['name']!r} ({given['version']}, sha256 {given['sha256'][:12]}) != recorded "
+                     f"{recorded['name']!r} ({recorded['version']}, sha256 {recorded['sha256'][:12]})")
     if list(views) != settings["views"]:
         diffs.append(f"views {list(views)} != recorded {settings['views']}")
     if sampling.to_dict() != settings["sampling"]:

@@ -95,13 +95,15 @@ class MatrixStore:
             raise KeyError(key)
         return decode_matrix(raw)
 
-    def put(self, key: int, meta: dict, vectors: np.ndarray, timestamps: np.ndarray) -> None:
-        """Write a video's id mapping, metadata and matrix in one synced batch."""
-        k8 = _k8(key)
+    def put(self, items) -> None:
+        """Write videos' id mappings, metadata and matrices, given as (key, meta, vectors,
+        timestamps), in one synced batch."""
         with self.db.write_batch(sync=True) as wb:
-            wb.put(b"i" + meta["id"].encode("utf-8", "surrogatepass"), k8)
-            wb.put(b"j" + k8, json.dumps(meta, sort_keys=True).encode())
-            wb.put(b"m" + k8, encode_matrix(vectors, timestamps))
+            for key, meta, vectors, timestamps in items:
+                k8 = _k8(key)
+                wb.put(b"i" + meta["id"].encode("utf-8", "surrogatepass"), k8)
+                wb.put(b"j" + k8, json.dumps(meta, sort_keys=True).encode())
+                wb.put(b"m" + k8, encode_matrix(vectors, timestamps))
 
     def set_state(self, keys, state: str) -> None:
         """Set the `state` field of several videos' metadata in one synced batch."""

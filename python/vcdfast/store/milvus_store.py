@@ -171,15 +171,18 @@ class MilvusStore:
 
     def _scan_keys(self, collection: str) -> Iterator[np.ndarray]:
         """The `key` column of every row, in batches (a full scan; for verify)."""
-        # milvus-lite has no MVCC timestamp to give the iterator, which then logs a warning
-        # per scan and reads at the client's time: right for a scan after our own flush
-        logger = logging.getLogger("pymilvus.client.iterator.query_iterator")
-        quiet = _DropMessage("failed to get mvccTs")
-        logger.addFilter(quiet)
+        # milvus-lite has no MVCC timestamp to give the iterator (its in-process gRPC server
+        # logs the unimplemented call, pymilvus a warning) and the iterator reads at the
+        # client's time instead: right for a scan after our own flush
+        quiet = [(logging.getLogger("pymilvus.client.iterator.query_iterator"), _DropMessage("failed to get mvccTs")),
+                 (logging.getLogger("grpc._server"), _DropMessage("Method not implemented"))]
+        for logger, f in quiet:
+            logger.addFilter(f)
         try:
             it = self.client.query_iterator(collection, batch_size=8192, filter="", output_fields=["key"])
         finally:
-            logger.removeFilter(quiet)
+            for logger, f in quiet:
+                logger.removeFilter(f)
         try:
             while batch := it.next():
                 yield np.fromiter((r["key"] for r in batch), np.int64, len(batch))
