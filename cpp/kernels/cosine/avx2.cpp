@@ -1,5 +1,5 @@
 // AVX2 + FMA dot-product GEMM (C = A * B^T): a 6 x 16 register tile, 12 ymm accumulators.
-// Per k: two aligned loads of the packed B panel, six broadcasts from the A rows, twelve FMAs.
+// Per k: two aligned loads of the packed B panel, six broadcasts of A, twelve FMAs.
 // Compiled with -mavx2 -mfma; self-contained (see gemm_blocked.inc), called through the table.
 #include <immintrin.h>
 
@@ -22,7 +22,8 @@ inline __m256i first_lanes(std::size_t n) {
 struct MicroAvx2 {
   static constexpr std::size_t MR = 6, NR = 16;
 
-  // c[i * ldc + j] (+)= sum_k a[i][k] * b[k * NR + j] for i < mr, j < nr.
+  // c[i * ldc + j] (+)= sum_k a[i][k * kStep] * b[k * NR + j] for i < mr, j < nr.
+  template <std::size_t kStep>
   static void run(std::size_t kc, const float* const* a, const float* b, float* c, std::size_t ldc,
                   std::size_t mr, std::size_t nr, bool accumulate) {
     const float* a0 = a[0];
@@ -39,22 +40,22 @@ struct MicroAvx2 {
     for (std::size_t k = 0; k < kc; ++k) {
       const __m256 b0 = _mm256_load_ps(b + k * NR);
       const __m256 b1 = _mm256_load_ps(b + k * NR + 8);
-      __m256 x = _mm256_broadcast_ss(a0 + k);
+      __m256 x = _mm256_broadcast_ss(a0 + k * kStep);
       c00 = _mm256_fmadd_ps(x, b0, c00);
       c01 = _mm256_fmadd_ps(x, b1, c01);
-      x = _mm256_broadcast_ss(a1 + k);
+      x = _mm256_broadcast_ss(a1 + k * kStep);
       c10 = _mm256_fmadd_ps(x, b0, c10);
       c11 = _mm256_fmadd_ps(x, b1, c11);
-      x = _mm256_broadcast_ss(a2 + k);
+      x = _mm256_broadcast_ss(a2 + k * kStep);
       c20 = _mm256_fmadd_ps(x, b0, c20);
       c21 = _mm256_fmadd_ps(x, b1, c21);
-      x = _mm256_broadcast_ss(a3 + k);
+      x = _mm256_broadcast_ss(a3 + k * kStep);
       c30 = _mm256_fmadd_ps(x, b0, c30);
       c31 = _mm256_fmadd_ps(x, b1, c31);
-      x = _mm256_broadcast_ss(a4 + k);
+      x = _mm256_broadcast_ss(a4 + k * kStep);
       c40 = _mm256_fmadd_ps(x, b0, c40);
       c41 = _mm256_fmadd_ps(x, b1, c41);
-      x = _mm256_broadcast_ss(a5 + k);
+      x = _mm256_broadcast_ss(a5 + k * kStep);
       c50 = _mm256_fmadd_ps(x, b0, c50);
       c51 = _mm256_fmadd_ps(x, b1, c51);
     }

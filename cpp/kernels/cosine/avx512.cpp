@@ -1,6 +1,6 @@
 // AVX-512 (F/BW/VL/DQ) + FMA dot-product GEMM (C = A * B^T): an 8 x 32 register tile,
 // 16 zmm accumulators. Mirrors avx2.cpp: per k, two aligned loads of the packed B panel,
-// eight broadcasts from the A rows, sixteen FMAs; tails use AVX-512 lane masks.
+// eight broadcasts of A, sixteen FMAs; tails use AVX-512 lane masks.
 // Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma; self-contained.
 #include <immintrin.h>
 
@@ -21,7 +21,8 @@ inline __mmask16 first_lanes16(std::size_t n) {
 struct MicroAvx512 {
   static constexpr std::size_t MR = 8, NR = 32;
 
-  // c[i * ldc + j] (+)= sum_k a[i][k] * b[k * NR + j] for i < mr, j < nr.
+  // c[i * ldc + j] (+)= sum_k a[i][k * kStep] * b[k * NR + j] for i < mr, j < nr.
+  template <std::size_t kStep>
   static void run(std::size_t kc, const float* const* a, const float* b, float* c, std::size_t ldc,
                   std::size_t mr, std::size_t nr, bool accumulate) {
     const float* ap[MR];
@@ -38,7 +39,7 @@ struct MicroAvx512 {
       const __m512 b1 = _mm512_load_ps(b + k * NR + 16);
 #pragma GCC unroll 8
       for (std::size_t i = 0; i < MR; ++i) {
-        const __m512 x = _mm512_set1_ps(ap[i][k]);
+        const __m512 x = _mm512_set1_ps(ap[i][k * kStep]);
         lo[i] = _mm512_fmadd_ps(x, b0, lo[i]);
         hi[i] = _mm512_fmadd_ps(x, b1, hi[i]);
       }
