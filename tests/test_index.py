@@ -1,0 +1,145 @@
+"""Index behaviour with synthetic embeddings and real stores (milvus-lite file, LevelDB):
+settings, ids, replace/remove bookkeeping, the pending/committed state machine, key
+collisions, and query on planted copies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vcdfast.decode import Sampling
+from vcdfast.embed import VideoEmbedding
+from vcdfast.errors import IndexLockedError, IndexMismatchError, VideoNotFoundError
+from vcdfast.index import Index
+from vcdfast.store import video_key
+
+MODEL = "sscd-mobile"
+WEIRD_IDS = ["it's \"quoted\" ) or key > 0 --", "ünïcödé 视频 🎬", "x" * 2000]
+
+
+def unit(x):
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def emb(vectors, **kw):
+    return VideoEmbedding.from_arrays(vectors, np.arange(len(vectors), dtype=np.float64), model=MODEL,
+                                      duration=float(len(vectors)), **kw)
+
+
+def video(seed, n=30):
+    return unit(np.random.default_rng(seed).standard_normal((n, 512)))
+
+
+@pytest.fixture
+def index(tmp_path):
+    ix = Index.open(tmp_path / "ix", model=MODEL)
+    yield ix
+    ix.close()
+
+
+def test_settings_are_recorded_and_checked(tmp_path):
+    with Index.open(tmp_path / "ix", model=MODEL, sampling=Sampling(fps=2.0)) as ix:
+        assert ix.sampling == Sampling(fps=2.0)
+    with pytest.raises(IndexMismatchError, match="sampling"):
+        Index.open(tmp_path / "ix", sampling=Sampling(fps=1.0))
+    with pytest.raises(IndexMismatchError, match="views"):
+        Index.open(tmp_path / "ix", views=("full", "flip"))
+    with Index.open(tmp_path / "ix") as ix:
+        assert ix.sampling == Sampling(fps=2.0) and ix.spec.name == MODEL
+        with pytest.raises(IndexMismatchError, match="sampled with"):  # embedding made at 1 fps
+            ix.add_embedding("a", emb(video(0)))
+    with pytest.raises(FileNotFoundError, match="no vcdfast index"):
+        Index.open(tmp_path / "other", create=False)
+
+
+def test_second_open_is_refused(index):
+    with pytest.raises(IndexLockedError):
+        Index.open(index.path)
+
+
+def test_odd_ids_add_get_remove_and_counts(index):
+    vids = {vid: video(i) for i, vid in enumerate(WEIRD_IDS)}
+    report = index.add_embeddings([(vid, emb(v), {}) for vid, v in vids.items()])
+    assert sorted(report.added) == sorted(WEIRD_IDS)
+    assert len(index) == 3 and [r.id for r in index.list()] == sorted(WEIRD_IDS)
+    for vid, v in vids.items():
+        assert index.get(vid).vectors.tobytes() == v[:, None, :].tobytes()
+    v = index.verify()
+    assert v.ok and v.videos == 3 and v.rows == 90, v.problems
+    # re-adding an id replaces it (new length), the others stay
+    index.add_embedding(WEIRD_IDS[0], emb(video(10, 12)))
+    assert len(index) == 3 and index.record(WEIRD_IDS[0]).frames == 12
+    v = index.verify()
+    assert v.ok and v.rows == 72, v.problems
+    index.remove(WEIRD_IDS[2])
+    assert WEIRD_IDS[2] not in index and len(index) == 2
+    v = index.verify()
+    assert v.ok and v.rows == 42, v.problems
+    with pytest.raises(VideoNotFoundError, match="no video"):
+        index.remove(WEIRD_IDS[2])
+    with pytest.raises(VideoNotFoundError):
+        index.get("never added")
+    assert index.stats()["videos"] == 2 and index.stats()["rows"] == 42
+
+
+def test_pending_video_is_invisible_then_rolled_back(tmp_path):
+    """A crash between the Milvus insert and the commit: queries ignore the video, the next
+    writable open removes it from both stores."""
+    path = tmp_path / "ix"
+    committed, pending = video(1), video(2)
+    with Index.open(path, model=MODEL) as ix:
+        ix.add_embedding("kept", emb(committed))
+        key = video_key("lost")
+        ix.matrices.put([(key, {"id": "lost", "state": "pending", "source": None, "content_hash": None,
+                                "duration": 30.0, "last_end": 30.0, "frames": 30, "views": 1, "dim": 512,
+                                "added": ""}, pending[:, None, :], np.arange(30.0))])
+        ix.vectors.insert([(key, pending[:, None, :], np.arange(30.0))])
+        ix.vectors.flush()
+        # the pending video's rows are the nearest neighbours, yet it is never a candidate
+        assert [m["id"] for _, m, _ in ix.candidates(pending[:, None, :])] == ["kept"]
+        assert "lost" not in ix and not ix.verify().ok
+    with Index.open(path) as ix:
+        assert ix.repaired == ["lost"]
+        v = ix.verify()
+        assert v.ok and v.videos == 1 and v.rows == 30, v.problems
+        assert ix.matrices.key_of("lost") is None
+
+
+def test_key_collision_gets_another_key(index):
+    # plant another id's record at the key "b" hashes to, as a hash collision would
+    index.matrices.put([(video_key("b"), {"id": "a", "state": "committed", "source": None, "content_hash": None,
+                                          "duration": 1.0, "last_end": 1.0, "frames": 1, "views": 1, "dim": 512,
+                                          "added": ""}, video(0, 1)[:, None, :], np.zeros(1))])
+    index.add_embedding("b", emb(video(5)))
+    key_b = index.matrices.key_of("b")
+    assert key_b == video_key("b", 1) != video_key("b")
+    assert index.matrices.meta(video_key("b"))["id"] == "a"  # the other video is untouched
+    assert index.get("b").vectors.tobytes() == video(5)[:, None, :].tobytes()
+
+
+def test_read_only_index_refuses_writes(tmp_path):
+    with Index.open(tmp_path / "ix", model=MODEL) as ix:
+        ix.add_embedding("a", emb(video(0)))
+    with Index.open(tmp_path / "ix", read_only=True) as ix:
+        assert len(ix) == 1
+        with pytest.raises(PermissionError, match="read-only"):
+            ix.remove("a")
+
+
+def test_query_finds_planted_copies(index):
+    rng = np.random.default_rng(7)
+    refs = {f"r{i}": video(100 + i, 40) for i in range(8)}
+    index.add_embeddings([(k, emb(v), {}) for k, v in refs.items()])
+
+    def near(x):
+        return unit(x + 0.02 * rng.standard_normal(x.shape))
+
+    noise = [unit(rng.standard_normal((5, 512))) for _ in range(3)]
+    q = np.concatenate([noise[0], near(refs["r2"][10:22]), noise[1], near(refs["r6"][3:15]), noise[2]])
+    matches = index.query(emb(q), query_id="q")
+    got = {(m.ref_id, m.query_start, m.query_end, m.ref_start, m.ref_end) for m in matches}
+    # frame i covers [i, i + 1) s: exact boxes, since noise frames match nothing
+    assert got == {("r2", 5.0, 17.0, 10.0, 22.0), ("r6", 22.0, 34.0, 3.0, 15.0)}, matches
+    assert index.query(emb(unit(rng.standard_normal((30, 512))))) == []
+    hits = index.query_videos(emb(refs["r4"]), top_n=3)
+    assert hits[0].ref_id == "r4" and len(hits) == 3
