@@ -29,10 +29,7 @@ def plot_alignment(sim_map, boxes, out_png, *, gt_boxes=None, scores: Sequence[f
     index units (frame i is drawn centred on i). Returns each box's outline in PNG pixel
     coordinates (x0, y0, x1, y1), origin top-left, so callers can link or crop regions.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
     from matplotlib.patches import Rectangle
 
     sim = np.asarray(sim_map, dtype=np.float32)
