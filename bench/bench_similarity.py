@@ -1,0 +1,176 @@
+"""Similarity kernels against NumPy, measured in the same run on identical seeded inputs.
+
+    PYTHONPATH=python python3 bench/bench_similarity.py [--threads 1,2] [--quick]
+
+cosine: vcdfast.cosine(q, r) vs NumPy `q @ r.T` (its BLAS: OpenBLAS in the NumPy wheel).
+chamfer: vcdfast.chamfer_symmetric vs the NumPy tensordot formulation VCSL's chamfer_sim_cpu uses
+(S = tensordot over D, then max/mean over the view axes).
+
+Each thread count runs in its own child process with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS /
+MKL_NUM_THREADS set before NumPy is imported, so BLAS uses as many threads as we do. Timings are
+medians of interleaved runs (ours, then NumPy, repeated). Prints one JSON line per case (CPU model,
+SIMD level, threads, git sha, BLAS) and a table at the end. Peak memory: tracemalloc for NumPy
+(it reports its buffers there) and the peak-RSS growth of the call (VmHWM after resetting it via
+/proc/self/clear_refs) for both, with glibc's mmap threshold pinned so freed heap is not reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_sha() -> str:
+    try:
+        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def peak_rss_growth(fn) -> int | None:
+    """Bytes by which the process's peak RSS grows during fn() (None where Linux's reset is unavailable)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        before = _status_kib("VmRSS")
+        fn()
+        return (_status_kib("VmHWM") - before) * 1024
+    except OSError:
+        return None
+
+
+def child(threads: int, quick: bool) -> None:
+    import tracemalloc
+
+    import numpy as np
+
+    import vcdfast
+
+    def median_times(fns, reps):
+        times = [[] for _ in fns]
+        for _ in range(reps):
+            for i, fn in enumerate(fns):
+                t0 = time.perf_counter()
+                fn()
+                times[i].append(time.perf_counter() - t0)
+        return [float(np.median(t)) for t in times]
+
+    def unit_rows(rng, shape):
+        x = rng.standard_normal(shape).astype(np.float32)
+        return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+    def chamfer_numpy(q, r):
+        s = np.tensordot(q, r.T, axes=1)  # (P, V, W, Q), as VCSL's chamfer_sim_cpu builds it
+        return (s.max(axis=2).mean(axis=1) + s.max(axis=1).mean(axis=1)) / 2
+
+    blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
+    meta = {"cpu": cpu_model(), "simd_level": vcdfast.simd_level(), "threads": threads, "git_sha": git_sha(),
+            "numpy": np.__version__, "blas": f"{blas.get('name')} {blas.get('version')}"}
+    rng = np.random.default_rng(0)
+    frames = [187, 738] if quick else [187, 738, 3496]
+    for n in frames:
+        for d in (256, 512):
+            q, r = unit_rows(rng, (n, d)), unit_rows(rng, (n, d))
+            out = np.empty((n, n), np.float32)
+            ours = lambda: vcdfast.cosine(q, r, num_threads=threads, out=out)  # noqa: E731
+            peer = lambda: q @ r.T  # noqa: E731
+            ours(), peer()  # warm up: page in, spin up thread pools
+            reps = 41 if n < 500 else 15 if n < 1000 else 5
+            t_ours, t_peer = median_times([ours, peer], reps)
+            flop = 2.0 * n * n * d
+            err = float(np.abs(ours() - peer()).max())
+            print(json.dumps({"bench": "cosine", "P": n, "Q": n, "D": d, **meta, "reps": reps,
+                              "vcdfast_s": t_ours, "numpy_s": t_peer, "speedup": t_peer / t_ours,
+                              "vcdfast_gflops": flop / t_ours / 1e9, "numpy_gflops": flop / t_peer / 1e9,
+                              "max_abs_err": err}), flush=True)
+
+    cases = [(187, 512), (187, 3840)] if quick else [(187, 512), (738, 512), (187, 3840), (400, 3840)]
+    views = 9
+    for n, d in cases:
+        q, r = unit_rows(rng, (n, views, d)), unit_rows(rng, (n, views, d))
+        ours = lambda: vcdfast.chamfer_symmetric(q, r, num_threads=threads)  # noqa: E731
+        peer = lambda: chamfer_numpy(q, r)  # noqa: E731
+        ours_rss = peak_rss_growth(ours)
+        peer_rss = peak_rss_growth(peer)
+        tracemalloc.start()
+        peer()
+        peer_traced = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        reps = 9 if n * n * d < 2e8 else 3
+        t_ours, t_peer = median_times([ours, peer], reps)
+        flop = 2.0 * n * views * n * views * d
+        err = float(np.abs(ours() - peer()).max())
+        print(json.dumps({"bench": "chamfer_symmetric", "P": n, "Q": n, "V": views, "W": views, "D": d, **meta,
+                          "reps": reps, "vcdfast_s": t_ours, "numpy_s": t_peer, "speedup": t_peer / t_ours,
+                          "vcdfast_gflops": flop / t_ours / 1e9, "numpy_gflops": flop / t_peer / 1e9,
+                          "max_abs_err": err, "output_bytes": n * n * 4, "vcdfast_peak_rss_growth": ours_rss,
+                          "numpy_peak_rss_growth": peer_rss, "numpy_peak_tracemalloc": peer_traced}), flush=True)
+
+
+def mib(x) -> str:
+    return "-" if x is None else f"{x / 2**20:.1f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default: 1,2)")
+    ap.add_argument("--quick", action="store_true", help="smaller cases only")
+    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child is not None:
+        child(args.child, args.quick)
+        return
+
+    rows = []
+    for t in (int(x) for x in args.threads.split(",")):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t),
+                   # Large blocks come from (and go back to) mmap, so peak-RSS growth sees every buffer
+                   # instead of heap memory freed by an earlier case.
+                   MALLOC_MMAP_THRESHOLD_="131072")
+        cmd = [sys.executable, __file__, "--child", str(t)] + (["--quick"] if args.quick else [])
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
+        for line in proc.stdout.splitlines():
+            print(line, flush=True)
+            rows.append(json.loads(line))
+
+    print()
+    print(f"{'kernel':<18}{'shape':<24}{'thr':>4}{'simd':>7}{'ours GF/s':>11}{'numpy GF/s':>12}{'speedup':>9}"
+          f"{'max|err|':>10}{'peak MiB ours/numpy(rss, traced)':>36}")
+    for r in rows:
+        if r["bench"] == "cosine":
+            shape, mem = f"{r['P']}x{r['Q']} D={r['D']}", ""
+        else:
+            shape = f"{r['P']}x{r['V']} . {r['Q']}x{r['W']} D={r['D']}"
+            mem = (f"{mib(r['vcdfast_peak_rss_growth'])} / {mib(r['numpy_peak_rss_growth'])}, "
+                   f"{mib(r['numpy_peak_tracemalloc'])}")
+        print(f"{r['bench']:<18}{shape:<24}{r['threads']:>4}{r['simd_level']:>7}{r['vcdfast_gflops']:>11.1f}"
+              f"{r['numpy_gflops']:>12.1f}{r['speedup']:>9.2f}{r['max_abs_err']:>10.1e}{mem:>36}")
+
+
+if __name__ == "__main__":
+    main()
