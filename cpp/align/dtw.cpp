@@ -14,10 +14,16 @@ namespace {
 // this thread has aligned: 1 byte per cell plus O(P + Q).
 struct DtwWorkspace {
   std::vector<double> cost_prev, cost_cur;  // accumulated cost, two rows (float64, as tslearn)
+  std::vector<double> scratch;             // min(diag, up) of the row being filled
   std::vector<std::int8_t> move;           // P*Q: step taken into each cell when tracing back
   std::vector<detail::Cell> path;
   detail::PathCutter cutter;
 };
+
+DtwWorkspace& workspace() {
+  thread_local DtwWorkspace ws;
+  return ws;
+}
 
 enum : std::int8_t { kDiag = 0, kUp = 1, kLeft = 2 };
 
@@ -26,38 +32,38 @@ enum : std::int8_t { kDiag = 0, kUp = 1, kLeft = 2 };
 // back-trace from (P-1, Q-1) steps to the first minimum of [diag, up, left]; on the first
 // row or column it can only go left or up. That choice depends only on the three final
 // neighbours, so it is recorded here and the trace needs no cost matrix.
+// Per row, only the scan through C[i, j-1] is sequential; the distance, min(diag, up) and the
+// moves are separate branch-free passes (min is exact, so the regrouping changes no value).
 void fill_moves(const SimMap& sims, DtwWorkspace& ws) {
   const std::size_t rows = sims.rows, cols = sims.cols;
   ws.cost_prev.resize(cols);
   ws.cost_cur.resize(cols);
+  ws.scratch.resize(cols);
   ws.move.resize(rows * cols);
   double* prev = ws.cost_prev.data();
   double* cur = ws.cost_cur.data();
-  cur[0] = static_cast<double>(1.0f - sims.at(0, 0));
+  double* diag_up = ws.scratch.data();
+  const float* row = sims.data;
+  cur[0] = static_cast<double>(1.0f - row[0]);
   ws.move[0] = kDiag;  // never read: the trace stops at (0, 0)
   for (std::size_t j = 1; j < cols; ++j) {
-    cur[j] = static_cast<double>(1.0f - sims.at(0, j)) + cur[j - 1];
+    cur[j] = static_cast<double>(1.0f - row[j]) + cur[j - 1];
     ws.move[j] = kLeft;
   }
   for (std::size_t i = 1; i < rows; ++i) {
     std::swap(prev, cur);
+    row = sims.data + i * sims.row_stride;
     std::int8_t* move = ws.move.data() + i * cols;
-    cur[0] = static_cast<double>(1.0f - sims.at(i, 0)) + prev[0];
+    for (std::size_t j = 1; j < cols; ++j) diag_up[j] = std::min(prev[j - 1], prev[j]);
+    cur[0] = static_cast<double>(1.0f - row[0]) + prev[0];
+    for (std::size_t j = 1; j < cols; ++j)
+      cur[j] = static_cast<double>(1.0f - row[j]) + std::min(diag_up[j], cur[j - 1]);
     move[0] = kUp;
     for (std::size_t j = 1; j < cols; ++j) {
       const double diag = prev[j - 1], up = prev[j], left = cur[j - 1];
-      double best = diag;
-      std::int8_t step = kDiag;
-      if (up < best) {
-        best = up;
-        step = kUp;
-      }
-      if (left < best) {
-        best = left;
-        step = kLeft;
-      }
-      cur[j] = static_cast<double>(1.0f - sims.at(i, j)) + best;
-      move[j] = step;
+      const std::int8_t not_diag = up < diag || left < diag ? 1 : 0;
+      const std::int8_t left_wins = left < up ? 1 : 0;
+      move[j] = static_cast<std::int8_t>(not_diag * (1 + left_wins));
     }
   }
 }
@@ -84,7 +90,7 @@ std::vector<Box> align_dtw(const SimMap& sims, const DtwParams& params) {
   std::vector<Box> boxes;
   if (sims.rows == 0 || sims.cols == 0) return boxes;
 
-  thread_local DtwWorkspace ws;
+  DtwWorkspace& ws = workspace();
   fill_moves(sims, ws);
   trace_path(ws, sims.rows, sims.cols);
   const auto& keep = ws.cutter.cut(ws.path, params.discontinue);
