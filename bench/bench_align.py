@@ -17,8 +17,10 @@ tn_reference / hv_reference (networkx too, but not VCSL's code). Every row also 
 vcdfast's boxes equal the peer's on that map.
 
 vcdfast rows: median wall ms per call (and CPU ms per call, which a busy machine inflates less)
-over repeats; the peer is run fewer times (it is 2-4 orders of magnitude slower). One core:
-the single-pair kernels are single-threaded. Batch rows: pairs/s of vcdfast.align.align_batch
+over repeats; the peer is run fewer times (it is 2-4 orders of magnitude slower), and VCSL's
+hv not at all beyond 2M cells (it builds a Python list entry per cell: minutes and GBs at
+3,496 x 3,496). `speedup` is peer / vcdfast in wall time, `speedup_cpu` in CPU time. One
+core: the single-pair kernels are single-threaded. Batch rows: pairs/s of vcdfast.align.align_batch
 (cosine + TN per pair, 187-frame videos) on 1 and 2 threads.
 
 Output: one JSON line per measurement (cpu model, SIMD level, threads, git sha on each), then a
@@ -50,6 +52,7 @@ TOWHEE = dict(max_step=10, top_k=5, max_path=10, min_sim=0.2, min_length=5, max_
 HV_DEFAULT = dict(iou_thresh=0.9, min_sim=0.2, max_peaks=100)
 SHAPES = [(44, 44), (187, 187), (738, 738), (3496, 3496), (187, 738), (738, 187), (44, 3496), (3496, 187)]
 FIXTURE_MAPS = ["median_187", "wide_187x738", "tall_738x187", "square_738"]
+HV_PEER_MAX_CELLS = 2_000_000
 
 
 def cpu_model() -> str:
@@ -190,18 +193,24 @@ def main() -> None:
         p, q = sims.shape
         for method, ours, peer, params in (("tn", tn, peer_tn, TOWHEE), ("hv", hv, peer_hv, HV_DEFAULT)):
             wall, cpu, reps = time_calls(lambda: ours(sims, **params), 0.3 if args.quick else 1.0, 2000)
-            peer_reps = 1 if max(p, q) > 1000 or args.quick else 3
-            peer_walls, peer_boxes = [], None
+            # VCSL's hv builds a Python list entry per cell: beyond ~2M cells it takes minutes and GBs.
+            peer_reps = 0 if method == "hv" and p * q > HV_PEER_MAX_CELLS else 1 if max(p, q) > 1000 or args.quick else 3
+            peer_walls, peer_boxes, peer_cpu0 = [], None, time.process_time()
             for _ in range(peer_reps):
                 t0 = time.perf_counter()
                 peer_boxes = peer(sims, **params)
                 peer_walls.append(time.perf_counter() - t0)
-            peer_wall = statistics.median(peer_walls)
-            equal = np.array_equal(ours(sims, **params).boxes, np.asarray(peer_boxes, dtype=np.int64).reshape(-1, 4))
+            peer_wall = statistics.median(peer_walls) if peer_walls else None
+            peer_cpu = (time.process_time() - peer_cpu0) / peer_reps if peer_reps else None
+            equal = None if peer_boxes is None else bool(np.array_equal(
+                ours(sims, **params).boxes, np.asarray(peer_boxes, dtype=np.int64).reshape(-1, 4)))
             row = dict(bench="align", method=method, map=source, shape=[p, q], threads=1, params=params,
                        vcdfast_ms=round(wall * 1e3, 4), vcdfast_cpu_ms=round(cpu * 1e3, 4), vcdfast_reps=reps,
-                       peer=peer_name, peer_ms=round(peer_wall * 1e3, 2), peer_reps=peer_reps,
-                       speedup=round(peer_wall / wall, 1), boxes_equal=bool(equal), **common)
+                       peer=peer_name, peer_ms=None if peer_wall is None else round(peer_wall * 1e3, 2),
+                       peer_cpu_ms=None if peer_cpu is None else round(peer_cpu * 1e3, 2), peer_reps=peer_reps,
+                       speedup=None if peer_wall is None else round(peer_wall / wall, 1),
+                       speedup_cpu=None if peer_cpu is None else round(peer_cpu / cpu, 1),
+                       boxes_equal=equal, **common)
             print(json.dumps(row), flush=True)
             rows.append(row)
 
@@ -234,11 +243,14 @@ def main() -> None:
 
     print(f"# {common['cpu']} | SIMD {common['simd']} | git {common['git']} | peer: {peer_name}")
     print(f"# {'method':6} {'shape':>11} {'vcdfast ms':>11} {'(cpu ms)':>9} {'peer ms':>10} {'speedup':>9} "
-          f"{'equal':>6}  map")
+          f"{'(cpu)':>8} {'equal':>6}  map")
     for r in rows:
         shape = f"{r['shape'][0]}x{r['shape'][1]}"
+        peer_ms = "skipped" if r["peer_ms"] is None else f"{r['peer_ms']:.1f}"
+        speedup = "-" if r["speedup"] is None else f"{r['speedup']:.0f}x"
+        speedup_cpu = "-" if r["speedup_cpu"] is None else f"{r['speedup_cpu']:.0f}x"
         print(f"# {r['method']:6} {shape:>11} {r['vcdfast_ms']:>11.3f} {r['vcdfast_cpu_ms']:>9.3f} "
-              f"{r['peer_ms']:>10.1f} {r['speedup']:>8.0f}x {str(r['boxes_equal']):>6}  {r['map']}")
+              f"{peer_ms:>10} {speedup:>9} {speedup_cpu:>8} {str(r['boxes_equal']):>6}  {r['map']}")
     if batch_rows:
         for r in batch_rows:
             print(f"# align_batch tn cosine {r['frames']}x{r['frames']}, {r['refs']} refs, threads={r['threads']}: "

@@ -178,6 +178,21 @@ def test_hv_equals_reference(sims, iou_thresh, min_sim, max_peaks):
     np.testing.assert_array_equal(scores, ref_scores)
 
 
+@pytest.mark.parametrize("top_k", [33, 1000])
+def test_tn_large_top_k_equals_reference(top_k):
+    """top_k > 32 takes the kernel's partial-sort path (1000 is clamped to Q = 45); quantised
+    values make ties in the ranking, which both sides break by ascending column."""
+    rng = np.random.default_rng(top_k)
+    sims = (np.round(rng.uniform(-0.2, 1.0, (16, 45)) * 8) / 8).astype(np.float32)
+    q = np.arange(2, 14)
+    sims[q, q + 25] = 0.95
+    kwargs = dict(top_k=top_k, max_step=4, min_sim=0.5)
+    boxes, scores = tn(sims, **kwargs)
+    ref_boxes, ref_scores = tn_reference(sims, **kwargs)
+    np.testing.assert_array_equal(boxes, ref_boxes)
+    np.testing.assert_array_equal(scores, ref_scores)
+
+
 def test_hv_long_diagonals_use_numpys_pairwise_order():
     """Diagonals longer than NumPy's pairwise block (128) are summed in its recursive order;
     equal-vote ties and the NMS order then match the reference on a 300 x 280 map."""
