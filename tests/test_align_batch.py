@@ -89,6 +89,18 @@ def test_normalized_chamfer_equals_per_pair(method):
             np.testing.assert_array_equal(scores, exp_scores)
 
 
+@pytest.mark.parametrize("similarity", ["chamfer_symmetric", "chamfer_asymmetric"])
+def test_chamfer_references_may_have_other_view_counts(similarity):
+    query, refs = _videos(views=3)
+    refs = [np.ascontiguousarray(r[:, : 1 + k % 3]) for k, r in enumerate(refs)]  # 1, 2 or 3 views
+    expected = _per_pair(query, refs, similarity, "dtw", PARAMS["dtw"])
+    assert sum(len(b) for b, _ in expected) > 0, "the case must produce boxes to compare"
+    got = align_batch(query, refs, similarity=similarity, method="dtw", params=PARAMS["dtw"], num_threads=2)
+    for (boxes, scores), (exp_boxes, exp_scores) in zip(got, expected):
+        np.testing.assert_array_equal(boxes, exp_boxes)
+        np.testing.assert_array_equal(scores, exp_scores)
+
+
 def test_default_method_is_tn_with_default_params():
     query, refs = _videos(views=1, seed=7)
     got = align_batch(query, refs)
