@@ -176,8 +176,8 @@ def scene_image(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     if (th, tw) != (h, w):
         from PIL import Image
 
-        img = np.stack([np.asarray(Image.fromarray(img[..., c], mode="F").resize((w, h), Image.BILINEAR))
-                        for c in range(3)], axis=-1)
+        img = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(img[..., c], np.float32))  # mode "F"
+                                   .resize((w, h), Image.BILINEAR)) for c in range(3)], axis=-1)
     _draw_shapes(rng, img, count=int(rng.integers(2, 6)))
     return np.clip(img, 0.0, 1.0)
 
