@@ -234,7 +234,7 @@ def vcsl_segment_metric(pred: Iterable[Any], gt: Iterable[Any], *, pairs: Iterab
     `pairs` is the set of (query_id, ref_id) pairs evaluated (VCSL's labelled positive and
     negative pairs); predictions on other pairs are ignored. By default it is every pair
     with a prediction or a ground-truth segment, so a prediction on a pair without ground
-    truth is a false alarm; FAR is then only meaningful when `pairs` also lists negatives.
+    truth is a false alarm; FAR needs the negative pairs, so it is None unless `pairs` is given.
     """
     pred_by, gt_by = _by_pair(pred), _by_pair(gt)
     pair_set = set(pred_by) | set(gt_by) if pairs is None else {tuple(p) for p in pairs}
@@ -263,7 +263,7 @@ def vcsl_segment_metric(pred: Iterable[Any], gt: Iterable[Any], *, pairs: Iterab
         "recall": recall,
         "f1": _f1(precision, recall),
         "frr": fr / n_pos if n_pos else 0.0,
-        "far": fa / n_neg if n_neg else 0.0,
+        "far": None if pairs is None else (fa / n_neg if n_neg else 0.0),
         "pairs": len(pair_set),
         "positive_pairs": n_pos,
         "negative_pairs": n_neg,
