@@ -229,3 +229,12 @@ def test_concurrent_calls_are_independent(simd_level):
         got = list(pool.map(lambda ab: vcdfast.chamfer_symmetric(*ab, num_threads=2), cases * 3))
     for i, g in enumerate(got):
         assert np.array_equal(g, want[i % len(cases)])
+
+
+def test_huge_thread_counts_are_clamped():
+    # Requests above the processor count are clamped (no thread exhaustion, no scratch per phantom thread).
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((500, 8), np.float32)
+    b = rng.standard_normal((400, 3, 8), np.float32)
+    assert np.array_equal(vcdfast.cosine(a, a, num_threads=2**31 - 1), vcdfast.cosine(a, a))
+    assert np.array_equal(vcdfast.chamfer_asymmetric(b, b, num_threads=10**6), vcdfast.chamfer_asymmetric(b, b))

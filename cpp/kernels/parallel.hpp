@@ -1,7 +1,4 @@
-// Runs body(thread, team_size) on up to num_threads OpenMP threads. Baseline code only.
-// num_threads == 1 calls the body directly: no OpenMP team, so the kernels can be called from
-// inside a caller's own parallel loop. The num_threads clause keeps the count out of OpenMP's
-// global state (omp_set_num_threads is never called). The body must not throw.
+// OpenMP helpers for the similarity kernels. Baseline code only.
 #pragma once
 #include <cstddef>
 
@@ -11,6 +8,24 @@
 
 namespace vcdfast::kernels {
 
+// Threads worth starting: at most the request, the processor count (the kernels are
+// compute-bound, and a huge request must not exhaust threads or scratch memory) and `units`.
+inline std::size_t team_size(int requested, std::size_t units) noexcept {
+  std::size_t n = requested < 1 ? 1 : static_cast<std::size_t>(requested);
+#if VCDFAST_OPENMP
+  const auto procs = static_cast<std::size_t>(omp_get_num_procs());
+  if (n > procs) n = procs;
+#else
+  n = 1;
+#endif
+  if (n > units) n = units;
+  return n < 1 ? 1 : n;
+}
+
+// Runs body(thread, team) on up to num_threads threads (the team may be smaller; the body must
+// split work by `team`). num_threads == 1 calls the body directly: no OpenMP team, so the kernels
+// can be called from inside a caller's own parallel loop. The num_threads clause keeps the count
+// out of OpenMP's global state (omp_set_num_threads is never called). The body must not throw.
 template <class Body>
 void run_threads(std::size_t num_threads, const Body& body) noexcept {
 #if VCDFAST_OPENMP

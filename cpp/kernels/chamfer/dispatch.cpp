@@ -37,7 +37,7 @@ void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, co
   const std::size_t rows = mf * V, cols = nf * W;
   const std::size_t blocks_r = (r.frames + nf - 1) / nf;
   const std::size_t items = (q.frames + mf - 1) / mf * blocks_r;
-  const std::size_t threads = static_cast<std::size_t>(num_threads) < items ? num_threads : items;
+  const std::size_t threads = kernels::team_size(num_threads, items);
 
   // Per-thread scratch, sized by the tile alone (independent of P and Q).
   const std::size_t scratch = rows * cols + kt.gemm_nt_work_floats(cols);

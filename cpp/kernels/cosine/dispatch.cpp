@@ -48,10 +48,9 @@ void cosine_matrix(const MatrixF32& q, const MatrixF32& r, const OutF32& out, in
   constexpr std::size_t kUnit = 48;  // a multiple of every level's MR and NR
   const bool split_rows = q.rows >= r.rows;
   const std::size_t span = split_rows ? q.rows : r.rows;
-  std::size_t threads = static_cast<std::size_t>(num_threads);
-  if (threads > (span + kUnit - 1) / kUnit) threads = (span + kUnit - 1) / kUnit;
+  const std::size_t threads = kernels::team_size(num_threads, (span + kUnit - 1) / kUnit);
   const std::size_t work_floats = kt.gemm_nt_work_floats(r.rows);
-  std::unique_ptr<float[]> work(new float[threads * work_floats + 1]);
+  std::unique_ptr<float[]> work(new float[threads * work_floats]);
 
   kernels::run_threads(threads, [&](std::size_t t, std::size_t team) {
     const std::size_t chunk = ((span + team - 1) / team + kUnit - 1) / kUnit * kUnit;
