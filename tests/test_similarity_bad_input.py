@@ -26,7 +26,7 @@ def good(ndim: int, rows: int = 4, dim: int = 8) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("fn", "ndim"), ENTRY_POINTS)
-@pytest.mark.parametrize("dtype", [np.float64, np.float16, np.int32, np.uint8, np.complex64])
+@pytest.mark.parametrize("dtype", [np.float64, np.float16, np.int32, np.uint8, np.complex64, np.dtype(">f4")])
 def test_wrong_dtype_is_type_error(fn, ndim, dtype):
     bad = good(ndim).astype(dtype)
     with pytest.raises(TypeError, match=r"q must be float32.*np\.ascontiguousarray"):
