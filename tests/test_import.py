@@ -14,11 +14,12 @@ import vcdfast
 PYTHON_DIR = str(Path(vcdfast.__file__).resolve().parent.parent)
 HEAVY = ["av", "onnxruntime", "pymilvus", "milvus_lite", "plyvel", "matplotlib", "torch"]
 
-# Budget for vcdfast's own import, NumPy excluded (NumPy is the one dependency it must load):
-# 250 ms, best of 3 runs. vcdfast's modules, importlib.metadata and the extension take ~30 ms on
-# an idle machine and ~130 ms on a busy 2-core CI box; pymilvus (~2.6 s) and torch (~7 s) blow it
-# at once. Light forbidden modules (plyvel: ~3 ms) are caught by the sys.modules check instead.
-BUDGET_US = 250_000
+# Budget: vcdfast's own import (its modules, importlib.metadata, the extension) may cost at most
+# 0.75x NumPy's import time, measured in the same process, best of 3 runs. A ratio, not
+# milliseconds, so a loaded CI box does not make it flaky: it measures ~0.35x here both idle and at
+# load average 20. pymilvus (~6x NumPy), torch (~17x) or matplotlib (~1.5x beyond NumPy) blow
+# it; light forbidden modules (plyvel: ~3 ms) are caught by the sys.modules check instead.
+BUDGET_VS_NUMPY = 0.75
 
 
 def run_python(*args: str) -> subprocess.CompletedProcess:
@@ -43,9 +44,10 @@ def cumulative_us(importtime_stderr: str, module: str) -> int:
 
 
 def test_import_time_budget():
-    own = []
+    ratios = []
     for _ in range(3):
         result = run_python("-X", "importtime", "-c", "import vcdfast")
         assert result.returncode == 0, result.stderr
-        own.append(cumulative_us(result.stderr, "vcdfast") - cumulative_us(result.stderr, "numpy"))
-    assert min(own) <= BUDGET_US, f"import vcdfast costs {min(own) / 1000:.0f} ms beyond numpy (budget 250 ms)"
+        numpy_us = cumulative_us(result.stderr, "numpy")
+        ratios.append((cumulative_us(result.stderr, "vcdfast") - numpy_us) / numpy_us)
+    assert min(ratios) <= BUDGET_VS_NUMPY, f"import vcdfast costs {min(ratios):.2f}x NumPy's import beyond it"
