@@ -69,12 +69,12 @@ class GeneratedVideo:
 
 
 def _noise(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Colour 1/f^1.7 noise: the amplitude spectrum of natural images, structure at every scale."""
+    """Colour 1/f^2 noise: the amplitude spectrum of natural images, structure at every scale."""
     fy = np.fft.fftfreq(h)[:, None]
     fx = np.fft.rfftfreq(w)[None, :]
     f = np.sqrt(fy * fy + fx * fx)
     f[0, 0] = 1.0
-    amp = f ** -1.7
+    amp = f ** -2.0
     amp[0, 0] = 0.0
     planes = []
     for _ in range(3):
@@ -102,7 +102,7 @@ def _plasma(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     img = np.empty((h, w, 3), np.float32)
     for c in range(3):
         v = sum(np.sin(2 * np.pi * (k[0] * xx + k[1] * yy) + ph)
-                for k, ph in zip(rng.uniform(2, 18, (4, 2)), rng.uniform(0, 2 * np.pi, 4)))
+                for k, ph in zip(rng.uniform(1, 8, (4, 2)), rng.uniform(0, 2 * np.pi, 4)))
         img[..., c] = 0.5 + 0.5 * np.tanh(v * rng.uniform(0.3, 1.5))
     return img
 
@@ -126,7 +126,7 @@ def _rings(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     for _ in range(int(rng.integers(2, 6))):
         cy, cx = rng.uniform(0, h), rng.uniform(0, w)
         r = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
-        period = rng.uniform(0.03, 0.15) * max(h, w)
+        period = rng.uniform(0.06, 0.2) * max(h, w)
         mask = (np.sin(2 * np.pi * r / period) > 0) & (r < rng.uniform(0.2, 0.7) * max(h, w))
         img[mask] = rng.uniform(0, 1, 3)
     return img
@@ -150,7 +150,7 @@ def _draw_shapes(rng: np.random.Generator, img: np.ndarray, count: int) -> None:
             mask = (xx - cx) ** 2 + (yy - cy) ** 2 < r * r
         else:
             angle = rng.uniform(0, np.pi)
-            period = rng.uniform(0.02, 0.06) * min(h, w)
+            period = rng.uniform(0.05, 0.12) * min(h, w)
             u = (xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)
             mask = ((xx - cx) ** 2 + (yy - cy) ** 2 < (1.5 * r) ** 2) & (np.sin(2 * np.pi * u / period) > 0)
         img[mask] = colour

@@ -1,0 +1,197 @@
+"""vcdfast.embed and vcdfast.views with the real SSCD ONNX models on generated videos."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import videos as V
+from vcdfast.decode import Sampling, decode
+from vcdfast.embed import Embedder, VideoEmbedding, choose_providers
+from vcdfast.errors import ModelError, VideoDecodeError
+from vcdfast.models import get_model
+from vcdfast.views import expand_views, make_views
+
+
+@pytest.fixture(scope="module")
+def mobile():
+    return Embedder("sscd-mobile", views=("full", "flip", "2x2", "1x2", "2x1"), batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    """A reference clip, a decoded, resized (256x192 -> 192x144) and re-encoded H.264 copy of
+    it, and two unrelated clips."""
+    d = tmp_path_factory.mktemp("embed")
+    ref = V.make_video(d / "ref.mp4", seconds=6, fps=5, size=(256, 192), seed=11, quality=18)
+    copy = V.transcode(ref.path, d / "copy.mp4", size=(192, 144), codec="h264", quality=20)
+    other = [V.make_video(d / f"other{s}.mp4", seconds=6, fps=5, size=(256, 192), seed=s, quality=18)
+             for s in (12, 13)]
+    return {"ref": ref, "copy": copy, "other": other, "dir": d}
+
+
+def test_expand_views():
+    assert expand_views(("full", "2x2")) == ("full", "2x2:0", "2x2:1", "2x2:2", "2x2:3")
+    assert expand_views("flip") == ("flip",)
+    assert expand_views(("1x2:1",)) == ("1x2:1",)
+    for bad in (("full", "full"), ("3x3",), ("2x2:4",), ()):
+        with pytest.raises(ValueError):
+            expand_views(bad)
+
+
+def test_make_views_geometry():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (2, 8, 12, 3), dtype=np.uint8)  # 2x the input size (6, 4)
+    views = expand_views(("full", "flip", "2x2", "1x2", "2x1"))
+    out = make_views(frames, views, (6, 4))
+    assert out.shape == (2, len(views), 4, 6, 3)
+    f = frames.astype(np.int64)
+
+    def half(x, axis):  # rounded mean of pairs: the reference of the box filter
+        a, b = np.take(x, range(0, x.shape[axis], 2), axis), np.take(x, range(1, x.shape[axis], 2), axis)
+        return (a + b + 1) // 2
+
+    full = half(half(f, 1), 2)
+    np.testing.assert_array_equal(out[:, 0], full)
+    np.testing.assert_array_equal(out[:, 1], full[:, :, ::-1])
+    np.testing.assert_array_equal(out[:, views.index("2x2:1")], f[:, 0:4, 6:12])  # top-right quarter
+    np.testing.assert_array_equal(out[:, views.index("2x2:2")], f[:, 4:8, 0:6])  # bottom-left
+    np.testing.assert_array_equal(out[:, views.index("1x2:1")], half(f[:, :, 6:12], 1))  # right half
+    np.testing.assert_array_equal(out[:, views.index("2x1:0")], half(f[:, 0:4, :], 2))  # top half
+    with pytest.raises(ValueError, match="uint8"):
+        make_views(frames[:, :6], views, (6, 4))
+
+
+def test_embed_frames_shape_norm_and_batch_invariance(mobile):
+    frames = np.stack([V.Scenes(s, (200, 150))(0.5) for s in range(5)])
+    out = mobile.embed_frames(frames)
+    assert out.shape == (5, len(mobile.views), 512) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=-1), 1.0, atol=1e-5)
+    single = Embedder("sscd-mobile", views=mobile.views, batch_size=1).embed_frames(frames)
+    np.testing.assert_allclose(single, out, atol=1e-5)  # batching changes no maths beyond float32 reordering
+
+
+def test_views_see_what_they_name(mobile):
+    frame = V.Scenes(3, (288, 288))(1.0)
+    out = mobile.embed_frames(frame[None])[0]
+    flipped = mobile.embed_frames(np.ascontiguousarray(frame[:, ::-1])[None])[0]
+    # the flip view of a frame is the full view of the mirrored frame (resampling order differs)
+    assert out[mobile.views.index("flip")] @ flipped[0] > 0.99
+    quarter = np.ascontiguousarray(frame[:144, 144:])
+    q = mobile.embed_frames(quarter[None])[0, 0]
+    assert out[mobile.views.index("2x2:1")] @ q > 0.98
+    # views of one frame are different descriptors, not copies of one
+    assert out[0] @ out[mobile.views.index("2x2:3")] < 0.9
+
+
+def test_pipeline_equals_sequential(mobile, clips):
+    path = clips["ref"].path
+    emb = mobile.embed_video(path, Sampling(fps=2))
+    dv = decode(path, Sampling(fps=2), size=mobile.decode_size)
+    np.testing.assert_array_equal(emb.timestamps, dv.timestamps)
+    np.testing.assert_allclose(emb.vectors, mobile.embed_frames(dv.frames), atol=1e-6)
+    assert emb.views == mobile.views and emb.model == mobile.spec and emb.info.path == str(path)
+    # 5 fps video sampled at 2 fps: the frame on screen at k/2 s
+    np.testing.assert_allclose(emb.timestamps, np.floor(np.arange(12) / 2.0 * 5 + 1e-9) / 5, atol=1e-3)
+
+
+@pytest.mark.parametrize("model", ["sscd", "sscd-mobile"])
+def test_copies_match_and_unrelated_do_not(clips, model):
+    """A re-encoded, resized copy scores > 0.8 frame by frame; unrelated clips stay far below:
+    mean cosine < 0.5, and no unrelated frame comes closer than the true copy."""
+    emb = Embedder(model)
+    ref = emb.embed_video(clips["ref"].path)
+    copy = emb.embed_video(clips["copy"].path)
+    np.testing.assert_allclose(copy.timestamps, ref.timestamps, atol=1e-3)
+    same = (ref.vectors[:, 0] * copy.vectors[:, 0]).sum(-1)
+    assert same.min() > 0.8, same
+    others = np.concatenate([emb.embed_video(o.path).vectors[:, 0] for o in clips["other"]])
+    cross = copy.vectors[:, 0] @ others.T
+    assert cross.mean() < 0.5, cross.mean()
+    assert cross.max() < same.min(), (cross.max(), same.min())
+    # and the copy's nearest reference frame is the one at its own time (temporal alignment holds)
+    within = copy.vectors[:, 0] @ ref.vectors[:, 0].T
+    assert (within.argmax(1) == np.arange(len(ref))).mean() >= 0.8
+
+
+def test_decode_error_in_worker_names_file_and_keeps_partial(mobile, tmp_path):
+    g = V.make_video(tmp_path / "full.mkv", codec="mjpeg", seconds=4, fps=10)
+    cut = V.make_truncated(g.path, tmp_path / "cut.mkv", 0.5)
+    before = threading.active_count()
+    with pytest.raises(VideoDecodeError, match="cut.mkv") as e:
+        mobile.embed_video(cut, Sampling(fps=5))
+    part = e.value.partial
+    assert isinstance(part, VideoEmbedding) and 0 < len(part) < 20
+    np.testing.assert_allclose(part.timestamps, np.arange(len(part)) / 5.0, atol=1e-3)
+    bad = V.make_not_a_video(tmp_path / "x.mp4")
+    with pytest.raises(VideoDecodeError, match="x.mp4") as e:
+        mobile.embed_video(bad)
+    assert e.value.partial is None
+    assert threading.active_count() == before  # decode workers have exited
+
+
+def test_model_error_in_consumer_stops_the_worker(tmp_path):
+    """A consumer-side failure (the model's output disagrees with its spec) must not leave the
+    decode thread blocked on a full queue."""
+    from dataclasses import replace
+
+    spec = replace(get_model("sscd-mobile"), dim=256)
+    emb = Embedder(spec, batch_size=1, queue_depth=1)
+    g = V.make_video(tmp_path / "v.mp4", seconds=3, fps=10)
+    before = threading.active_count()
+    with pytest.raises(ModelError, match="dim 512"):
+        emb.embed_video(g.path, Sampling(fps=None))
+    assert threading.active_count() == before
+
+
+def test_intervals():
+    spec = get_model("sscd-mobile")
+    vec = np.zeros((3, 512), np.float32)
+    e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec, duration=2.5)
+    np.testing.assert_array_equal(e.intervals(), [[0, 1], [1, 2], [2, 2.5]])
+    e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec)
+    np.testing.assert_array_equal(e.intervals()[-1], [2, 3])
+    e = VideoEmbedding.from_arrays(vec, [0.0, 0.5, 1.0], model=spec, sampling=Sampling(fps=2), duration=9)
+    np.testing.assert_array_equal(e.intervals()[-1], [1.0, 1.5])
+    assert e.vectors.shape == (3, 1, 512)
+
+
+@pytest.mark.parametrize("kw,err", [(dict(vectors=np.zeros((3, 1, 512), np.float64)), ValueError),
+                                    (dict(timestamps=[0.0, 1.0]), ValueError),
+                                    (dict(timestamps=[0.0, 2.0, 1.0]), ValueError),
+                                    (dict(vectors=np.zeros((3, 1, 128), np.float32)), ValueError),
+                                    (dict(views=("full", "flip")), ValueError)])
+def test_from_arrays_validation(kw, err):
+    args = dict(vectors=np.zeros((3, 1, 512), np.float32), timestamps=[0.0, 1.0, 2.0], model="sscd-mobile")
+    args.update(kw)
+    with pytest.raises(err):
+        VideoEmbedding.from_arrays(**args)
+
+
+def test_providers_and_arguments():
+    import onnxruntime as ort
+
+    chosen = choose_providers()
+    assert chosen[-1] == "CPUExecutionProvider"
+    assert all(p in ort.get_available_providers() for p in chosen)
+    with pytest.raises(ModelError, match="not available"):
+        Embedder("sscd-mobile", providers=["NoSuchExecutionProvider"])
+    with pytest.raises(ValueError):
+        Embedder("sscd-mobile", batch_size=0)
+    with pytest.raises(ValueError):
+        Embedder("sscd-mobile").embed_frames(np.zeros((1, 8, 8), np.uint8))
+
+
+def _cuda_available() -> bool:
+    import onnxruntime as ort
+
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda_available(), reason="needs onnxruntime-gpu with a CUDA device")
+def test_gpu_matches_cpu():  # pragma: no cover - runs only where a GPU is lent
+    frames = np.stack([V.Scenes(s, (288, 288))(0.5) for s in range(8)])
+    cpu = Embedder("sscd-mobile", providers=["CPUExecutionProvider"]).embed_frames(frames)
+    gpu = Embedder("sscd-mobile", providers=["CUDAExecutionProvider", "CPUExecutionProvider"]).embed_frames(frames)
+    assert ((cpu * gpu).sum(-1) > 0.999).all()  # fp32 vs GPU kernels (TF32/fp16 allowed)
