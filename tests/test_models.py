@@ -119,3 +119,17 @@ def test_bad_preprocessing(pre, match):
 def test_missing_file():
     with pytest.raises(ModelError, match="does not exist"):
         register_model("ghost", "/nonexistent/model.onnx", input_size=(224, 224))
+
+
+def test_export_isc_cli_arguments():
+    """The entry the CLI wires as `vcdfast models export-isc`; parsing needs no torch."""
+    import argparse
+
+    from vcdfast.export_isc import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["ck.pth.tar", "--out", "models", "--no-fp16", "--gem-p", "3"])
+    assert (args.checkpoint, args.out, args.fp16, args.gem_p, args.trust_checkpoint) == \
+        ("ck.pth.tar", "models", False, 3.0, False)
+    assert parser.parse_args(["ck"]).fp16 is True
