@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,37 @@ def test_empty_env_var_means_default():
     result = run_python("import vcdfast; print(vcdfast.simd_level())", "")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == vcdfast.simd_levels()[-1]
+
+
+PRE_AVX_CHECK = """
+import sys
+import numpy as np
+import vcdfast
+sys.path.insert(0, sys.argv[1])
+from reference import chamfer_products_ref, chamfer_symmetric_ref, cosine_ref
+assert vcdfast.simd_levels() == ["serial"], vcdfast.simd_levels()
+u = 2.0**-24
+gamma = lambda n: n * u / (1 - n * u)
+rng = np.random.default_rng(0)
+q, r = rng.standard_normal((13, 37), dtype=np.float32), rng.standard_normal((21, 37), dtype=np.float32)
+a, b = rng.standard_normal((5, 3, 20), dtype=np.float32), rng.standard_normal((7, 4, 20), dtype=np.float32)
+# The bounds of test_similarity.py (cosine_bound, chamfer_bound) without the subnormal terms.
+cos_ok = np.abs(vcdfast.cosine(q, r, num_threads=2) - cosine_ref(q, r)) <= gamma(38) * cosine_ref(abs(q), abs(r))
+cham_bound = gamma(20 + 3 + 4 + 4) * chamfer_products_ref(abs(a), abs(b)).max(axis=(1, 3))
+cham_ok = np.abs(vcdfast.chamfer_symmetric(a, b) - chamfer_symmetric_ref(a, b)) <= cham_bound
+print(bool(cos_ok.all()), bool(cham_ok.all()))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("qemu-x86_64") is None, reason="needs qemu-user (apt-get install qemu-user)")
+def test_baseline_code_runs_on_a_pre_avx_cpu():
+    # Forcing "serial" on an AVX2 host cannot catch AVX instructions leaked into baseline code
+    # (STYLE.md section 5); an emulated Nehalem (SSE4.2, no AVX) can: a leak is SIGILL here.
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("VCDFAST_SIMD_LEVEL", None)
+    tests_dir = str(Path(__file__).resolve().parent)
+    result = subprocess.run(["qemu-x86_64", "-cpu", "Nehalem", sys.executable, "-c", PRE_AVX_CHECK, tests_dir],
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "True"]
