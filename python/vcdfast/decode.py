@@ -223,15 +223,16 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
         held = None  # (frame, t): the latest frame at or before `target`
         prev_t, interval = None, None
         limit = sampling.max_frames or math.inf
-        info_sent = info is None
+        first = True
         reached_eof = False
         for frame in container.decode(stream):
-            if not info_sent:
+            if first:  # the rotation lives in the frames' side data
+                first = False
                 vinfo.rotation = _rotation(frame)
                 if vinfo.rotation % 180:
                     vinfo.width, vinfo.height = vinfo.height, vinfo.width
-                info.append(vinfo)
-                info_sent = True
+                if info is not None:
+                    info.append(vinfo)
             if frame.pts is None:
                 t = prev_t + (interval or 1.0 / (vinfo.avg_fps or 25.0)) if prev_t is not None else 0.0
             else:
@@ -263,14 +264,14 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
             if target < shown_until - _EPS:
                 yield _to_rgb(*held, size)
                 emitted += 1
-        if not info_sent:
+        if first:
             raise VideoDecodeError(path, "the video stream has no decodable frames")
         declared = vinfo.duration
         # a stream that stops short of the declared duration was cut; the slack lets audio outlast video
         slack = max(1.0, 2.0 * (interval or 0.0))
         if reached_eof and declared is not None and last_t + slack < declared:
             raise VideoDecodeError(path, f"stream ends at {last_t:.3f} s but the file declares {declared:.3f} s "
-                                             "(truncated?)", frames_decoded=emitted, decoded_until=last_t)
+                                         "(truncated?)", frames_decoded=emitted, decoded_until=last_t)
     except VideoDecodeError:
         raise
     except Exception as e:  # av.error.* from a corrupt packet, MemoryError, ...
