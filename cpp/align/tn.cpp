@@ -46,18 +46,14 @@ void select_topk(const SimMap& sims, std::size_t top, std::vector<i32>& idx, std
     const float* row = sims.data + i * sims.row_stride;
     i32* bi = idx.data() + i * top;
     float* bv = val.data() + i * top;
-    unsigned bad = 0;  // branch-free so that it vectorises
-    for (std::size_t j = 0; j < cols; ++j) bad |= static_cast<unsigned>(!(std::fabs(row[j]) <= FLT_MAX));
-    if (bad != 0)
-      fail("the similarity map contains NaN or infinity (row " + std::to_string(i) +
-           "); clean it (np.nan_to_num) before calling");
-    if (top <= 32) {  // insertion into a short sorted buffer: one compare per rejected column
+    unsigned bad = 0;  // set by a NaN or an infinity; checked, branch-free, in the pass that ranks
+    if (top <= 32) {  // insertion into a short sorted buffer
       std::size_t count = 0;
-      for (std::size_t j = 0; j < cols; ++j) {
+      auto insert = [&](std::size_t j) {
         const float v = row[j];
         std::size_t pos;
         if (count == top) {
-          if (!(v > bv[top - 1])) continue;
+          if (!(v > bv[top - 1])) return;  // equal values keep the earlier column
           pos = top - 1;
         } else {
           pos = count++;
@@ -68,17 +64,44 @@ void select_topk(const SimMap& sims, std::size_t top, std::vector<i32>& idx, std
         }
         bv[pos] = v;
         bi[pos] = static_cast<i32>(j);
+      };
+      auto check = [&](float v) { bad |= static_cast<unsigned>(!(std::fabs(v) <= FLT_MAX)); };
+      std::size_t j = 0;
+      for (; j < cols && count < top; ++j) {
+        check(row[j]);
+        insert(j);
+      }
+      constexpr std::size_t kBlock = 16;  // skip blocks with nothing above the K-th best
+      for (; j + kBlock <= cols; j += kBlock) {
+        const float kth = bv[top - 1];
+        unsigned above = 0;
+        for (std::size_t u = 0; u < kBlock; ++u) {
+          check(row[j + u]);
+          above |= static_cast<unsigned>(row[j + u] > kth);
+        }
+        if (above != 0)
+          for (std::size_t u = 0; u < kBlock; ++u) insert(j + u);
+      }
+      for (; j < cols; ++j) {
+        check(row[j]);
+        insert(j);
       }
     } else {
-      order.resize(cols);
-      std::iota(order.begin(), order.end(), 0);
-      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
-                        [row](i32 a, i32 b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
-      for (std::size_t k = 0; k < top; ++k) {
-        bi[k] = order[k];
-        bv[k] = row[order[k]];
+      for (std::size_t j = 0; j < cols; ++j) bad |= static_cast<unsigned>(!(std::fabs(row[j]) <= FLT_MAX));
+      if (bad == 0) {  // the comparator needs a total order
+        order.resize(cols);
+        std::iota(order.begin(), order.end(), 0);
+        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
+                          [row](i32 a, i32 b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+        for (std::size_t k = 0; k < top; ++k) {
+          bi[k] = order[k];
+          bv[k] = row[order[k]];
+        }
       }
     }
+    if (bad != 0)
+      fail("the similarity map contains NaN or infinity (row " + std::to_string(i) +
+           "); clean it (np.nan_to_num) before calling");
   }
 }
 
