@@ -110,7 +110,7 @@ def query_latency(ix: Index, n_videos: int, n_queries: int, top_k: int, candidat
         src = int(rng.integers(n_videos))
         ref = ix.get(f"v{src}").vectors
         s = int(rng.integers(0, T - QUERY_FRAMES))
-        q = unit(ref[s:s + QUERY_FRAMES, 0] + 0.3 * rng.standard_normal((QUERY_FRAMES, D)))[:, None, :]
+        q = unit(ref[s:s + QUERY_FRAMES, 0] + 0.3 / np.sqrt(D) * rng.standard_normal((QUERY_FRAMES, D)))[:, None, :]
         t0 = time.perf_counter()
         keys, scores = ix.vectors.search_frames(q[:, 0], top_k)
         t1 = time.perf_counter()
@@ -135,7 +135,7 @@ def query_latency(ix: Index, n_videos: int, n_queries: int, top_k: int, candidat
     public = []
     for _ in range(min(5, n_queries)):
         ref = ix.get(f"v{int(rng.integers(n_videos))}").vectors
-        q = embedding(unit(ref[:QUERY_FRAMES, 0] + 0.3 * rng.standard_normal((QUERY_FRAMES, D))))
+        q = embedding(unit(ref[:QUERY_FRAMES, 0] + 0.3 / np.sqrt(D) * rng.standard_normal((QUERY_FRAMES, D))))
         t = time.perf_counter()
         ix.query(q, top_k=top_k, candidates=candidates)
         public.append((time.perf_counter() - t) * 1000)
@@ -157,12 +157,23 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=200, help="videos per add_embeddings call")
     ap.add_argument("--index-type", choices=[t.value for t in IndexType], default=IndexType.HNSW.value)
     ap.add_argument("--uri", default=None, help="a Milvus server URI instead of milvus-lite")
+    ap.add_argument("--milvus-server", action="store_true",
+                    help="start the `milvus` package's embedded Milvus server (C++) and use it instead of milvus-lite")
     ap.add_argument("--dir", default=None, help="where to build the index (default: a temp dir, removed)")
     ap.add_argument("--budget-s", type=float, default=3600.0, help="ingest time allowed per scale")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    emit(stage="env", **env(), index_type=args.index_type, uri=args.uri or "milvus-lite file", T=T, D=D)
     root = args.dir or tempfile.mkdtemp(prefix="bench_index_")
+    server = None
+    if args.milvus_server:
+        import milvus
+
+        server = milvus.MilvusServer()
+        server.set_base_dir(os.path.join(root, "milvus-server"))
+        server.start()
+        args.uri = f"http://127.0.0.1:{server.listen_port}"
+    emit(stage="env", **env(), index_type=args.index_type, uri=args.uri or "milvus-lite file",
+         store="milvus server " + milvus.__version__ if server else "milvus-lite", T=T, D=D)
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     disk = shutil.disk_usage(root).free
     try:
@@ -183,6 +194,10 @@ def main(argv=None) -> int:
                     break
                 query_latency(ix, n, args.queries, args.top_k, args.candidates, args.seed)
     finally:
+        if server is not None:
+            server.server_proc.kill()  # a clean stop takes minutes; the data is thrown away
+            server.server_proc.wait()
+            server.stop()
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)
     return 0
