@@ -108,14 +108,16 @@ def bench_cpu(path: Path, models: list[str], args, env: dict) -> None:
     info = probe(path)
     sampling = Sampling(fps=args.sample_fps)
     for name in models:
-        emb = Embedder(name, batch_size=args.batch_size, num_threads=args.threads)
+        emb = Embedder(name, batch_size=args.batch_size, num_threads=args.threads, decode_threads=args.decode_threads)
         base = {"bench": "frames", "input": path.name, "duration_s": info.duration, "model": name,
-                "sample_fps": args.sample_fps, "batch_size": args.batch_size, "device": "cpu"}
+                "sample_fps": args.sample_fps, "batch_size": args.batch_size, "device": "cpu",
+                "decode_threads": args.decode_threads}
         # warm-up: first ORT runs allocate and pick kernels
         emb.embed_frames(np.zeros((2, emb.decode_size[1], emb.decode_size[0], 3), np.uint8))
 
         t0 = time.perf_counter()
-        frames = np.stack([f for f, _ in iter_frames(path, sampling, size=emb.decode_size)])
+        frames = np.stack([f for f, _ in iter_frames(path, sampling, size=emb.decode_size,
+                                                     threads=args.decode_threads)])
         t_dec = time.perf_counter() - t0
         n = len(frames)
 
@@ -188,6 +190,7 @@ def main() -> None:
     p.add_argument("--sample-fps", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
+    p.add_argument("--decode-threads", type=int, default=None, help="decoder threads (default: FFmpeg's choice)")
     p.add_argument("--no-peer", action="store_true")
     p.add_argument("--out", default=str(REPO / "bench" / "out"))
     args = p.parse_args()
