@@ -57,12 +57,21 @@ def test_bad_layout_or_shape_is_value_error(name, sims, pattern):
 
 @pytest.mark.parametrize("name", ALIGNERS)
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("where", [(0, 0), (29, 39), (17, 3)])
+@pytest.mark.parametrize("where", [(0, 0), (29, 39), (17, 3), (5, 12)])
 def test_non_finite_is_value_error_with_hint(name, value, where):
     sims = good_map()
     sims[where] = value
     with pytest.raises(ValueError, match=r"NaN or infinity.*np\.nan_to_num"):
         ALIGNERS[name](sims)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_is_value_error_with_large_top_k(value):
+    """top_k > 32 ranks rows by a partial sort, which checks the row before comparing."""
+    sims = good_map()
+    sims[7, 20] = value
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        tn(sims, top_k=40)
 
 
 @pytest.mark.parametrize(
