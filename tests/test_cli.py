@@ -1,0 +1,107 @@
+"""The `vcdfast` command line, run in-process through main(argv) on generated videos."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from test_index_e2e import COPIES, TOL, corpus  # noqa: F401  (corpus is a fixture)
+from videos import make_not_a_video
+from vcdfast.cli import main
+
+
+def run(capsys, *argv):
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory, corpus):  # noqa: F811
+    """An index built by `vcdfast index` from a folder holding the references and a bad
+    file, plus a path that does not exist."""
+    root = tmp_path_factory.mktemp("cli")
+    folder = root / "videos"
+    folder.mkdir()
+    for p in corpus["refs"]:
+        (folder / p.name).symlink_to(p)
+    make_not_a_video(folder / "broken.mp4")
+    index = root / "ix"
+    errors = root / "errors.json"
+    rc = main(["index", "--index", str(index), "--model", "sscd-mobile", "-q", "--format", "json",
+               "--errors", str(errors), str(folder), str(root / "missing.mp4")])
+    return {"index": index, "rc": rc, "errors": json.loads(errors.read_text()), "root": root}
+
+
+def test_index_reports_bad_inputs_and_indexes_the_rest(indexed, capsys):
+    assert indexed["rc"] == 1
+    failed = {e["path"].rsplit("/", 1)[-1]: e["error"] for e in indexed["errors"]}
+    assert set(failed) == {"broken.mp4", "missing.mp4"}, failed
+    assert "broken.mp4" in failed["broken.mp4"] and "no such file" in failed["missing.mp4"]
+    rc, out, _ = run(capsys, "list", "--index", indexed["index"], "--format", "json")
+    assert rc == 0 and [v["id"] for v in json.loads(out)] == ["ref1", "ref2", "ref3"]
+    rc, out, _ = run(capsys, "verify", "--index", indexed["index"])
+    assert rc == 0 and out.startswith("ok: 3 videos")
+
+
+def test_query_csv_is_vsc_format_with_the_copies(indexed, corpus, capsys):  # noqa: F811
+    rc, out, _ = run(capsys, "query", "--index", indexed["index"], "--format", "csv", "-q", corpus["query"])
+    assert rc == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score"]
+    best = {}
+    for r in rows:
+        if r["ref_id"] not in best or float(r["score"]) > float(best[r["ref_id"]]["score"]):
+            best[r["ref_id"]] = r
+    assert set(best) == {"ref1", "ref2"}
+    for seed, r0, q0, length in COPIES:
+        r = best[f"ref{seed}"]
+        assert r["query_id"] == "query"
+        assert abs(float(r["query_start"]) - q0) <= TOL and abs(float(r["ref_start"]) - r0) <= TOL, r
+
+
+def test_query_file_list_and_video_level(indexed, corpus, capsys):  # noqa: F811
+    listing = indexed["root"] / "queries.txt"
+    listing.write_text(f"# queries\n{corpus['unrelated']}\n\n{corpus['refs'][0]}\n")
+    rc, out, _ = run(capsys, "query", "--index", indexed["index"], "--format", "json", "--video-level",
+                     "--candidates", "1", f"@{listing}")
+    hits = json.loads(out)
+    assert rc == 0 and [h["query_id"] for h in hits] == ["unrelated", "ref1"]
+    assert hits[1]["ref_id"] == "ref1" and hits[1]["score"] > 0.99
+
+
+def test_wrong_model_and_unknown_id_fail_with_status_1(indexed, corpus, capsys):  # noqa: F811
+    rc, _, err = run(capsys, "query", "--index", indexed["index"], "--model", "sscd", corpus["query"])
+    assert rc == 1 and "other settings" in err and "sscd-mobile" in err
+    rc, _, err = run(capsys, "remove", "--index", indexed["index"], "no-such-id")
+    assert rc == 1 and "no video 'no-such-id'" in err
+    rc, _, err = run(capsys, "list", "--index", indexed["root"] / "nowhere")
+    assert rc == 1 and "no vcdfast index" in err
+
+
+def test_compare_two_files(corpus, capsys):  # noqa: F811
+    rc, out, _ = run(capsys, "compare", "--model", "sscd-mobile", "--format", "json", corpus["query"],
+                     corpus["refs"][1])
+    matches = json.loads(out)
+    seed, r0, q0, length = COPIES[1]
+    assert rc == 0 and matches and all(m["ref_id"] == "ref2" for m in matches)
+    assert abs(matches[0]["query_start"] - q0) <= TOL and abs(matches[0]["ref_end"] - (r0 + length)) <= TOL
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["query", "--method", "nope", "x.mp4"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(["query", "--param", "min_sim", "x.mp4"])
+    assert e.value.code == 2
+
+
+def test_demo_finds_both_copies(tmp_path, capsys):
+    rc, out, _ = run(capsys, "demo", "--dir", tmp_path, "-q")
+    assert rc == 0, out
+    found = out.split("found:")[1]
+    assert "ref1" in found and "ref3" in found and "ref2" not in found
