@@ -29,3 +29,12 @@ __all__ = [
     "simd_level",
     "simd_levels",
 ]
+
+
+def __getattr__(name: str):
+    """`vcdfast.Index`, `vcdfast.Match`, `vcdfast.compare`: loaded on first use."""
+    if name in ("Index", "Match", "compare"):
+        from vcdfast import index
+
+        return getattr(index, name)
+    raise AttributeError(f"module 'vcdfast' has no attribute {name!r}")
