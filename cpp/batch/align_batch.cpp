@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../kernels/parallel.hpp"
 #include "vcdfast/align_batch.hpp"
 #include "vcdfast/errors.hpp"
 
@@ -87,8 +88,10 @@ std::vector<std::vector<Box>> align_batch(const FramesF32& query, const std::vec
   std::atomic<bool> stop{false};
   bool cancelled = false;
   const auto count = static_cast<long long>(refs.size());
+  // Never more threads than pairs or processors: a huge request must not make libgomp abort.
+  const int team = static_cast<int>(kernels::team_size(num_threads, refs.size()));
 
-#pragma omp parallel num_threads(num_threads)
+#pragma omp parallel num_threads(team)
   {
     std::vector<float> buffer;  // this thread's similarity map, grown to the largest pair it sees
 #pragma omp for schedule(dynamic, 1)
