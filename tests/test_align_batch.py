@@ -250,7 +250,7 @@ def test_cancel_before_start():
 
 
 def test_cancel_from_another_thread_stops_the_batch():
-    query, refs = _long_batch(n_refs=400)
+    query, refs = _long_batch(n_refs=1000)  # seconds of work; cancelled after 50 ms
     token, outcome = CancelToken(), {}
 
     def worker():
