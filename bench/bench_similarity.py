@@ -109,6 +109,18 @@ def child(threads: int, quick: bool) -> None:
                               "vcdfast_gflops": flop / t_ours / 1e9, "numpy_gflops": flop / t_peer / 1e9,
                               "max_abs_err": err}), flush=True)
 
+    # Binding overhead: a 1 x 1 call (production calls are latency-critical), per-call microseconds.
+    q1, r1 = unit_rows(rng, (1, 256)), unit_rows(rng, (1, 256))
+    calls = 2000
+
+    def loop(fn):
+        return lambda: [fn() for _ in range(calls)]
+
+    t_ours, t_peer = median_times([loop(lambda: vcdfast.cosine(q1, r1)), loop(lambda: q1 @ r1.T)], 9)
+    print(json.dumps({"bench": "cosine_1x1_call", "P": 1, "Q": 1, "D": 256, **meta, "reps": 9,
+                      "vcdfast_us": t_ours / calls * 1e6, "numpy_us": t_peer / calls * 1e6,
+                      "speedup": t_peer / t_ours}), flush=True)
+
     cases = [(187, 512), (187, 3840)] if quick else [(187, 512), (738, 512), (187, 3840), (400, 3840)]
     views = 9
     for n, d in cases:
@@ -162,6 +174,10 @@ def main() -> None:
     print(f"{'kernel':<18}{'shape':<24}{'thr':>4}{'simd':>7}{'ours GF/s':>11}{'numpy GF/s':>12}{'speedup':>9}"
           f"{'max|err|':>10}{'peak MiB ours/numpy(rss, traced)':>36}")
     for r in rows:
+        if r["bench"] == "cosine_1x1_call":
+            print(f"{'cosine 1x1 call':<18}{'D=256':<24}{r['threads']:>4}{r['simd_level']:>7}"
+                  f"{r['vcdfast_us']:>9.2f}us{r['numpy_us']:>10.2f}us{r['speedup']:>9.2f}")
+            continue
         if r["bench"] == "cosine":
             shape, mem = f"{r['P']}x{r['Q']} D={r['D']}", ""
         else:

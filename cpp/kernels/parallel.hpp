@@ -11,15 +11,15 @@ namespace vcdfast::kernels {
 // Threads worth starting: at most the request, the processor count (the kernels are
 // compute-bound, and a huge request must not exhaust threads or scratch memory) and `units`.
 inline std::size_t team_size(int requested, std::size_t units) noexcept {
-  std::size_t n = requested < 1 ? 1 : static_cast<std::size_t>(requested);
+  if (requested <= 1 || units <= 1) return 1;  // no omp_get_num_procs() syscall on the latency path
+  std::size_t n = static_cast<std::size_t>(requested);
 #if VCDFAST_OPENMP
   const auto procs = static_cast<std::size_t>(omp_get_num_procs());
   if (n > procs) n = procs;
 #else
   n = 1;
 #endif
-  if (n > units) n = units;
-  return n < 1 ? 1 : n;
+  return n > units ? units : n;
 }
 
 // Runs body(thread, team) on up to num_threads threads (the team may be smaller; the body must
