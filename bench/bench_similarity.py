@@ -90,7 +90,8 @@ def child(threads: int, quick: bool) -> None:
 
     blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
     meta = {"cpu": cpu_model(), "simd_level": vcdfast.simd_level(), "threads": threads, "git_sha": git_sha(),
-            "numpy": np.__version__, "blas": f"{blas.get('name')} {blas.get('version')}"}
+            "numpy": np.__version__, "blas": f"{blas.get('name')} {blas.get('version')}",
+            "cpus": os.cpu_count(), "loadavg_1min": os.getloadavg()[0]}
     rng = np.random.default_rng(0)
     frames = [187, 738] if quick else [187, 738, 3496]
     for n in frames:
