@@ -3,6 +3,9 @@ level this host supports (the `simd_level` fixture), over awkward shapes and lay
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -238,3 +241,20 @@ def test_huge_thread_counts_are_clamped():
     b = rng.standard_normal((400, 3, 8), np.float32)
     assert np.array_equal(vcdfast.cosine(a, a, num_threads=2**31 - 1), vcdfast.cosine(a, a))
     assert np.array_equal(vcdfast.chamfer_asymmetric(b, b, num_threads=10**6), vcdfast.chamfer_asymmetric(b, b))
+
+
+def test_thread_count_does_not_leak_into_openmp():
+    # num_threads goes through a num_threads clause, never omp_set_num_threads: OpenMP's default
+    # team size (here pinned to 3 by OMP_NUM_THREADS) is the same after a 2-thread call.
+    code = (
+        "import numpy as np, vcdfast\n"
+        "q = np.ones((300, 8), np.float32)\n"
+        "vcdfast.cosine(q, q, num_threads=2)\n"
+        "vcdfast.chamfer_symmetric(q.reshape(100, 3, 8), q.reshape(100, 3, 8), num_threads=2)\n"
+        "print(vcdfast.build_info()['openmp_max_threads'])\n"
+    )
+    python_dir = os.path.dirname(os.path.dirname(vcdfast.__file__))
+    env = dict(os.environ, OMP_NUM_THREADS="3", PYTHONPATH=python_dir + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3"
