@@ -150,7 +150,11 @@ def cmd_query(args) -> int:
     with _open_index(args, create=False, read_only=args.read_only) as ix:
         from vcdfast.errors import VideoDecodeError
 
-        for p in paths:
+        from tqdm import tqdm
+
+        bar = tqdm(paths, desc="querying", unit="video", file=sys.stderr, leave=False,
+                   disable=args.quiet or not sys.stderr.isatty())
+        for p in bar:
             try:
                 if args.video_level:
                     hits = ix.query_videos(p, top_n=args.candidates)

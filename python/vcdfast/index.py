@@ -293,6 +293,10 @@ class Index:
             self._ingest(batch, report)
         return report
 
+    def add_many(self, paths: Iterable, **kw) -> AddReport:
+        """add() for an iterable of paths."""
+        return self.add(list(paths), **kw)
+
     def add_embedding(self, video_id: str, emb, *, source: str | None = None, content_hash: str | None = None) -> None:
         """Index a VideoEmbedding (e.g. computed elsewhere) under `video_id`."""
         self.add_embeddings([(video_id, emb, {"source": source, "content_hash": content_hash})])
