@@ -45,7 +45,7 @@ void cosine_matrix(const MatrixF32& q, const MatrixF32& r, const OutF32& out, in
   for (std::size_t j = 0; j < r.rows; ++j) b_rows[j] = r.row(j);
 
   // Threads take contiguous row blocks of the larger side, in whole register tiles.
-  constexpr std::size_t kUnit = 48;  // a multiple of every level's MR and NR
+  constexpr std::size_t kUnit = 96;  // a multiple of every level's MR (4, 6, 8) and NR (4, 16, 32)
   const bool split_rows = q.rows >= r.rows;
   const std::size_t span = split_rows ? q.rows : r.rows;
   const std::size_t threads = kernels::team_size(num_threads, (span + kUnit - 1) / kUnit);
