@@ -296,6 +296,30 @@ def refs_arg(draw):
     return tuple(refs) if kind == 1 else refs
 
 
+@st.composite
+def valid_frames(draw, dim: int, views: int):
+    """Finite float32 (T, views, dim) in a layout the bindings accept: the kernels run on these."""
+    t = draw(st.sampled_from([1, 2, 3, 7, 16, 40]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    a = rng.uniform(-1.0, 1.0, (t, views, dim)).astype(np.float32)
+    layout = draw(st.sampled_from(["c", "c", "broadcast", "strided", "readonly"]))
+    if layout == "broadcast":
+        return np.broadcast_to(a[:1], a.shape)
+    if layout == "strided":
+        return np.repeat(a, 2, axis=0)[::2]
+    return _layout(a, layout, draw)
+
+
+@st.composite
+def valid_batch(draw):
+    """(query, refs) that pass validation, so the parameters and thread counts reach the kernels."""
+    dim = draw(st.sampled_from([1, 3, 8, 17]))
+    views = draw(st.sampled_from([1, 1, 2, 3]))
+    query = draw(valid_frames(dim, views))
+    refs = draw(st.lists(valid_frames(dim, views), max_size=5))
+    return query, refs
+
+
 @example_settings
 @given(query=array_arg(3), refs=refs_arg(), data=st.data(),
        similarity=st.sampled_from(["cosine", "cosine", "chamfer_symmetric", "chamfer_asymmetric", "", "COSINE", "dot"]),
@@ -304,6 +328,8 @@ def refs_arg(draw):
        norm_bounds=st.one_of(st.tuples(FLOATS, FLOATS), st.sampled_from([None, (0.0,), (0, 1, 2), "ab"])),
        threads=THREADS, cancel=st.sampled_from(["none", "none", "token", "cancelled", "bad"]))
 def fuzz_align_batch(query, refs, data, similarity, method, normalize, norm_bounds, threads, cancel):
+    if data.draw(st.booleans()):
+        query, refs = data.draw(valid_batch())
     params = data.draw(batch_params(method))
     token = {"none": None, "token": _core.CancelToken(), "cancelled": _core.CancelToken(), "bad": object()}[cancel]
     if cancel == "cancelled":
