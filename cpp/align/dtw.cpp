@@ -61,8 +61,8 @@ void fill_moves(const SimMap& sims, DtwWorkspace& ws) {
     move[0] = kUp;
     for (std::size_t j = 1; j < cols; ++j) {
       const double diag = prev[j - 1], up = prev[j], left = cur[j - 1];
-      const std::int8_t not_diag = up < diag || left < diag ? 1 : 0;
-      const std::int8_t left_wins = left < up ? 1 : 0;
+      const int not_diag = static_cast<int>(up < diag) | static_cast<int>(left < diag);
+      const int left_wins = static_cast<int>(left < up);
       move[j] = static_cast<std::int8_t>(not_diag * (1 + left_wins));
     }
   }
