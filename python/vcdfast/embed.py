@@ -24,6 +24,7 @@ from vcdfast.views import expand_views, make_views, scale_for
 __all__ = ["Embedder", "VideoEmbedding", "choose_providers"]
 
 _GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+_DONE = object()  # end of a video in the decode queue
 
 
 @dataclass
@@ -235,9 +236,13 @@ class Embedder:
     def embed_video(self, path, sampling: Sampling = Sampling()) -> VideoEmbedding:
         """Decode (worker thread) and embed (this thread) in a pipeline. A decode error raises
         VideoDecodeError naming the file, with `.partial` = the VideoEmbedding of the frames
-        embedded before it (None if the file never opened)."""
+        embedded before it (None if the file never opened).
+
+        Frames cross a bounded queue one by one; the consumer takes what is waiting, up to a
+        batch, so batches are full when the model is the bottleneck (the queue fills) and small
+        when decoding is (each frame is embedded soon after it arrives)."""
         frames_per_batch = max(1, self.batch_size // len(self.views))
-        q: queue.Queue = queue.Queue(maxsize=self.queue_depth)
+        q: queue.Queue = queue.Queue(maxsize=self.queue_depth * frames_per_batch)
         stop = threading.Event()
         info: list[VideoInfo] = []
 
@@ -252,18 +257,11 @@ class Embedder:
 
         def worker():
             try:
-                buf, ts = [], []
-                for img, t in iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
-                                          info=info):
-                    buf.append(img)
-                    ts.append(t)
-                    if len(buf) == frames_per_batch:
-                        if not put((np.stack(buf), ts)):
-                            return
-                        buf, ts = [], []
-                if buf and not put((np.stack(buf), ts)):
-                    return
-                put(None)
+                for item in iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
+                                        info=info):
+                    if not put(item):
+                        return
+                put(_DONE)
             except BaseException as e:  # handed to the consumer, which raises it with the file named
                 put(e if isinstance(e, VideoDecodeError) else VideoDecodeError(path, e))
 
@@ -272,16 +270,22 @@ class Embedder:
         vectors, times = [], []
         try:
             while True:
-                item = q.get()
-                if item is None:
+                batch = [q.get()]
+                while len(batch) < frames_per_batch and isinstance(batch[-1], tuple):
+                    try:
+                        batch.append(q.get_nowait())
+                    except queue.Empty:
+                        break
+                control = None if isinstance(batch[-1], tuple) else batch.pop()  # _DONE or an error
+                if batch:
+                    vectors.append(self._embed_scaled(np.stack([img for img, _ in batch])))
+                    times.extend(t for _, t in batch)
+                if control is _DONE:
                     break
-                if isinstance(item, VideoDecodeError):
+                if control is not None:
                     if info:
-                        item.partial = self._result(vectors, times, info[0], sampling)
-                    raise item
-                batch, ts = item
-                vectors.append(self._embed_scaled(batch))
-                times.extend(ts)
+                        control.partial = self._result(vectors, times, info[0], sampling)
+                    raise control
         finally:
             stop.set()
             thread.join()
