@@ -29,14 +29,15 @@ def server_uri(tmp_path_factory):
     server = milvus.MilvusServer()
     server.set_base_dir(str(tmp_path_factory.mktemp("milvus-server")))
     server.listen_port = free_port()
-    server.start()
     try:
+        server.start()  # one embedded server per host: its internal ports are fixed
         yield f"http://127.0.0.1:{server.listen_port}"
     finally:
         # server.stop() allows 1 s for a clean exit and 3 s after SIGKILL: too short on a busy
         # host, and a clean exit can take minutes; the data folder is thrown away anyway
-        server.server_proc.kill()
-        server.server_proc.wait(timeout=60)
+        if server.server_proc is not None:
+            server.server_proc.kill()
+            server.server_proc.wait(timeout=60)
         server.stop()
 
 
