@@ -30,7 +30,7 @@ def server_uri(tmp_path_factory):
     server.set_base_dir(str(tmp_path_factory.mktemp("milvus-server")))
     server.listen_port = free_port()
     try:
-        server.start()  # one embedded server per host: its internal ports are fixed
+        server.start()  # seen here: it did not start (180 s timeout) while another embedded server ran
         yield f"http://127.0.0.1:{server.listen_port}"
     finally:
         # server.stop() allows 1 s for a clean exit and 3 s after SIGKILL: too short on a busy
