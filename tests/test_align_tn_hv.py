@@ -178,14 +178,15 @@ def test_hv_equals_reference(sims, iou_thresh, min_sim, max_peaks):
     np.testing.assert_array_equal(scores, ref_scores)
 
 
-@pytest.mark.parametrize("top_k", [33, 1000])
+@pytest.mark.parametrize("top_k", [33, 64, 65, 1000])
 def test_tn_large_top_k_equals_reference(top_k):
-    """top_k > 32 takes the kernel's partial-sort path (1000 is clamped to Q = 45); quantised
-    values make ties in the ranking, which both sides break by ascending column."""
+    """top_k > 32 takes the kernel's partial-sort path, top_k > 64 its sorted C2 search (1000 is
+    clamped to Q = 80); quantised values make ties in the ranking, which both sides break by
+    ascending column."""
     rng = np.random.default_rng(top_k)
-    sims = (np.round(rng.uniform(-0.2, 1.0, (16, 45)) * 8) / 8).astype(np.float32)
-    q = np.arange(2, 14)
-    sims[q, q + 25] = 0.95
+    sims = (np.round(rng.uniform(-0.2, 1.0, (12, 80)) * 8) / 8).astype(np.float32)
+    q = np.arange(2, 11)
+    sims[q, q + 40] = 0.95
     kwargs = dict(top_k=top_k, max_step=4, min_sim=0.5)
     boxes, scores = tn(sims, **kwargs)
     ref_boxes, ref_scores = tn_reference(sims, **kwargs)

@@ -24,6 +24,9 @@ using i64 = std::int64_t;
 
 [[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("tn: " + what); }
 
+// Graph size limit: ~3.8 GB of edges, and edge ids (plus the sink links) stay within 32 bits.
+constexpr std::size_t kMaxEdges = std::size_t{1} << 27;
+
 void check(const SimMap& sims, const TnParams& p) {
   if (sims.rows == 0 || sims.cols == 0) fail("the similarity map is empty; both axes need at least one frame");
   if (p.max_step < 1) fail("max_step must be >= 1, got " + std::to_string(p.max_step));
@@ -175,13 +178,19 @@ std::vector<Box> align_tn(const SimMap& sims, const TnParams& params) {
   // Edges in networkx insertion order: source row, target row, target rank, source rank.
   std::vector<i32> e_src, e_dst;
   std::vector<float> e_w;
-  std::vector<i32> linked, into_sink;
+  std::vector<i32> linked, into_sink, matches;
+  std::vector<std::pair<i32, i32>> by_ref;  // (reference, rank) of the source row, for K > 64
   FrameSet reached(sims.cols);
   const auto c2_span = static_cast<std::uint64_t>(step - 1);  // C2: 0 < diff < step, as one compare
   for (std::size_t qi = 0; qi < rows; ++qi) {
     reached.clear();  // C3 accumulates over the target rows of one source row
     const std::size_t q_stop = static_cast<i64>(rows - qi) <= step ? rows : qi + static_cast<std::size_t>(step);
     const i32* ri = topk_idx.data() + qi * top;
+    if (top > 64) {
+      by_ref.clear();
+      for (std::size_t ki = 0; ki < top; ++ki) by_ref.emplace_back(ri[ki], static_cast<i32>(ki));
+      std::sort(by_ref.begin(), by_ref.end());
+    }
     for (std::size_t qj = qi + 1; qj < q_stop; ++qj) {  // C1
       const i32* rj = topk_idx.data() + qj * top;
       const float* wj = topk_val.data() + qj * top;
@@ -190,28 +199,36 @@ std::vector<Box> align_tn(const SimMap& sims, const TnParams& params) {
         if (!(wj[kj] >= edge_min)) continue;  // C4
         const i32 dst = static_cast<i32>(1 + qj * top + kj);
         const i64 target = rj[kj];
-        for (std::size_t k0 = 0; k0 < top; k0 += 64) {  // C2 as a bit mask: few mispredicted branches
-          const std::size_t k_end = std::min(top, k0 + 64);
+        auto link = [&](std::size_t ki) {
+          if (reached.any_between(ri[ki], rj[kj])) return;  // C3
+          const i32 src = static_cast<i32>(1 + qi * top + ki);
+          if (dst == sink) into_sink.push_back(src);
+          e_src.push_back(src);
+          e_dst.push_back(dst);
+          e_w.push_back(wj[kj]);
+          linked.push_back(rj[kj]);
+        };
+        if (top <= 64) {  // C2 as a bit mask: few mispredicted branches
           std::uint64_t c2 = 0;
-          for (std::size_t ki = k0; ki < k_end; ++ki)
-            c2 |= std::uint64_t{static_cast<std::uint64_t>(target - ri[ki] - 1) < c2_span} << (ki - k0);
-          for (; c2 != 0; c2 &= c2 - 1) {
-            const std::size_t ki = k0 + static_cast<std::size_t>(__builtin_ctzll(c2));
-            if (reached.any_between(ri[ki], rj[kj])) continue;  // C3
-            const i32 src = static_cast<i32>(1 + qi * top + ki);
-            if (dst == sink) into_sink.push_back(src);
-            e_src.push_back(src);
-            e_dst.push_back(dst);
-            e_w.push_back(wj[kj]);
-            linked.push_back(rj[kj]);
-          }
+          for (std::size_t ki = 0; ki < top; ++ki)
+            c2 |= std::uint64_t{static_cast<std::uint64_t>(target - ri[ki] - 1) < c2_span} << ki;
+          for (; c2 != 0; c2 &= c2 - 1) link(static_cast<std::size_t>(__builtin_ctzll(c2)));
+        } else {  // C2 by binary search over the source row's references, then rank order
+          const i64 lowest = target - step + 1;
+          auto it = std::lower_bound(by_ref.begin(), by_ref.end(), lowest,
+                                     [](const std::pair<i32, i32>& e, i64 v) { return e.first < v; });
+          matches.clear();
+          for (; it != by_ref.end() && it->first < target; ++it) matches.push_back(it->second);
+          std::sort(matches.begin(), matches.end());
+          for (const i32 ki : matches) link(static_cast<std::size_t>(ki));
         }
       }
       for (const i32 r : linked) reached.insert(r);  // after the row: C3 looks at earlier rows only
+      if (e_src.size() > kMaxEdges)
+        fail("the graph exceeds " + std::to_string(kMaxEdges) +
+             " edges (about 28 bytes each); lower top_k or max_step");
     }
   }
-  if (e_src.size() + n_nodes > std::numeric_limits<std::uint32_t>::max())
-    fail("too many graph edges for 32-bit edge ids; lower top_k");
 
   // VCSL links every node within max_step (inclusive) below-left of the sink to it with
   // weight 0: edges that already exist keep their place and lose their weight; new ones are
