@@ -6,9 +6,18 @@ and storage (pymilvus, plyvel) are imported by the modules that use them.
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from vcdfast import _core
+from vcdfast import _core, align, similarity
 from vcdfast._core import build_info, set_simd_level, simd_level, simd_levels
-from vcdfast.errors import CancelledError, VcdfastError
+from vcdfast.align import CancelToken, Segments
+from vcdfast.errors import (
+    CancelledError,
+    IndexLockedError,
+    IndexMismatchError,
+    ModelError,
+    VcdfastError,
+    VideoDecodeError,
+    VideoNotFoundError,
+)
 from vcdfast.similarity import chamfer_asymmetric, chamfer_symmetric, cosine, ensure_f32
 
 try:
@@ -17,8 +26,16 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = _core.build_info()["version"]
 
 __all__ = [
+    "CancelToken",
     "CancelledError",
+    "IndexLockedError",
+    "IndexMismatchError",
+    "ModelError",
+    "Segments",
     "VcdfastError",
+    "VideoDecodeError",
+    "VideoNotFoundError",
+    "align",
     "__version__",
     "build_info",
     "chamfer_asymmetric",
@@ -27,6 +44,7 @@ __all__ = [
     "ensure_f32",
     "set_simd_level",
     "simd_level",
+    "similarity",
     "simd_levels",
 ]
 
