@@ -1,0 +1,113 @@
+"""Crash consistency: an ingest killed with SIGKILL at random moments, again and again.
+
+A child process ingests a batch of 50 synthetic videos (real milvus-lite + LevelDB), one
+add_embedding call each, skipping ids already indexed. The test kills it with SIGKILL
+(its whole process group) at a random moment within the next video or two, 30 times; every restart must open the index,
+roll back what was unfinished and find it clean (verify()). A final run completes the
+batch: exactly the 50 videos, each with exactly its rows (no duplicates from a re-add
+after a kill) and its exact vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vcdfast
+
+pytestmark = pytest.mark.slow
+
+VIDEOS = 50
+KILLS = 30
+MODEL = "sscd-mobile"
+SRC = Path(vcdfast.__file__).resolve().parent.parent
+
+CHILD = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from test_crash_consistency import MODEL, VIDEOS, video
+    from vcdfast.embed import VideoEmbedding
+    from vcdfast.index import Index
+
+    with Index.open(sys.argv[1], model=MODEL) as ix:
+        check = ix.verify()
+        print(json.dumps({"ready": True, "ok": check.ok, "problems": check.problems[:5], "videos": len(ix),
+                          "repaired": ix.repaired}), flush=True)
+        for i in range(VIDEOS):
+            vid = f"v{i:02d}"
+            if vid in ix:
+                continue
+            v = video(i)
+            ix.add_embedding(vid, VideoEmbedding.from_arrays(v, np.arange(len(v), dtype=np.float64), model=MODEL))
+            print(json.dumps({"added": vid}), flush=True)
+    print(json.dumps({"done": True}), flush=True)
+""")
+
+
+def video(i: int) -> np.ndarray:
+    rng = np.random.default_rng(i)
+    v = rng.standard_normal((20 + i % 17, 512), dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def start(index_dir: Path, log: Path) -> subprocess.Popen:
+    path = [str(SRC), str(Path(__file__).parent), os.environ.get("PYTHONPATH")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
+    with open(log, "w") as err:
+        return subprocess.Popen([sys.executable, "-c", CHILD, str(index_dir)], stdout=subprocess.PIPE, stderr=err,
+                                text=True, env=env, start_new_session=True)
+
+
+def read_ready(child: subprocess.Popen, log: Path) -> dict:
+    line = child.stdout.readline()
+    assert line, f"the child exited (rc {child.wait()}) before opening the index:\n{log.read_text()[-3000:]}"
+    state = json.loads(line)
+    assert state["ok"], f"index not clean after a kill: {state['problems']}"
+    return state
+
+
+def test_sigkill_during_ingest_loses_nothing_and_duplicates_nothing(tmp_path):
+    rng = random.Random(1234)
+    index_dir = tmp_path / "ix"
+    kills = 0
+    while kills < KILLS:
+        child = start(index_dir, tmp_path / f"run{kills}.err")
+        try:
+            state = read_ready(child, tmp_path / f"run{kills}.err")
+            if state["videos"] == VIDEOS:
+                break  # the batch finished between kills; the loop has nothing left to interrupt
+            for _ in range(rng.choice([0, 0, 1, 2])):  # let a video or two through, then kill mid-add
+                child.stdout.readline()
+            time.sleep(rng.uniform(0.0, 0.3))
+        finally:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGKILL)  # the child and anything it started
+            child.wait()
+            child.stdout.close()
+        kills += 1
+    assert kills >= KILLS, f"only {kills} kills before the batch completed; lengthen the batch"
+
+    child = start(index_dir, tmp_path / "final.err")
+    read_ready(child, tmp_path / "final.err")
+    out, _ = child.communicate(timeout=600)
+    assert child.returncode == 0 and json.loads(out.strip().splitlines()[-1]) == {"done": True}
+
+    from vcdfast.index import Index
+
+    with Index.open(index_dir, read_only=True) as ix:
+        check = ix.verify()
+        assert check.ok, check.problems
+        assert sorted(r.id for r in ix.list()) == [f"v{i:02d}" for i in range(VIDEOS)]
+        assert check.rows == sum(len(video(i)) for i in range(VIDEOS))
+        for i in range(VIDEOS):
+            assert np.array_equal(ix.get(f"v{i:02d}").vectors[:, 0], video(i))
