@@ -75,8 +75,10 @@ def per_segment_recall(pred, log: list[dict]) -> tuple[dict, dict]:
             by_t[name].append(recall)
         length = e["ref_end"] - e["ref_start"]
         by_len[next(label for lo, hi, label in LENGTH_BUCKETS if lo <= length < hi)].append(recall)
-    summary = lambda d: {k: {"recall": float(np.mean(v)), "n": len(v)} for k, v in sorted(d.items())}  # noqa: E731
-    return summary(by_t), summary(by_len)
+    def summary(d: dict, order: list[str]) -> dict:
+        return {k: {"recall": float(np.mean(d[k])), "n": len(d[k])} for k in order if k in d}
+
+    return summary(by_t, sorted(by_t)), summary(by_len, [label for _, _, label in LENGTH_BUCKETS])
 
 
 def run(dataset: Path, work: Path, model: str) -> tuple[list[dict], dict]:
