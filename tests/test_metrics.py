@@ -215,3 +215,13 @@ def test_bad_csv_names_file_and_problem(tmp_path, text, error):
     with pytest.raises(ValueError, match=error) as info:
         metrics.read_matches_csv(path)
     assert "bad.csv" in str(info.value)
+
+
+def test_accepts_the_index_match_type(tmp_path):
+    from vcdfast.query import Match as IndexMatch
+
+    pred, gt = _random_set(1)
+    as_index = [IndexMatch(*p, frames=(0, 0, 1, 1)) for p in pred]
+    assert metrics.evaluate(as_index, gt) == metrics.evaluate(pred, gt)
+    metrics.write_matches_csv(as_index, tmp_path / "p.csv")
+    assert metrics.read_matches_csv(tmp_path / "p.csv") == pred
