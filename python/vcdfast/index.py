@@ -29,6 +29,14 @@ and its records dropped (`Index.repaired` lists their ids). An interrupted re-ad
 leaves the id absent, never half old and half new.
 
 Video keys are 63-bit hashes of the ids (vcdfast.store.keys); two ids never share a key.
+
+Processes. One process at a time opens an index, read-only or not: LevelDB and milvus-lite
+each take an exclusive lock on their files. Many readers means many threads in one service
+process sharing one open Index (one writer thread and reader threads together are tested).
+A second process gets IndexLockedError naming the holder: each open writes `HOLDER` (pid,
+host, since, argv[0]) into the folder after taking the locks and removes it on close. The
+locks are the truth; the file only names the holder, and a stale one (its process died) is
+reported as such and replaced by the next open.
 """
 
 from __future__ import annotations
@@ -36,7 +44,9 @@ from __future__ import annotations
 import datetime
 import enum
 import hashlib
+import json
 import os
+import socket
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -45,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vcdfast.errors import IndexMismatchError, VideoDecodeError, VideoNotFoundError
+from vcdfast.errors import IndexLockedError, IndexMismatchError, VideoDecodeError, VideoNotFoundError
 from vcdfast.query import AlignMethod, Match, Similarity, align_pairs, boxes_to_matches, intervals, vote
 from vcdfast.store import IndexType, MatrixStore, MilvusStore, pool, video_key
 
@@ -53,6 +63,7 @@ __all__ = ["AddReport", "IdFrom", "Index", "Match", "VerifyReport", "VideoMatch"
            "content_hash"]
 
 FORMAT = 1
+HOLDER = "HOLDER"  # names the process that has the index open (see the module docstring)
 PENDING, COMMITTED, REMOVING = "pending", "committed", "removing"
 
 
@@ -133,6 +144,43 @@ def _progress(total: int, desc: str, enabled: bool | None):
     return tqdm(total=total, desc=desc, unit="video", disable=not enabled, file=sys.stderr, leave=False)
 
 
+def _write_holder(path: Path, read_only: bool) -> bool:
+    """Record this process as the holder (after the locks are taken). A read-only open of a
+    folder it cannot write goes on unnamed. Returns whether the file was written."""
+    record = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now(),
+              "argv0": sys.argv[0] if sys.argv else "", "read_only": read_only}
+    tmp = path / f"{HOLDER}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        os.replace(tmp, path / HOLDER)
+    except OSError:
+        if not read_only:
+            raise
+        return False
+    return True
+
+
+def _holder(path: Path) -> str:
+    """Who holds the index, from its HOLDER file, in words."""
+    try:
+        h = json.loads((path / HOLDER).read_text(encoding="utf-8"))
+        pid, host, since = int(h["pid"]), str(h["host"]), str(h["since"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "an unknown process (no readable holder record)"
+    who = f"pid {pid} on host {host!r} since {since} ({h.get('argv0') or '?'}"
+    who += ", read-only)" if h.get("read_only") else ")"
+    if host == socket.gethostname():
+        if pid == os.getpid():
+            return who + ", i.e. this process: close the other Index handle first"
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return f"an unknown process (the holder record names {who}, which is no longer running)"
+        except PermissionError:
+            pass
+    return who
+
+
 def _resolve_settings(model, sampling, views):
     """Model spec, views and sampling as given (None -> the defaults of a new index)."""
     from vcdfast.decode import Sampling
@@ -158,6 +206,7 @@ class Index:
         self.read_only = read_only
         self.repaired: list[str] = []
         self._embedder = None
+        self._holder_written = False
 
     # --- opening ---
 
@@ -178,7 +227,10 @@ class Index:
         if exists and read_only is False and not os.access(path, os.W_OK):
             raise PermissionError(f"index folder {str(path)!r} is not writable; open it with read_only=True")
         path.mkdir(parents=True, exist_ok=True)
-        matrices = MatrixStore(path / "matrices", create=create)
+        try:
+            matrices = MatrixStore(path / "matrices", create=create)
+        except IndexLockedError as e:
+            raise _locked(path) from e
         try:
             settings = matrices.settings()
             if settings is None:
@@ -198,19 +250,33 @@ class Index:
                 sampling_ = sampling if sampling is not None else Sampling.from_dict(settings["sampling"])
                 _check_same(path, settings, spec, views_, sampling_)
             milvus_uri = uri or settings["uri"] or str(path / "milvus.db")
-            vectors = MilvusStore(milvus_uri, settings["collections"], settings["dim"],
-                                  index_type=IndexType(settings["index_type"]), create=not read_only)
+            try:
+                vectors = MilvusStore(milvus_uri, settings["collections"], settings["dim"],
+                                      index_type=IndexType(settings["index_type"]), create=not read_only)
+            except IndexLockedError as e:
+                raise _locked(path) from e
             if matrices.settings() is None:
                 matrices.put_settings(settings)
         except BaseException:
             matrices.close()
             raise
         index = cls(path, matrices, vectors, settings, spec, sampling_, views_, read_only)
-        if not read_only:
-            index._repair()
+        try:
+            index._holder_written = _write_holder(path, read_only)
+            if not read_only:
+                index._repair()
+        except BaseException:
+            index.close()
+            raise
         return index
 
     def close(self) -> None:
+        if self._holder_written:  # before the locks go: a next holder's file must not be removed
+            self._holder_written = False
+            try:
+                (self.path / HOLDER).unlink()
+            except FileNotFoundError:
+                pass
         self.vectors.close()
         self.matrices.close()
 
@@ -582,6 +648,12 @@ def compare(a, b, *, model="sscd", sampling=None, views=None, query_id: str | No
     matches = boxes_to_matches(ida, idb, boxes, scores, ea.intervals(), eb.intervals())
     matches.sort(key=lambda m: -m.score)
     return matches, sim_map
+
+
+def _locked(path: Path) -> IndexLockedError:
+    return IndexLockedError(f"the index at {str(path)!r} is already open, by {_holder(path)}. One process "
+                            "opens an index at a time, read-only too (share one open Index between threads "
+                            "instead); close it there or wait")
 
 
 def _check_same(path, settings: dict, spec, views: tuple[str, ...], sampling) -> None:

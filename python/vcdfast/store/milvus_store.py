@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from vcdfast.errors import IndexLockedError
+
 __all__ = ["IndexType", "MilvusStore"]
 
 
@@ -55,20 +57,39 @@ class MilvusStore:
 
     def __init__(self, uri: str, prefix: str, dim: int, *, index_type: IndexType = IndexType.HNSW,
                  create: bool = True):
-        from pymilvus import MilvusClient
-
         self.uri = uri
         self.dim = int(dim)
         self.index_type = IndexType(index_type)
         self.frames = f"{prefix}_frames"
         self.videos = f"{prefix}_videos"
-        self.client = MilvusClient(uri=uri)
+        self.client = self._connect(uri)
         for name, make in ((self.frames, self._create_frames), (self.videos, self._create_videos)):
             if not self.client.has_collection(name):
                 if not create:
                     raise FileNotFoundError(f"Milvus collection {name!r} does not exist at {uri}")
                 make(name)
             self.client.load_collection(name)
+
+    @staticmethod
+    def _connect(uri: str):
+        """MilvusClient(uri), with a milvus-lite data folder locked by another process as
+        IndexLockedError: milvus-lite logs its DataDirLockedError and pymilvus raises a bare
+        ConnectionConfigException (older versions: AssertionError)."""
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import ConnectionConfigException
+
+        locked = _LiteLocked()
+        log = logging.getLogger("milvus_lite.server_manager")
+        log.addFilter(locked)
+        try:
+            return MilvusClient(uri=uri)
+        except (AssertionError, ConnectionConfigException) as e:
+            if locked.seen:
+                raise IndexLockedError(f"the milvus-lite data at {uri!r} is open in another process: "
+                                       f"{locked.seen}") from e
+            raise
+        finally:
+            log.removeFilter(locked)
 
     # --- schema ---
 
@@ -209,6 +230,10 @@ class MilvusStore:
 
     def close(self) -> None:
         self.client.close()
+        if self.uri.endswith(".db"):  # milvus-lite keeps its server, and the folder's lock, until exit otherwise
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(self.uri)
 
 
 class _DropMessage(logging.Filter):
@@ -218,6 +243,19 @@ class _DropMessage(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return self.text not in record.getMessage()
+
+
+class _LiteLocked(logging.Filter):
+    """Takes milvus-lite's log record of a locked data folder (raised as IndexLockedError instead)."""
+
+    seen: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__name__ == "DataDirLockedError":
+            self.seen = str(exc)
+            return False
+        return True
 
 
 def pool(vectors: np.ndarray) -> np.ndarray:
