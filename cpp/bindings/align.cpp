@@ -26,24 +26,6 @@ std::int64_t int_param(const py::object& value) {
   return v;
 }
 
-// (boxes int64 (N, 4) [q_start, r_start, q_end, r_end], scores float32 (N,)).
-py::tuple to_numpy(const std::vector<Box>& boxes) {
-  const auto n = static_cast<py::ssize_t>(boxes.size());
-  py::array_t<std::int64_t> out_boxes({n, py::ssize_t{4}});
-  py::array_t<float> out_scores(n);
-  auto b = out_boxes.mutable_unchecked<2>();
-  auto s = out_scores.mutable_unchecked<1>();
-  for (py::ssize_t i = 0; i < n; ++i) {
-    const Box& box = boxes[static_cast<std::size_t>(i)];
-    b(i, 0) = box.q_start;
-    b(i, 1) = box.r_start;
-    b(i, 2) = box.q_end;
-    b(i, 3) = box.r_end;
-    s(i) = box.score;
-  }
-  return py::make_tuple(out_boxes, out_scores);
-}
-
 // NaN and infinity are refused by the kernels themselves (std::invalid_argument, so
 // ValueError), in the pass that reads the map anyway instead of a second one here.
 py::array checked_map(const py::object& sims) {
@@ -73,7 +55,7 @@ void register_align(py::module_& m) {
           py::gil_scoped_release release;
           boxes = align_tn(map, params);
         }
-        return to_numpy(boxes);
+        return as_segments(boxes);
       },
       py::arg("sims"), py::pos_only(), py::kw_only(), py::arg("max_step") = 10, py::arg("top_k") = 5,
       py::arg("max_path") = 10, py::arg("min_sim") = 0.2, py::arg("min_length") = 5, py::arg("max_iou") = 0.3,
@@ -94,7 +76,7 @@ void register_align(py::module_& m) {
           py::gil_scoped_release release;
           boxes = align_hv(map, params);
         }
-        return to_numpy(boxes);
+        return as_segments(boxes);
       },
       py::arg("sims"), py::pos_only(), py::kw_only(), py::arg("iou_thresh") = 0.9, py::arg("min_sim") = 0.2,
       py::arg("max_peaks") = 100,
