@@ -171,9 +171,6 @@ WRITER = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason="gap: nothing bounds ingest of one input (no decode time or duration limit; "
-                                       "Index.add hashes the whole input before decoding), so an endless stream "
-                                       "never finishes")
 def test_endless_stream_is_refused_within_a_time_limit(tmp_path, corpus):
     good, _ = corpus
     fifo = tmp_path / "live.ts"
@@ -191,6 +188,65 @@ def test_endless_stream_is_refused_within_a_time_limit(tmp_path, corpus):
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["added"] == ["good0"] and str(fifo) in report["failed"][str(fifo)]
+    assert "FIFO" in report["failed"][str(fifo)], report["failed"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
+def test_non_regular_files_are_refused_up_front(tmp_path, kind):
+    from vcdfast.decode import decode
+    from vcdfast.errors import VideoDecodeError
+
+    path = {"fifo": tmp_path / "live.ts", "folder": tmp_path / "folder.mp4", "device": Path("/dev/zero")}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)  # no writer: opening it for reading would block forever
+    elif kind == "folder":
+        path.mkdir()
+    with pytest.raises(VideoDecodeError, match="not a regular file") as e:
+        decode(path)
+    assert str(path) in str(e.value)
+
+
+# --- decode guards: media duration, wall clock, frame size ---
+
+
+@pytest.fixture(scope="module")
+def five_seconds(tmp_path_factory):
+    return make_video(tmp_path_factory.mktemp("guards") / "five.mp4", seconds=5, fps=5, size=(64, 48)).path
+
+
+def test_max_duration_stops_a_long_stream(five_seconds):
+    from vcdfast.decode import decode
+    from vcdfast.errors import VideoDecodeError
+
+    with pytest.raises(VideoDecodeError, match="max_duration = 2 s") as e:
+        decode(five_seconds, max_duration=2.0)
+    assert str(five_seconds) in str(e.value)
+    assert 2.0 < e.value.decoded_until <= 2.0 + 1 / 5 + 1e-6  # stopped at the first frame past the limit (5 fps)
+    assert len(decode(five_seconds, max_duration=5.0).timestamps) == 5  # frames at 0..4 s are within 5 s
+
+
+def test_timeout_stops_decoding(five_seconds):
+    from vcdfast.decode import decode
+    from vcdfast.embed import Embedder
+    from vcdfast.errors import VideoDecodeError
+
+    # opening the file and decoding the first frame take far more than a microsecond
+    with pytest.raises(VideoDecodeError, match="timeout") as e:
+        decode(five_seconds, timeout=1e-6)
+    assert str(five_seconds) in str(e.value)
+    with pytest.raises(VideoDecodeError, match="timeout"):
+        Embedder(MODEL).embed_video(five_seconds, timeout=1e-6)
+    assert len(decode(five_seconds, timeout=600).timestamps) == 5
+
+
+def test_frame_size_cap_refuses_before_decoding(five_seconds):
+    from vcdfast.decode import decode
+    from vcdfast.errors import VideoDecodeError
+
+    with pytest.raises(VideoDecodeError, match="64x48") as e:
+        decode(five_seconds, max_pixels=64 * 48 - 1)
+    assert str(five_seconds) in str(e.value) and e.value.decoded_until is None  # no frame decoded
+    assert len(decode(five_seconds, max_pixels=64 * 48).timestamps) == 5
 
 
 # --- unreadable ---

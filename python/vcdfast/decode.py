@@ -6,12 +6,19 @@ seconds. A sampling target T picks the frame on screen at T (the last frame with
 time <= T); a frame is emitted at most once. Display rotation is applied. Only sampled
 frames are converted to RGB (and resized inside swscale), so decoding is the only
 per-frame cost; frames are streamed, so memory does not grow with duration.
+
+Guards bound what one input can cost: only regular files are opened (a FIFO or device can
+be an endless stream, a folder is no video); decoding stops with VideoDecodeError past
+`max_duration` seconds of media or `timeout` seconds of wall clock (checked per decoded
+frame), and streams of more than `max_pixels` pixels per frame are refused before decoding.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import stat
+import time
 from dataclasses import asdict, dataclass, fields
 from typing import Iterator
 
@@ -19,7 +26,11 @@ import numpy as np
 
 from vcdfast.errors import VideoDecodeError
 
-__all__ = ["DecodedVideo", "Sampling", "VideoInfo", "decode", "iter_frames", "probe"]
+__all__ = ["DecodedVideo", "MAX_DURATION_S", "MAX_PIXELS", "Sampling", "VideoInfo", "check_regular_file", "decode",
+           "iter_frames", "probe"]
+
+MAX_DURATION_S = 24 * 3600.0  # default media-time limit of one input
+MAX_PIXELS = 8192 * 8192  # default frame-size limit: one such RGB frame is 192 MiB
 
 _EPS = 1e-6  # seconds; absorbs float error of pts × time_base against k / fps
 _SEEK_MIN_S = 2.0  # seek to `start` only when it is this far in; below, decoding forward is as cheap
@@ -91,9 +102,25 @@ class DecodedVideo:
     info: VideoInfo
 
 
+def check_regular_file(path) -> None:
+    """VideoDecodeError unless `path` is a regular file (or does not exist: opening reports
+    that): a FIFO, device or socket can stream forever and a folder is no video."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    if not stat.S_ISREG(mode):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a special file")
+        raise VideoDecodeError(path, f"not a regular file but {kind}; a stream that may never end cannot be "
+                                     "indexed (record it to a file first)")
+
+
 def _open(path):
     import av
 
+    check_regular_file(path)
     if os.path.isfile(path) and os.path.getsize(path) == 0:
         raise VideoDecodeError(path, "the file is empty (0 bytes)")
     try:
@@ -184,11 +211,15 @@ class _Targets:
 
 
 def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] | None = None,
-                threads: int | None = None, info: list | None = None) -> Iterator[tuple[np.ndarray, float]]:
+                threads: int | None = None, info: list | None = None, max_duration: float | None = MAX_DURATION_S,
+                timeout: float | None = None, max_pixels: int | None = MAX_PIXELS
+                ) -> Iterator[tuple[np.ndarray, float]]:
     """Yield (frame, t): uint8 RGB (H, W, 3) upright frames and their times in seconds from the
     stream start, for each sampling target. size = (width, height) resizes (bilinear, in
     swscale). threads: decoder threads (None: FFmpeg's choice). If `info` is a list, the
-    VideoInfo is appended to it once the stream is open.
+    VideoInfo is appended to it once the stream is open. max_duration (seconds of media),
+    timeout (seconds of wall clock) and max_pixels (per frame) bound one input; None lifts
+    a bound.
 
     Raises VideoDecodeError naming the file: at open, or mid-file with the coverage so far
     (frames already yielded stay valid); a stream that stops well short of its declared
@@ -198,6 +229,10 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
         raise TypeError(f"sampling must be a vcdfast.decode.Sampling, got {type(sampling).__name__}")
     if size is not None and (len(size) != 2 or min(size) < 1):
         raise ValueError(f"size must be (width, height) with positive ints, got {size!r}")
+    for name, v in (("max_duration", max_duration), ("timeout", timeout), ("max_pixels", max_pixels)):
+        if v is not None and not v > 0:
+            raise ValueError(f"{name} must be > 0 or None, got {v!r}")
+    deadline = None if timeout is None else time.monotonic() + timeout
     container = _open(path)
     emitted, last_t = 0, None
     try:
@@ -207,6 +242,7 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
         cc.thread_count = 0 if threads is None else int(threads)
         origin = _stream_origin(container, stream)
         vinfo = _info(path, container, stream, 0)
+        _check_pixels(path, vinfo.width, vinfo.height, max_pixels)
         start = sampling.start or 0.0
         end = sampling.end
         if sampling.num_samples is not None:
@@ -241,6 +277,14 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
                 interval = t - prev_t
             prev_t = t
             last_t = t
+            _check_pixels(path, frame.width, frame.height, max_pixels)  # a stream can change size midway
+            if max_duration is not None and t > max_duration + _EPS:
+                raise VideoDecodeError(path, f"the stream runs past max_duration = {max_duration:g} s (an endless "
+                                             "or live stream?); pass a larger max_duration to decode it",
+                                       frames_decoded=emitted, decoded_until=t)
+            if deadline is not None and time.monotonic() > deadline:
+                raise VideoDecodeError(path, f"decoding took longer than timeout = {timeout:g} s",
+                                       frames_decoded=emitted, decoded_until=t)
             if t < start - _EPS:
                 continue
             if end is not None and t >= end - _EPS:
@@ -278,6 +322,12 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
         raise VideoDecodeError(path, e, frames_decoded=emitted, decoded_until=last_t) from e
     finally:
         container.close()
+
+
+def _check_pixels(path, width: int, height: int, max_pixels: int | None) -> None:
+    if max_pixels is not None and width * height > max_pixels:
+        raise VideoDecodeError(path, f"frames of {width}x{height} pixels exceed max_pixels = {max_pixels} "
+                                     f"({width * height} > {max_pixels}); pass a larger max_pixels to decode it")
 
 
 def _to_rgb(frame, t: float, size: tuple[int, int] | None) -> tuple[np.ndarray, float]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vcdfast.decode import Sampling, VideoInfo, iter_frames
+from vcdfast.decode import MAX_DURATION_S, MAX_PIXELS, Sampling, VideoInfo, iter_frames
 from vcdfast.errors import ModelError, VideoDecodeError
 from vcdfast.models import ModelSpec, get_model
 from vcdfast.views import expand_views, make_views, scale_for
@@ -233,10 +233,12 @@ class Embedder:
 
     # ------------------------------------------------------------------ pipeline
 
-    def embed_video(self, path, sampling: Sampling = Sampling()) -> VideoEmbedding:
+    def embed_video(self, path, sampling: Sampling = Sampling(), *, max_duration: float | None = MAX_DURATION_S,
+                    timeout: float | None = None, max_pixels: int | None = MAX_PIXELS) -> VideoEmbedding:
         """Decode (worker thread) and embed (this thread) in a pipeline. A decode error raises
         VideoDecodeError naming the file, with `.partial` = the VideoEmbedding of the frames
-        embedded before it (None if the file never opened).
+        embedded before it (None if the file never opened). max_duration, timeout and
+        max_pixels bound one input (see vcdfast.decode.iter_frames).
 
         Frames cross a bounded queue one by one; the consumer takes what is waiting, up to a
         batch, so batches are full when the model is the bottleneck (the queue fills) and small
@@ -258,7 +260,8 @@ class Embedder:
         def worker():
             try:
                 for item in iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
-                                        info=info):
+                                        info=info, max_duration=max_duration, timeout=timeout,
+                                        max_pixels=max_pixels):
                     if not put(item):
                         return
                 put(_DONE)

@@ -321,6 +321,8 @@ class Index:
         skipped; with other content it replaces the old entry. A file that fails (decode
         error, no frames, unreadable) is reported in `.failed` and the rest go on. Rows
         reach the stores in batches of about `batch_rows`."""
+        from vcdfast.decode import check_regular_file
+
         self._writable()
         paths = [path_or_paths] if isinstance(path_or_paths, (str, os.PathLike)) else list(path_or_paths)
         paths = [os.fspath(p) for p in paths]
@@ -338,6 +340,7 @@ class Index:
                     if vid in seen:
                         raise ValueError(f"id {vid!r} is also the id of {seen[vid]!r}; give distinct ids")
                     seen[vid] = p
+                    check_regular_file(p)  # before hashing: a FIFO would never finish
                     digest = content_hash(p)
                     key = self.matrices.key_of(vid)
                     old = self.matrices.meta(key) if key is not None else None
