@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -90,3 +92,39 @@ def test_pool_is_normalised_mean():
     p = pool(v)
     m = v.reshape(-1, 8).mean(0)
     assert np.allclose(p, m / np.linalg.norm(m), atol=1e-6) and np.linalg.norm(p) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_milvus_store_inserts_chunk_by_chunk(tmp_path):
+    """A video of many insert chunks (and a small one sharing a chunk with its tail) is stored
+    row for row, and converting it to rows does not hold the whole video as Python objects."""
+    import tracemalloc
+
+    store = MilvusStore(str(tmp_path / "m.db"), "c", 32, index_type=IndexType.FLAT)
+    store.insert_chunk = 256
+    try:
+        rng = np.random.default_rng(4)
+        big, small = unit(rng.standard_normal((6000, 2, 32))), unit(rng.standard_normal((7, 2, 32)))
+        t_big, t_small = np.arange(6000) * 0.5 + 0.25, np.arange(7.0)
+        whole = big.reshape(-1, 32).tolist()  # what holding the video as rows at once costs, at least
+        tracemalloc.start()
+        baseline = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        sent = store.insert([(5, big, t_big), (6, small, t_small)])
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+        tracemalloc.stop()
+        whole_bytes = sum(sys.getsizeof(r) + 32 * sys.getsizeof(1.0) for r in whole)
+        # 256 of 12014 rows at a time: a chunk's rows are ~1/47 of the video; a quarter leaves room for pymilvus's
+        # buffers (all rows at once peaked at ~1.5x whole_bytes)
+        assert peak < whole_bytes / 4, (peak, whole_bytes)
+        store.flush()
+        assert sent == 12014 and store.frame_counts() == {5: 12000, 6: 14} and store.video_keys() == {5, 6}
+        got = store.client.query(store.frames, filter="key == 5", output_fields=["frame", "t", "view", "vec"],
+                                 limit=16000)
+        got.sort(key=lambda r: (r["frame"], r["view"]))
+        assert [(r["frame"], r["view"]) for r in got] == [(f, v) for f in range(6000) for v in range(2)]
+        assert np.array_equal([r["t"] for r in got], np.repeat(t_big, 2).astype(np.float32))  # FLOAT field
+        assert np.array_equal(np.array([r["vec"] for r in got], np.float32), big.reshape(-1, 32))
+        keys, scores = store.search_frames(big[4321], 1)
+        assert (keys[:, 0] == 5).all() and np.allclose(scores[:, 0], 1.0, atol=1e-5)
+    finally:
+        store.close()

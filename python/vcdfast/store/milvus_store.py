@@ -125,31 +125,35 @@ class MilvusStore:
 
     def insert(self, items: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> int:
         """Insert videos given as (key, vectors (T, V, D) float32, timestamps (T,)): every
-        (frame, view) row into frames and the pooled vector into videos. Returns rows sent."""
+        (frame, view) row into frames and the pooled vector into videos. Returns rows sent.
+        Rows become Python objects one insert chunk at a time (a 24 h video at once would
+        take ~1.4 GB); small videos share chunks."""
         rows: list[dict] = []
         sent = 0
         for key, vectors, timestamps in items:
             t_count, v_count, _ = vectors.shape
-            flat = vectors.reshape(t_count * v_count, self.dim).tolist()  # one bulk conversion
-            frames = np.repeat(np.arange(t_count), v_count).tolist()
-            times = np.repeat(np.asarray(timestamps, np.float64), v_count).tolist()
-            views = np.tile(np.arange(v_count), t_count).tolist()
+            n = t_count * v_count
+            flat = vectors.reshape(n, self.dim)
+            times = np.repeat(np.asarray(timestamps, np.float64), v_count)
             key = int(key)
-            for i, vec in enumerate(flat):
-                rows.append({"key": key, "frame": frames[i], "t": times[i], "view": views[i], "vec": vec})
-            if len(rows) >= self.insert_chunk:
-                sent += self._send(rows)
-                rows = []
-        sent += self._send(rows)
-        pooled = [{"key": int(k), "vec": pool(v).tolist()} for k, v, _ in items]
-        for i in range(0, len(pooled), self.insert_chunk):
-            self.client.insert(self.videos, pooled[i:i + self.insert_chunk])
+            start = 0
+            while start < n:
+                end = min(n, start + self.insert_chunk - len(rows))
+                row = np.arange(start, end)
+                rows += [{"key": key, "frame": f, "t": t, "view": v, "vec": vec} for f, t, v, vec in
+                         zip((row // v_count).tolist(), times[start:end].tolist(), (row % v_count).tolist(),
+                             flat[start:end].tolist())]
+                start = end
+                if len(rows) == self.insert_chunk:
+                    self.client.insert(self.frames, rows)
+                    sent, rows = sent + len(rows), []
+        if rows:
+            self.client.insert(self.frames, rows)
+            sent += len(rows)
+        for i in range(0, len(items), self.insert_chunk):
+            self.client.insert(self.videos, [{"key": int(k), "vec": pool(v).tolist()}
+                                             for k, v, _ in items[i:i + self.insert_chunk]])
         return sent
-
-    def _send(self, rows: list[dict]) -> int:
-        for i in range(0, len(rows), self.insert_chunk):
-            self.client.insert(self.frames, rows[i:i + self.insert_chunk])
-        return len(rows)
 
     def delete(self, keys: Iterable[int]) -> None:
         keys = [int(k) for k in keys]
