@@ -105,3 +105,19 @@ def test_demo_finds_both_copies(tmp_path, capsys):
     assert rc == 0, out
     found = out.split("found:")[1]
     assert "ref1" in found and "ref3" in found and "ref2" not in found
+
+
+def test_a_folder_without_videos_is_a_per_input_error(tmp_path, corpus, capsys):  # noqa: F811
+    empty, other = tmp_path / "empty", tmp_path / "notes"
+    empty.mkdir()
+    other.mkdir()
+    (other / "readme.txt").write_text("no videos here\n")
+    errors = tmp_path / "errors.json"
+    rc, out, err = run(capsys, "index", "--index", tmp_path / "ix", "--model", "sscd-mobile", "-q", "--format", "json",
+                       "--errors", errors, empty, other, corpus["refs"][0])
+    assert rc == 1, err
+    assert [r["id"] for r in json.loads(out)] == [corpus["refs"][0].stem]  # the other input is indexed
+    failed = {e["path"]: e["error"] for e in json.loads(errors.read_text())}
+    assert set(failed) == {str(empty), str(other)}, failed
+    for folder, message in failed.items():
+        assert f"no video files found in {folder!r}" in message and message in err

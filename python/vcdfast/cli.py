@@ -63,7 +63,10 @@ def expand_inputs(specs: list[str], failures: Failures) -> list[str]:
                 continue
             out += expand_inputs([s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")], failures)
         elif os.path.isdir(spec):
-            out += sorted(str(p) for p in Path(spec).rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            found = sorted(str(p) for p in Path(spec).rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            if not found:
+                failures.add(spec, f"no video files found in {spec!r} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
+            out += found
         elif os.path.exists(spec):
             out.append(spec)
         elif glob.has_magic(spec):
