@@ -2,7 +2,8 @@
 
 A child process ingests a batch of 50 synthetic videos (real milvus-lite + LevelDB), one
 add_embedding call each, skipping ids already indexed. The test kills it with SIGKILL
-(its whole process group) at a random moment within the next video or two, 30 times; every restart must open the index,
+(its whole process group) at a random moment inside an add (timed from the adds it has seen),
+now and then after letting one video through, 30 times; every restart must open the index,
 roll back what was unfinished and find it clean (verify()). A final run completes the
 batch: exactly the 50 videos, each with exactly its rows (no duplicates from a re-add
 after a kill) and its exact vectors.
@@ -48,6 +49,7 @@ CHILD = textwrap.dedent("""
             if vid in ix:
                 continue
             v = video(i)
+            print(json.dumps({"adding": vid}), flush=True)
             ix.add_embedding(vid, VideoEmbedding.from_arrays(v, np.arange(len(v), dtype=np.float64), model=MODEL))
             print(json.dumps({"added": vid}), flush=True)
     print(json.dumps({"done": True}), flush=True)
@@ -79,6 +81,7 @@ def read_ready(child: subprocess.Popen, log: Path) -> dict:
 def test_sigkill_during_ingest_loses_nothing_and_duplicates_nothing(tmp_path):
     rng = random.Random(1234)
     index_dir = tmp_path / "ix"
+    add_seconds = [0.05]  # observed add durations; the kill lands at a random point inside one
     kills = 0
     while kills < KILLS:
         child = start(index_dir, tmp_path / f"run{kills}.err")
@@ -86,9 +89,19 @@ def test_sigkill_during_ingest_loses_nothing_and_duplicates_nothing(tmp_path):
             state = read_ready(child, tmp_path / f"run{kills}.err")
             if state["videos"] == VIDEOS:
                 break  # the batch finished between kills; the loop has nothing left to interrupt
-            for _ in range(rng.choice([0, 0, 1, 2])):  # let a video or two through, then kill mid-add
-                child.stdout.readline()
-            time.sleep(rng.uniform(0.0, 0.3))
+            let_through = rng.choice([0, 0, 0, 1])
+            started = None
+            for line in child.stdout:
+                event = json.loads(line)
+                if "adding" in event:
+                    started = time.monotonic()
+                    if let_through == 0:
+                        break
+                elif "added" in event and started is not None:
+                    add_seconds.append(time.monotonic() - started)
+                    let_through -= 1
+            # Within the add (not after it), so the batch cannot outrun the kills on a fast host.
+            time.sleep(rng.uniform(0.0, 0.9) * float(np.median(add_seconds)))
         finally:
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGKILL)  # the child and anything it started
