@@ -79,14 +79,22 @@ def default_similarity(views: int) -> Similarity:
     return Similarity.COSINE if views == 1 else Similarity.CHAMFER_SYMMETRIC
 
 
-# Query defaults, differing from the kernels' (towhee's) TN defaults, measured on
-# tests/test_index_e2e.py's videos with SSCD: unrelated scenes score 0.2-0.65 cosine, copies
-# 0.8-0.95. VCSL's TN never links its source node, so a path may start at any top-k node up
-# to max_step - 1 frames before the copy; with max_step 10 and min_sim 0.2 boxes spread over
-# unrelated frames; with min_sim >= 0.7 the stretched boxes of edited copies (0.72-0.85)
-# fail TN's mean-score test. max_step 4, min_sim 0.65
-# and trimming (below) give boxes within one frame of the truth for sscd and sscd-mobile.
-DEFAULT_PARAMS = {AlignMethod.TN: {"max_step": 4, "min_sim": 0.65}}
+# Query defaults, chosen on bench/bench_e2e.py's real footage (bench/make_dataset.py --seed 0,
+# gt.csv sha256 a45625c3...d7d456; SSCD, 1 fps; sweep in BENCHMARKS.md) as the best VCSL F1
+# among the TN settings that also pass the generated-video tests (tests/test_index_e2e.py
+# with sscd and sscd-mobile, and the CLI demo: an unrelated video or reference must yield
+# nothing). VCSL F1 / segment µAP on the real footage: these 0.692 / 0.640; towhee's TN
+# defaults untrimmed 0.538 / 0.554; the earlier defaults (max_step 4, min_sim 0.65, trimmed at
+# 0.65) 0.426 / 0.381. min_length 3 (frames: 3 s at 1 fps) keeps the 2-4 s copies that 5
+# loses. The best real-footage point (max_step 5, min_sim 0.2, trimmed at 0.2: 0.741 / 0.743)
+# puts boxes on the generated unrelated scenes, which score up to 0.65 cosine; so do
+# min_sim 0.3, max_step 6 or a trim at 0.55 here. VCSL's TN never links its source node, so a
+# path may start up to max_step - 1 frames before the copy: a box keeps only its first to last
+# rows/columns reaching `trim_sim` (0.65 also passes but costs real recall: F1 0.664).
+# `trim_sim` is a query option, not a kernel one: None turns trimming off; when absent, boxes
+# are trimmed at the method's min_sim (never for DP, whose min_sim is in shifted units).
+DEFAULT_PARAMS = {AlignMethod.TN: {"max_step": 7, "top_k": 5, "max_path": 10, "min_sim": 0.35, "min_length": 3,
+                                   "max_iou": 0.3, "trim_sim": 0.6}}
 
 
 def method_params(method: AlignMethod, params: dict | None) -> dict:
@@ -101,19 +109,20 @@ def align_pairs(query: np.ndarray, refs: list[np.ndarray], *, method: AlignMetho
                 num_threads: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Similarity + alignment of one (Tq, V, D) query against each (Tr, V, D) reference
     (pairs in parallel in C++), boxes trimmed -> per reference (boxes (N, 4) int64, scores
-    (N,) float32). `params` update the method's query defaults (DEFAULT_PARAMS)."""
+    (N,) float32). `params` update the method's query defaults (DEFAULT_PARAMS); their
+    "trim_sim" is the trimming threshold (None: no trimming)."""
     from vcdfast.align import align_batch
 
     if not refs:
         return []
     sim = Similarity(similarity) if similarity is not None else default_similarity(query.shape[1])
     params = method_params(method, params)
+    trim_sim = params.pop("trim_sim", None if AlignMethod(method) is AlignMethod.DP else params.get("min_sim"))
     found = align_batch(query, refs, similarity=sim.value, method=AlignMethod(method).value, params=params or None,
                         num_threads=num_threads or os.cpu_count() or 1)
-    min_sim = params.get("min_sim")
-    if min_sim is None or AlignMethod(method) is AlignMethod.DP:  # DP's min_sim is in shifted units
+    if trim_sim is None:
         return [(b, s) for b, s in found]
-    return [trim_boxes(query, ref, boxes, scores, float(min_sim), sim) for ref, (boxes, scores) in zip(refs, found)]
+    return [trim_boxes(query, ref, boxes, scores, float(trim_sim), sim) for ref, (boxes, scores) in zip(refs, found)]
 
 
 def similarity_map(q: np.ndarray, r: np.ndarray, similarity: Similarity) -> np.ndarray:
