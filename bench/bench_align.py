@@ -46,6 +46,7 @@ import numpy as np  # noqa: E402
 
 import vcdfast  # noqa: E402
 from vcdfast.align import hv, tn  # noqa: E402
+from benchenv import cpu_model, git_sha
 
 REPO = Path(__file__).resolve().parent.parent
 TOWHEE = dict(max_step=10, top_k=5, max_path=10, min_sim=0.2, min_length=5, max_iou=0.3)
@@ -53,27 +54,6 @@ HV_DEFAULT = dict(iou_thresh=0.9, min_sim=0.2, max_peaks=100)
 SHAPES = [(44, 44), (187, 187), (738, 738), (3496, 3496), (187, 738), (738, 187), (44, 3496), (3496, 187)]
 FIXTURE_MAPS = ["median_187", "wide_187x738", "tall_738x187", "square_738"]
 HV_PEER_MAX_CELLS = 2_000_000
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def git_sha() -> str:
-    try:
-        sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "cpp", "python"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return sha + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def smooth(x: np.ndarray, width: int, axis: int) -> np.ndarray:
