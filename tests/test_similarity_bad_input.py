@@ -163,3 +163,27 @@ def test_nan_is_not_an_error():
     # Documented policy: similarity propagates NaN/inf instead of scanning inputs for them.
     q = np.full((2, 4), np.nan, np.float32)
     assert np.isnan(vcdfast.cosine(q, q.copy())).all()
+
+
+def test_equivalent_float32_dtype_objects_are_accepted_everywhere():
+    """An unpickled (or otherwise rebuilt) float32 array carries its own dtype object; the
+    binding must compare dtypes by equivalence, not identity (it once said "must be float32,
+    got float32")."""
+    import pickle
+
+    import vcdfast.align
+
+    def rebuilt(a):
+        b = pickle.loads(pickle.dumps(a))
+        assert b.dtype is not np.dtype(np.float32)  # the case under test
+        return b
+
+    rng = np.random.default_rng(7)
+    q2 = rebuilt(rng.standard_normal((6, 8), dtype=np.float32))
+    q3 = rebuilt(rng.standard_normal((6, 2, 8), dtype=np.float32))
+    assert vcdfast.cosine(q2, q2).shape == (6, 6)
+    assert vcdfast.chamfer_symmetric(q3, q3).shape == (6, 6)
+    sims = rebuilt(np.eye(12, dtype=np.float32))
+    for method in (vcdfast.align.tn, vcdfast.align.hv, vcdfast.align.dp, vcdfast.align.dtw):
+        method(sims)
+    assert len(vcdfast.align.align_batch(rebuilt(q3[:, :1]), [rebuilt(q3[:, :1])])) == 1

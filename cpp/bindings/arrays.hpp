@@ -28,7 +28,8 @@ inline py::array f32_array(const py::handle& obj, const char* name, py::ssize_t 
     throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
                          std::string(py::str(py::type::of(obj).attr("__name__"))) + fix_hint(name));
   auto arr = py::reinterpret_borrow<py::array>(obj);
-  if (!arr.dtype().is(py::dtype::of<float>()))
+  // Equivalence, not identity: an unpickled float32 array carries its own dtype object.
+  if (!py::array_t<float>::check_(arr))
     throw py::type_error(std::string(name) + " must be float32, got " + std::string(py::str(arr.dtype())) +
                          fix_hint(name));
   if (arr.ndim() != ndim)
