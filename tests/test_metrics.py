@@ -3,7 +3,9 @@
 import json
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -103,7 +105,7 @@ def test_vsc_hand_cases():
     expected = r1 + (r2 - r1) + math.sqrt(10 / 30 * 8 / 20) * (1 - r2)
     assert metrics.vsc_micro_ap(pred, gt) == pytest.approx(expected, abs=4 * EPS)  # 4 roundings in the sum
     # the same predictions, miscalibrated: the imprecise one ranked first
-    pred[2] = pred[2]._replace(score=3.0)
+    pred[2] = replace(pred[2], score=3.0)
     assert metrics.vsc_micro_ap(pred, gt) == pytest.approx(math.sqrt(10 / 30 * 8 / 20), abs=4 * EPS)
     # VCSL Fig. 4(f): predictions that match each axis separately but no box in 2-D
     fig4f = [m(4, 14, 21, 29), m(20, 28, 10, 18)]
@@ -217,11 +219,21 @@ def test_bad_csv_names_file_and_problem(tmp_path, text, error):
     assert "bad.csv" in str(info.value)
 
 
-def test_accepts_the_index_match_type(tmp_path):
-    from vcdfast.query import Match as IndexMatch
+class ForeignMatch(NamedTuple):
+    """A match type of the caller's own: metrics read attributes, never the type."""
 
+    query_id: str
+    ref_id: str
+    query_start: float
+    query_end: float
+    ref_start: float
+    ref_end: float
+    score: float
+
+
+def test_accepts_any_match_type_with_the_vsc_columns(tmp_path):
     pred, gt = _random_set(1)
-    as_index = [IndexMatch(*p, frames=(0, 0, 1, 1)) for p in pred]
-    assert metrics.evaluate(as_index, gt) == metrics.evaluate(pred, gt)
-    metrics.write_matches_csv(as_index, tmp_path / "p.csv")
+    foreign = [ForeignMatch(*(getattr(p, c) for c in metrics.COLUMNS)) for p in pred]
+    assert metrics.evaluate(foreign, gt) == metrics.evaluate(pred, gt)
+    metrics.write_matches_csv(foreign, tmp_path / "p.csv")
     assert metrics.read_matches_csv(tmp_path / "p.csv") == pred

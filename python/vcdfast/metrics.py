@@ -2,7 +2,7 @@
 
 A match (predicted or ground truth) is `query_id, ref_id, query_start, query_end, ref_start,
 ref_end, score` in seconds, the Meta VSC 2022 CSV layout; any object with those attributes
-is accepted (``vcdfast.index.Match``, the `Match` below, a NamedTuple of your own).
+is accepted (``vcdfast.query.Match``, which the CSV readers return, or a NamedTuple of your own).
 
 Metrics, each reimplemented from its published definition:
 
@@ -35,9 +35,11 @@ import math
 from collections import defaultdict
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Hashable, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from vcdfast.query import Match
 
 __all__ = [
     "Match",
@@ -55,19 +57,7 @@ __all__ = [
     "write_matches_csv",
 ]
 
-COLUMNS = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
-
-
-class Match(NamedTuple):
-    """One copied segment in seconds (VSC 2022 CSV columns, in that order)."""
-
-    query_id: str
-    ref_id: str
-    query_start: float
-    query_end: float
-    ref_start: float
-    ref_end: float
-    score: float = 1.0
+COLUMNS = Match.CSV_FIELDS
 
 
 # --------------------------------------------------------------------------- CSV
