@@ -138,6 +138,10 @@ class Embedder:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = num_threads or os.cpu_count() or 1
         opts.inter_op_num_threads = 1
+        # Batches vary in size (the pipeline embeds whatever has been decoded), and the memory
+        # pattern caches an allocation plan per input shape: on a 3-hour video it added
+        # ~150 MiB of peak RSS (513 -> 363 MiB without it, same speed).
+        opts.enable_mem_pattern = False
         # idle ORT threads must not spin: the decoder thread needs those cores between batches
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = [self._provider_options(p) for p in self.providers]
