@@ -91,13 +91,15 @@ def build(ix: Index, n_videos: int, start: int, seed: int, batch: int, budget_s:
         ix.add_embeddings([(f"v{done + i}", embedding(synthetic_video(rng)), {}) for i in range(n)])
         done += n
     wall = time.perf_counter() - t0
+    index_wait = ix.vectors.wait_indexed()
     rows = (done - start) * T
     emit(stage="ingest", videos_total=done, videos_added=done - start, rows=rows, wall_s=round(wall, 2),
          rows_per_s_total=round(rows / wall, 1) if wall else None,
          leveldb_rows_per_s=round(rows / leveldb.total, 1) if leveldb.total else None,
          leveldb_mb_per_s=round(rows * D * 4 / 2**20 / leveldb.total, 1) if leveldb.total else None,
          milvus_insert_rows_per_s=round(rows / milvus_insert.total, 1) if milvus_insert.total else None,
-         milvus_flush_s=round(milvus_flush.total, 2), disk_bytes=ix.stats()["disk_bytes"])
+         milvus_flush_s=round(milvus_flush.total, 2), index_build_wait_s=round(index_wait, 2),
+         disk_bytes=ix.stats()["disk_bytes"])
     return done
 
 
@@ -164,6 +166,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     root = args.dir or tempfile.mkdtemp(prefix="bench_index_")
+    os.makedirs(root, exist_ok=True)
     server = None
     if args.milvus_server:
         import milvus

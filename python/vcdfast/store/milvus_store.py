@@ -166,6 +166,24 @@ class MilvusStore:
         self.client.flush(self.frames)
         self.client.flush(self.videos)
 
+    def wait_indexed(self, timeout: float = 3600.0, poll: float = 2.0) -> float:
+        """Block until every flushed frame row is in the vector index; returns the seconds waited.
+        A Milvus server builds indexes in the background after a flush and searches unindexed
+        segments by brute force meanwhile (correct, but O(rows) per query); milvus-lite builds
+        at flush and returns at once."""
+        import time
+
+        t0 = time.monotonic()
+        while True:
+            info = self.client.describe_index(self.frames, "vec")
+            pending = int(info.get("pending_index_rows", 0))
+            if pending == 0 and int(info.get("indexed_rows", 0)) >= int(info.get("total_rows", 0)):
+                return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                raise TimeoutError(f"{self.frames}: {pending} rows still waiting for the vector index "
+                                   f"after {timeout:.0f} s")
+            time.sleep(poll)
+
     # --- reads ---
 
     def _search(self, collection: str, queries: np.ndarray, top_k: int):
