@@ -29,6 +29,7 @@ struct SimilarityKernels {
   GemmWorkFn gemm_nt_work_floats;
   GemmNtFn gemm_nt;
   ChamferReduceFn chamfer_reduce;
+  std::size_t tile_rows, tile_cols;  // the GEMM's register tile (MR x NR): threads split on its edges
 };
 
 // The entry of the active SIMD level (vcdfast::active_simd_level()); defined in cosine/dispatch.cpp.

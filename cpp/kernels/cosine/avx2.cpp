@@ -32,6 +32,13 @@ struct MicroAvx2 {
     const float* a3 = a[3];
     const float* a4 = a[4];
     const float* a5 = a[5];
+    // C is read (or written) only after the k loop; fetching its lines now hides the miss behind
+    // kc iterations (C is far larger than the caches for long videos). A row's 16 floats may
+    // straddle two lines.
+    for (std::size_t i = 0; i < mr; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+    }
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps();
     __m256 c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps();

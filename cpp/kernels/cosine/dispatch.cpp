@@ -15,13 +15,13 @@ namespace {
 
 // Filled at compile time (constant initialisation), indexed by SimdLevel; never reassigned.
 constexpr SimilarityKernels kTable[kSimdLevelCount] = {
-    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial},
+    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial, 4, 4},
 #if VCDFAST_X86
-    {gemm_nt_work_floats_avx2, gemm_nt_f32_avx2, chamfer_reduce_f32_avx2},
-    {gemm_nt_work_floats_avx512, gemm_nt_f32_avx512, chamfer_reduce_f32_avx512},
+    {gemm_nt_work_floats_avx2, gemm_nt_f32_avx2, chamfer_reduce_f32_avx2, 6, 16},
+    {gemm_nt_work_floats_avx512, gemm_nt_f32_avx512, chamfer_reduce_f32_avx512, 8, 32},
 #else  // unreachable: set_simd_level only accepts supported levels
-    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial},
-    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial},
+    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial, 4, 4},
+    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial, 4, 4},
 #endif
 };
 
@@ -44,19 +44,21 @@ void cosine_matrix(const MatrixF32& q, const MatrixF32& r, const OutF32& out, in
   for (std::size_t i = 0; i < q.rows; ++i) a_rows[i] = q.row(i);
   for (std::size_t j = 0; j < r.rows; ++j) b_rows[j] = r.row(j);
 
-  // Threads take contiguous row blocks of the larger side, in whole register tiles.
-  constexpr std::size_t kUnit = 96;  // a multiple of every level's MR (4, 6, 8) and NR (4, 16, 32)
+  // Threads take contiguous blocks of the larger side in whole register tiles, as equal in tile
+  // count as the division allows (a partial tile costs a whole one).
   const bool split_rows = q.rows >= r.rows;
   const std::size_t span = split_rows ? q.rows : r.rows;
-  const std::size_t threads = kernels::team_size(num_threads, (span + kUnit - 1) / kUnit);
+  const std::size_t unit = split_rows ? kt.tile_rows : kt.tile_cols;
+  const std::size_t tiles = (span + unit - 1) / unit;
+  const std::size_t threads = kernels::team_size(num_threads, tiles);
   const std::size_t work_floats = kt.gemm_nt_work_floats(r.rows);
   std::unique_ptr<float[]> work(new float[threads * work_floats]);
 
   kernels::run_threads(threads, [&](std::size_t t, std::size_t team) {
-    const std::size_t chunk = ((span + team - 1) / team + kUnit - 1) / kUnit * kUnit;
-    const std::size_t begin = t * chunk;
+    const std::size_t begin = t * tiles / team * unit;
+    const std::size_t end = (t + 1) * tiles / team * unit;
     if (begin >= span) return;
-    const std::size_t len = span - begin < chunk ? span - begin : chunk;
+    const std::size_t len = (end < span ? end : span) - begin;
     float* w = work.get() + t * work_floats;
     if (split_rows)
       kt.gemm_nt(a_rows.get() + begin, len, b_rows.get(), r.rows, q.dim, out.row(begin), out.row_stride, w);
