@@ -25,6 +25,12 @@ struct MicroAvx512 {
   template <std::size_t kStep>
   static void run(std::size_t kc, const float* const* a, const float* b, float* c, std::size_t ldc,
                   std::size_t mr, std::size_t nr, bool accumulate) {
+    // As avx2.cpp: fetch the C tile's lines (a 128-byte row spans up to three) before the k loop.
+    for (std::size_t i = 0; i < mr; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR / 2), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+    }
     const float* ap[MR];
     __m512 lo[MR], hi[MR];
 #pragma GCC unroll 8
