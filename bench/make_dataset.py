@@ -31,7 +31,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -42,19 +41,11 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from realdata import OPENCV_DATA, PACKAGES, Unavailable, package_root, sha256_file  # noqa: E402 (pins shared with tests)
+
 W, H = 480, 360  # query canvas (4:3)
 MONTAGE_FPS = 25
-OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data/"
-
-# package -> (version, sha256 of the .deb, licence note)
-PACKAGES = {
-    "opencv-doc": ("4.6.0+dfsg-12", "4b12681df35878207ac7097dc66184b2ae552e4bf4ddd2af04a0f03ed0b8682a",
-                   "OpenCV sample data, Debian main (see /usr/share/doc/opencv-doc/copyright)"),
-    "gnome-user-docs": ("43.0-2", "0d635a840747958ca84da778b40d341f1155603851f922c9a171f5a181d6a39f",
-                        "GNOME help, CC-BY-SA 3.0"),
-    "xine-ui": ("0.99.14-1", "7bce1590a4b1d4407558530d67015f304d14784395682f6230ca1aba3a8521f9", "xine-ui, GPL-2+"),
-}
-
 
 @dataclass(frozen=True)
 class Source:
@@ -119,37 +110,15 @@ PHOTOS_PER_MONTAGE = 3
 WORDS = ["BREAKING", "LIVE", "replay", "exclusive", "subscribe", "2026", "HD", "news", "clip of the day", "watch"]
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 # --------------------------------------------------------------------------- fetching
 
 
 def fetch(cache: Path) -> dict[str, Path]:
-    """Download and unpack the pinned packages; return source name -> verified file path."""
-    cache.mkdir(parents=True, exist_ok=True)
-    roots = {}
-    for pkg, (version, deb_sha, _) in PACKAGES.items():
-        debs = [p for p in cache.glob(f"{pkg}_*.deb") if sha256_file(p) == deb_sha]
-        if not debs:
-            run = subprocess.run(["apt-get", "download", f"{pkg}={version}"], cwd=cache, capture_output=True, text=True)
-            debs = [p for p in cache.glob(f"{pkg}_*.deb") if sha256_file(p) == deb_sha]
-            if run.returncode != 0 or not debs:
-                sys.exit(f"cannot fetch {pkg}={version} with sha256 {deb_sha}: {run.stderr.strip() or 'hash mismatch'}"
-                         "\n(run `apt-get update` first; the version is pinned for reproducibility)")
-        root = cache / "unpacked" / pkg
-        if not root.exists():
-            tmp = root.with_suffix(".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["dpkg", "-x", str(debs[0]), str(tmp)], check=True)
-            tmp.rename(root)
-        roots[pkg] = root
+    """Download and unpack the pinned packages (tests/realdata.py); return source name -> verified file path."""
+    try:
+        roots = {pkg: package_root(pkg, cache) for pkg in PACKAGES}
+    except Unavailable as e:
+        sys.exit(str(e))
     files = {}
     for s in SOURCES:
         path = roots[s.package] / s.path
