@@ -5,8 +5,9 @@ pinned by version and sha256 (`PACKAGES`), taken from the cache folder ($VCDFAST
 default ~/.cache/vcdfast-test-data) or else fetched with `apt-get download PKG=VERSION`
 (Debian only) and unpacked with `dpkg -x`; `real_file(pkg, path, sha256)` checks one file
 of it. Where the package cannot be had (no apt-get, offline, another distribution) they
-raise `Unavailable` with the reason, naming the package; the `debian_package` fixture turns
-that into a skip. `.ci/run` fetches the packages into the cache before the tests.
+raise `Unavailable` with the reason, naming the package; the tests' fixtures (test_embed.py
+`opencv_doc`) turn that into a skip. `.ci/run` fetches the packages into the cache before the
+tests (`python3 tests/realdata.py [PKG ...]`).
 
 This module lives with the tests (not in vcdfast: it is no product code); the benchmarks
 import it through sys.path, as they already import tests/videos.py.
