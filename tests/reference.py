@@ -292,3 +292,32 @@ def dtw_reference(sims, discontinue=3, min_sim=0.2, min_length=5):
     path.reverse()
     boxes, scores = _boxes_from_path(sims, sims, path, discontinue, min_length, min_sim)
     return np.array(boxes, dtype=np.int64).reshape(-1, 4), np.array(scores, dtype=np.float32)
+
+
+# --- query: box trimming by the heaviest chain ---
+# A chain: cells >= min_sim, each 1..max_gap rows below and 0..max_gap columns right of the one
+# before; weight: the float64 sum of its similarities in chain order. Every cell is visited and
+# every predecessor tried, in the tie order vcdfast.query.chain_extent documents.
+
+
+def chain_extent_ref(sim, min_sim, max_gap):
+    sim = np.asarray(sim)
+    tq, tr = sim.shape
+    weight = np.zeros((tq, tr))
+    start = {}
+    best, end = 0.0, None
+    for i in range(tq):
+        for j in range(tr):
+            if not sim[i, j] >= min_sim:
+                continue
+            prev, prev_start = 0.0, (i, j)
+            for d in range(0, max_gap + 1):  # nearer columns first: they win ties
+                for i2 in range(i - max_gap, i):  # older rows first: they win ties
+                    j2 = j - d
+                    if i2 >= 0 and j2 >= 0 and weight[i2, j2] > prev:
+                        prev, prev_start = weight[i2, j2], start[i2, j2]
+            weight[i, j] = float(sim[i, j]) + prev
+            start[i, j] = prev_start
+            if weight[i, j] > best:
+                best, end = weight[i, j], (i, j)
+    return None if end is None else (*start[end], *end)

@@ -7,14 +7,15 @@ Everything here takes arrays; the index (vcdfast.index) does the I/O.
 
 from __future__ import annotations
 
+import collections
 import enum
 import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_PARAMS", "AlignMethod", "Match", "Similarity", "align_pairs", "boxes_to_matches", "intervals",
-           "similarity_map", "trim_boxes", "vote"]
+__all__ = ["DEFAULT_PARAMS", "AlignMethod", "Match", "Similarity", "align_pairs", "boxes_to_matches", "chain_extent",
+           "intervals", "similarity_map", "trim_boxes", "vote"]
 
 
 class AlignMethod(str, enum.Enum):
@@ -94,7 +95,7 @@ def default_similarity(views: int) -> Similarity:
 # `trim_sim` is a query option, not a kernel one: None turns trimming off; when absent, boxes
 # are trimmed at the method's min_sim (never for DP, whose min_sim is in shifted units).
 DEFAULT_PARAMS = {AlignMethod.TN: {"max_step": 7, "top_k": 5, "max_path": 10, "min_sim": 0.35, "min_length": 3,
-                                   "max_iou": 0.3, "trim_sim": 0.6}}
+                                   "max_iou": 0.3, "trim_sim": 0.6, "trim_gap": 3}}
 
 
 def method_params(method: AlignMethod, params: dict | None) -> dict:
@@ -118,11 +119,13 @@ def align_pairs(query: np.ndarray, refs: list[np.ndarray], *, method: AlignMetho
     sim = Similarity(similarity) if similarity is not None else default_similarity(query.shape[1])
     params = method_params(method, params)
     trim_sim = params.pop("trim_sim", None if AlignMethod(method) is AlignMethod.DP else params.get("min_sim"))
+    trim_gap = int(params.pop("trim_gap", 3))
     found = align_batch(query, refs, similarity=sim.value, method=AlignMethod(method).value, params=params or None,
                         num_threads=num_threads or os.cpu_count() or 1)
     if trim_sim is None:
         return [(b, s) for b, s in found]
-    return [trim_boxes(query, ref, boxes, scores, float(trim_sim), sim) for ref, (boxes, scores) in zip(refs, found)]
+    return [trim_boxes(query, ref, boxes, scores, float(trim_sim), sim, max_gap=trim_gap)
+            for ref, (boxes, scores) in zip(refs, found)]
 
 
 def similarity_map(q: np.ndarray, r: np.ndarray, similarity: Similarity) -> np.ndarray:
@@ -137,18 +140,60 @@ def similarity_map(q: np.ndarray, r: np.ndarray, similarity: Similarity) -> np.n
     return chamfer_symmetric(q, r)
 
 
+def chain_extent(sim: np.ndarray, min_sim: float, max_gap: int) -> tuple[int, int, int, int] | None:
+    """(q_start, r_start, q_end, r_end) of the heaviest chain in a (Tq, Tr) similarity map, or
+    None when no cell reaches `min_sim`. A chain is a sequence of cells >= min_sim, each 1 to
+    max_gap rows below and 0 to max_gap columns right of the one before; its weight is the sum
+    of its similarities. Ties: the older predecessor row, then the nearer column, then the
+    first end cell in row-major order (tests.reference.chain_extent_ref spells this out).
+    Runs in O(Tq * Tr * max_gap) time and O(Tr * max_gap) memory."""
+    if not min_sim > 0:
+        raise ValueError(f"min_sim must be > 0 (weights of chains are sums of similarities), got {min_sim}")
+    if max_gap < 1:
+        raise ValueError(f"max_gap must be >= 1, got {max_gap}")
+    sim = np.asarray(sim)
+    tq, tr = sim.shape
+    cols = np.arange(tr)
+    window: collections.deque = collections.deque(maxlen=max_gap)  # (weights, starts) of the rows above
+    best, best_end, best_start = 0.0, -1, -1
+    for i in range(tq):
+        # best chain ending up to max_gap rows above, per column (oldest row first: it wins ties) ...
+        above_w, above_s = np.zeros(tr), np.full(tr, -1, np.int64)
+        for w, s in window:
+            take = w > above_w
+            above_w, above_s = np.where(take, w, above_w), np.where(take, s, above_s)
+        # ... then up to max_gap columns to the left (the nearest column wins ties)
+        from_w, from_s = above_w.copy(), above_s.copy()
+        for d in range(1, min(max_gap, tr - 1) + 1):
+            take = above_w[:-d] > from_w[d:]
+            from_w[d:] = np.where(take, above_w[:-d], from_w[d:])
+            from_s[d:] = np.where(take, above_s[:-d], from_s[d:])
+        row = sim[i]
+        ok = row >= min_sim
+        w = np.where(ok, row + from_w, 0.0)  # 0: no chain ends here (real chains weigh >= min_sim > 0)
+        s = np.where(from_w > 0, from_s, i * tr + cols)
+        if ok.any():
+            j = int(np.argmax(w))
+            if w[j] > best:
+                best, best_end, best_start = float(w[j]), i * tr + j, int(s[j])
+        window.append((w, s))
+    if best_end < 0:
+        return None
+    return best_start // tr, best_start % tr, best_end // tr, best_end % tr
+
+
 def trim_boxes(q: np.ndarray, r: np.ndarray, boxes: np.ndarray, scores: np.ndarray, min_sim: float,
-               similarity: Similarity) -> tuple[np.ndarray, np.ndarray]:
-    """Shrink each box to the first and last query frames (and reference frames) whose best
-    similarity inside the box reaches `min_sim`: a TN path may begin or end on a frame that
-    matches nothing. A box with no such frame is dropped."""
+               similarity: Similarity, *, max_gap: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Shrink each box to the extent of the heaviest chain of frame pairs scoring >= min_sim
+    inside it (`chain_extent`); a box with no such pair is dropped. A TN path may begin or end
+    on frames that match nothing, or take in a pair that matches by chance off the copy's
+    diagonal (a repeated shot); a chain with bounded steps keeps only the copy's run."""
     keep_b, keep_s = [], []
     for (qs, rs, qe, re_), s in zip(np.asarray(boxes).tolist(), np.asarray(scores).tolist()):
-        sub = similarity_map(q[qs:qe + 1], r[rs:re_ + 1], similarity)
-        rows = np.flatnonzero(sub.max(axis=1) >= min_sim)
-        cols = np.flatnonzero(sub.max(axis=0) >= min_sim)
-        if len(rows) and len(cols):
-            keep_b.append([qs + rows[0], rs + cols[0], qs + rows[-1], rs + cols[-1]])
+        extent = chain_extent(similarity_map(q[qs:qe + 1], r[rs:re_ + 1], similarity), min_sim, max_gap)
+        if extent is not None:
+            q0, r0, q1, r1 = extent
+            keep_b.append([qs + q0, rs + r0, qs + q1, rs + r1])
             keep_s.append(s)
     return np.array(keep_b, np.int64).reshape(-1, 4), np.array(keep_s, np.float32)
 
