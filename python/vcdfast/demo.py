@@ -5,7 +5,6 @@ are drawn here and written with PyAV, the index is a milvus-lite file plus Level
 
 from __future__ import annotations
 
-import math
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,49 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
+from vcdfast.synthetic import Scenes
+
 __all__ = ["DemoResult", "run_demo"]
 
 SIZE = (192, 144)  # width, height
 FPS = 4
-SHOT_SECONDS = 2.0
+SHOT_SECONDS = 2.0  # shots shorter than the copies, so a copy's start and end are visible
 
 
-def _still(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """One shot's picture: coloured gratings under hard-edged rectangles and discs."""
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.zeros((h, w, 3), np.float32)
-    for _ in range(3):
-        angle, freq, phase = rng.uniform(0, math.pi), rng.uniform(0.02, 0.15), rng.uniform(0, 2 * math.pi)
-        wave = 0.5 + 0.5 * np.sin(freq * (xx * math.cos(angle) + yy * math.sin(angle)) + phase)
-        img += wave[..., None] * rng.uniform(0, 1, 3)
-    img /= img.max()
-    for _ in range(int(rng.integers(4, 9))):
-        colour = rng.uniform(0, 1, 3)
-        x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
-        if rng.random() < 0.5:
-            x1, y1 = x0 + rng.uniform(0.1, 0.4) * w, y0 + rng.uniform(0.1, 0.4) * h
-            img[int(y0):int(y1), int(x0):int(x1)] = colour
-        else:
-            r = rng.uniform(0.05, 0.2) * min(w, h)
-            img[(xx - x0) ** 2 + (yy - y0) ** 2 < r * r] = colour
-    return (img * 255).astype(np.uint8)
-
-
-class Footage:
-    """A video's content t -> (H, W, 3) uint8: shots of SHOT_SECONDS, each a still that pans
-    slowly, distinct per (seed, shot)."""
-
-    def __init__(self, seed: int):
-        self.seed = seed
-        self._stills: dict[int, np.ndarray] = {}
-
-    def __call__(self, t: float) -> np.ndarray:
-        k = int(t // SHOT_SECONDS)
-        w, h = SIZE
-        if k not in self._stills:
-            self._stills[k] = _still(np.random.default_rng([self.seed, k]), h + 16, w + 16)
-        dx = int(8 * (t - k * SHOT_SECONDS) / SHOT_SECONDS)
-        return self._stills[k][8:8 + h, dx:dx + w]
+def footage(seed: int) -> Scenes:
+    return Scenes(seed, SIZE, scene_seconds=SHOT_SECONDS)
 
 
 def _crop_resize(img: np.ndarray, margin: float) -> np.ndarray:
@@ -99,10 +66,10 @@ def run_demo(folder=None, *, model: str = "sscd-mobile", progress: bool | None =
 
     folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="vcdfast-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
-    refs = {f"ref{i}": Footage(i) for i in (1, 2, 3)}
+    refs = {f"ref{i}": footage(i) for i in (1, 2, 3)}
     paths = [write_video(folder / f"{name}.mp4", content, 20.0) for name, content in refs.items()]
     # the query: 4 s of other footage, ref1 7-15 s cropped and brighter, 4 s other, ref3 5-13 s mirrored
-    other = Footage(100)
+    other = footage(100)
     parts = [
         (4.0, lambda t: other(t)),
         (8.0, lambda t: np.clip(_crop_resize(refs["ref1"](7.0 + t), 0.1) * 1.2, 0, 255).astype(np.uint8)),
