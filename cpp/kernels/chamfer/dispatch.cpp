@@ -12,13 +12,21 @@
 namespace vcdfast {
 namespace {
 
-constexpr std::size_t kTileRows = 192;  // query (frame, view) rows per tile: one GEMM row block
-constexpr std::size_t kTileCols = 512;  // reference (view, frame) columns per tile
+// Tile size trades scratch for GEMM efficiency: each tile packs its B columns once per k-block
+// for all its rows, and its A rows once per k-block for all its columns, so packing per flop
+// falls as 1/rows + 1/cols. 192 x 512 ran ~15% below the plain GEMM of the same product;
+// 576 x 1536 is within ~5% (S tile 3.4 MiB, in L3).
+constexpr std::size_t kTileRows = 576;   // query (frame, view) rows per tile: three GEMM row blocks
+constexpr std::size_t kTileCols = 1536;  // reference (view, frame) columns per tile: A gets packed
 
-std::size_t clamp_frames(std::size_t per_tile, std::size_t views, std::size_t frames) {
+// Frames per tile: at most per_tile / views (at least one), and equal-sized tiles so the last
+// one is not a sliver (tiles are handed to threads one at a time).
+std::size_t frames_per_tile(std::size_t per_tile, std::size_t views, std::size_t frames) {
   std::size_t f = per_tile / views;
   if (f < 1) f = 1;
-  return f < frames ? f : frames;
+  if (f >= frames) return frames;
+  const std::size_t tiles = (frames + f - 1) / f;
+  return (frames + tiles - 1) / tiles;
 }
 
 }  // namespace
@@ -33,7 +41,7 @@ void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, co
   const bool symmetric = form == ChamferForm::symmetric;
 
   const std::size_t V = q.views, W = r.views;
-  const std::size_t mf = clamp_frames(kTileRows, V, q.frames), nf = clamp_frames(kTileCols, W, r.frames);
+  const std::size_t mf = frames_per_tile(kTileRows, V, q.frames), nf = frames_per_tile(kTileCols, W, r.frames);
   const std::size_t rows = mf * V, cols = nf * W;
   const std::size_t blocks_r = (r.frames + nf - 1) / nf;
   const std::size_t items = (q.frames + mf - 1) / mf * blocks_r;
