@@ -176,12 +176,13 @@ class MilvusStore:
         t0 = time.monotonic()
         while True:
             info = self.client.describe_index(self.frames, "vec")
-            pending = int(info.get("pending_index_rows", 0))
-            if pending == 0 and int(info.get("indexed_rows", 0)) >= int(info.get("total_rows", 0)):
+            # not pending_index_rows: Milvus 2.3.5 keeps counting rows of segments compacted away
+            indexed, total = int(info.get("indexed_rows", 0)), int(info.get("total_rows", 0))
+            if info.get("state", "Finished") == "Finished" and indexed >= total:
                 return time.monotonic() - t0
             if time.monotonic() - t0 > timeout:
-                raise TimeoutError(f"{self.frames}: {pending} rows still waiting for the vector index "
-                                   f"after {timeout:.0f} s")
+                raise TimeoutError(f"{self.frames}: {total - indexed} of {total} rows still waiting for the vector "
+                                   f"index after {timeout:.0f} s ({info.get('state')})")
             time.sleep(poll)
 
     # --- reads ---
