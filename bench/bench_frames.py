@@ -3,6 +3,7 @@
     python bench/bench_frames.py                       # generated 720p H.264, 120 s at 30 fps
     python bench/bench_frames.py --input a.mp4 b.webm  # your own files too
     python bench/bench_frames.py --seconds 30 --models sscd-mobile
+    python bench/bench_frames.py --debian --no-generated   # real footage from pinned Debian packages
 
 For each input and model it prints JSON lines:
 - decode:    vcdfast.decode.iter_frames at the model's decode size (sampling --sample-fps)
@@ -19,6 +20,11 @@ host), overlapping them cannot beat running them in turn, so that ratio is bound
 `saturated_cores_bound` = max(t_decode, t_embed) / (t_decode + t_embed), printed beside it.
 On a machine whose ONNX Runtime has CUDA it also prints GPU frames/s per model at batch 64
 and the CPU-decode ceiling feeding it; otherwise one line says "no GPU".
+
+--debian adds real footage as Debian ships it (`DEBIAN_INPUTS`: vtest.avi, MS-MPEG4 768x576
+79.5 s; the VP8 1024x768 37 s GNOME screencast; tree.avi, Cinepak 320x240), fetched and
+sha256-checked by tests/realdata.py (the tests' fetch code, which bench/make_dataset.py
+also uses; the pins of the files are make_dataset's SOURCES).
 
 Every line carries the CPU model, SIMD level, thread count and git sha. Generated inputs are
 cached in bench/out/ (not committed).
@@ -65,6 +71,16 @@ def generated_input(out: Path, seconds: float, fps: float, size: tuple[int, int]
     return path
 
 
+DEBIAN_INPUTS = ("vtest", "dual_monitors", "tree")
+
+
+def debian_inputs() -> list[Path]:
+    from make_dataset import SOURCES
+    from realdata import real_file
+
+    return [real_file(s.package, s.path, s.sha256) for s in SOURCES if s.name in DEBIAN_INPUTS]
+
+
 def peer_style(path: Path, embedder, sample_fps: float) -> tuple[int, float]:
     """The peers' path: every frame to full-size RGB, pick by frame index, resize, embed after."""
     import av
@@ -85,49 +101,51 @@ def peer_style(path: Path, embedder, sample_fps: float) -> tuple[int, float]:
     return len(picked), time.perf_counter() - t0
 
 
+def timed(fn):
+    """(result, wall seconds, CPU seconds of this process: all its threads)."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - w0, time.process_time() - c0
+
+
 def bench_cpu(path: Path, models: list[str], args, env: dict) -> None:
     from vcdfast.decode import Sampling, iter_frames, probe
     from vcdfast.embed import Embedder
 
     info = probe(path)
     sampling = Sampling(fps=args.sample_fps)
-    for name in models:
-        emb = Embedder(name, batch_size=args.batch_size, num_threads=args.threads, decode_threads=args.decode_threads)
-        base = {"bench": "frames", "input": path.name, "duration_s": info.duration, "model": name,
-                "sample_fps": args.sample_fps, "batch_size": args.batch_size, "device": "cpu",
-                "decode_threads": args.decode_threads}
+    grid = [(m, b, t, d) for m in models for b in args.batch_size for t in args.threads for d in args.decode_threads]
+    for name, batch_size, threads, decode_threads in grid:
+        emb = Embedder(name, batch_size=batch_size, num_threads=threads, decode_threads=decode_threads)
+        base = {"bench": "frames", "input": path.name, "duration_s": info.duration, "codec": info.codec,
+                "size": f"{info.width}x{info.height}", "model": name, "sample_fps": args.sample_fps,
+                "batch_size": emb.batch_size, "ort_threads": threads or os.cpu_count(), "device": "cpu",
+                "decode_threads": decode_threads, "loadavg_1min": round(os.getloadavg()[0], 2)}
         # warm-up: first ORT runs allocate and pick kernels
-        emb.embed_frames(np.zeros((2, emb.decode_size[1], emb.decode_size[0], 3), np.uint8))
+        emb.embed_frames(np.zeros((emb.batch_size, emb.decode_size[1], emb.decode_size[0], 3), np.uint8))
 
-        t0 = time.perf_counter()
-        frames = np.stack([f for f, _ in iter_frames(path, sampling, size=emb.decode_size,
-                                                     threads=args.decode_threads)])
-        t_dec = time.perf_counter() - t0
+        frames, t_dec, c_dec = timed(lambda: np.stack([f for f, _ in iter_frames(
+            path, sampling, size=emb.decode_size, threads=decode_threads)]))
         n = len(frames)
-
-        t0 = time.perf_counter()
-        emb.embed_frames(frames)
-        t_emb = time.perf_counter() - t0
+        _, t_emb, c_emb = timed(lambda: emb.embed_frames(frames))
         del frames
-
-        t0 = time.perf_counter()
-        ve = emb.embed_video(path, sampling)
-        t_pipe = time.perf_counter() - t0
+        ve, t_pipe, c_pipe = timed(lambda: emb.embed_video(path, sampling))
         assert len(ve) == n, (len(ve), n)
 
-        rows = {"decode": t_dec, "embed": t_emb, "pipelined": t_pipe}
-        for stage, secs in rows.items():
-            emit({**base, "stage": stage, "frames": n, "seconds": round(secs, 3), "fps": round(n / secs, 2),
-                  "realtime": round(info.duration / secs, 2)}, env)
-        fps = {k: n / v for k, v in rows.items()}
-        slower = min(fps["decode"], fps["embed"])
+        rows = {"decode": (t_dec, c_dec), "embed": (t_emb, c_emb), "pipelined": (t_pipe, c_pipe)}
+        for stage, (secs, cpu) in rows.items():
+            emit({**base, "stage": stage, "frames": n, "seconds": round(secs, 3), "cpu_seconds": round(cpu, 3),
+                  "fps": round(n / secs, 2), "realtime": round(info.duration / secs, 2)}, env)
+        slower = max(t_dec, t_emb)
         summary = {**base, "stage": "summary", "frames": n,
-                   "pipelined_over_slower": round(fps["pipelined"] / slower, 3),
+                   "pipelined_over_slower": round(slower / t_pipe, 3),
                    "pipelined_over_sequential": round((t_dec + t_emb) / t_pipe, 3),
-                   "target": 0.8, "meets_target": fps["pipelined"] / slower >= 0.8,
+                   "target": 0.8, "meets_target": slower / t_pipe >= 0.8,
                    # if each stage alone already keeps every core busy, overlap cannot beat running them
                    # one after the other: pipelined/slower is then at most slower_time / (t_dec + t_emb)
-                   "saturated_cores_bound": round(max(t_dec, t_emb) / (t_dec + t_emb), 3)}
+                   "saturated_cores_bound": round(slower / (t_dec + t_emb), 3),
+                   # the same in CPU time, which other load on the host disturbs less than wall time
+                   "cpu_pipelined_over_sequential": round((c_dec + c_emb) / c_pipe, 3)}
         if not args.no_peer:
             n_peer, t_peer = peer_style(path, emb, args.sample_fps)
             emit({**base, "stage": "peer", "frames": n_peer, "seconds": round(t_peer, 3),
@@ -166,25 +184,36 @@ def bench_gpu(path: Path, models: list[str], args, env: dict) -> None:
               "note": "decode ceiling = every frame decoded and scaled on the CPU, the most a GPU can be fed"}, env)
 
 
+def int_list(text: str) -> list:
+    """'8,32' -> [8, 32]; 'default' -> None (the Embedder's or FFmpeg's own choice)."""
+    return [None if v == "default" else int(v) for v in text.split(",")]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--input", nargs="*", default=[], help="extra video files")
     p.add_argument("--seconds", type=float, default=120.0, help="length of the generated input")
     p.add_argument("--size", default="1280x720", help="generated input size WxH")
     p.add_argument("--fps", type=float, default=30.0, help="generated input frame rate")
-    p.add_argument("--no-generated", action="store_true", help="only the --input files")
+    p.add_argument("--no-generated", action="store_true", help="no generated input")
+    p.add_argument("--debian", action="store_true", help="also real footage from pinned Debian packages")
     p.add_argument("--models", default="sscd,sscd-mobile")
     p.add_argument("--sample-fps", type=float, default=1.0)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
-    p.add_argument("--decode-threads", type=int, default=None, help="decoder threads (default: FFmpeg's choice)")
+    p.add_argument("--batch-size", type=int_list, default=[None],
+                   help="Embedder batch sizes to compare, e.g. 8,32 (default: the Embedder's)")
+    p.add_argument("--threads", type=int_list, default=[None],
+                   help="ONNX Runtime thread counts to compare, e.g. 2,1 (default: all cores)")
+    p.add_argument("--decode-threads", type=int_list, default=[None],
+                   help="decoder thread counts to compare, e.g. 0,1 (default: FFmpeg's choice)")
     p.add_argument("--no-peer", action="store_true")
     p.add_argument("--out", default=str(REPO / "bench" / "out"))
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    env = environment(args.threads or os.cpu_count())
+    env = environment(os.cpu_count())
     inputs = [Path(x) for x in args.input]
+    if args.debian:
+        inputs += debian_inputs()
     if not args.no_generated:
         w, h = (int(v) for v in args.size.split("x"))
         inputs.insert(0, generated_input(out, args.seconds, args.fps, (w, h)))

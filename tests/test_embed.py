@@ -281,6 +281,8 @@ def test_providers_and_arguments():
         Embedder("sscd-mobile", providers=["NoSuchExecutionProvider"])
     with pytest.raises(ValueError):
         Embedder("sscd-mobile", batch_size=0)
+    # the default batch follows the device: small on CPU, where a larger one only costs arena memory
+    assert Embedder("sscd-mobile", providers=["CPUExecutionProvider"]).batch_size == Embedder.CPU_BATCH_SIZE
     with pytest.raises(ValueError):
         Embedder("sscd-mobile").embed_frames(np.zeros((1, 8, 8), np.uint8))
 

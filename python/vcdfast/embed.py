@@ -108,29 +108,37 @@ def choose_providers(providers=None) -> list:
 
 
 class Embedder:
-    """Runs one model on frames. batch_size counts model inputs (frames x views) per call;
-    num_threads is ONNX Runtime's CPU thread budget (default: all cores); decode_threads is
-    the decoder's (default: FFmpeg's choice); fp16: use the model's fp16 file (default: on GPU)."""
+    """Runs one model on frames. batch_size counts model inputs (frames x views) per call
+    (default: 32 on GPU, 8 on CPU); num_threads is ONNX Runtime's CPU thread budget (default:
+    all cores); decode_threads is the decoder's (default: FFmpeg's choice); fp16: use the
+    model's fp16 file (default: on GPU)."""
 
-    def __init__(self, model="sscd", *, views=("full",), providers=None, batch_size: int = 32,
+    # On CPU, ONNX Runtime's cost per image is flat from batch 1 to 32 (bench/bench_frames.py
+    # --batch-sizes), but its arena keeps the activations of the largest batch run: ~8 MiB per
+    # 288x288 input for sscd-mobile, so batch 32 held ~350 MiB of peak RSS and batch 8 ~165 MiB
+    # (bench/bench_memory.py), on a 2-minute video as on a 3-hour one.
+    CPU_BATCH_SIZE = 8
+    GPU_BATCH_SIZE = 32
+
+    def __init__(self, model="sscd", *, views=("full",), providers=None, batch_size: int | None = None,
                  num_threads: int | None = None, decode_threads: int | None = None, fp16: bool | None = None,
                  queue_depth: int = 2, verify: bool = True):
         import onnxruntime as ort
 
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
             raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
         self.spec = get_model(model)
         if verify:
             self.spec.verify()
         self.views = expand_views(views)
-        self.batch_size = batch_size
         self.decode_threads = decode_threads
         self.queue_depth = max(1, int(queue_depth))
         self.providers = choose_providers(providers)
         names = [p[0] if isinstance(p, tuple) else p for p in self.providers]
         self.on_gpu = any(n in _GPU_PROVIDERS for n in names)
+        self.batch_size = batch_size or (self.GPU_BATCH_SIZE if self.on_gpu else self.CPU_BATCH_SIZE)
         self.fp16 = self.on_gpu if fp16 is None else bool(fp16)
         path = self.spec.path
         if self.fp16 and self.spec.fp16_path:
