@@ -14,7 +14,10 @@ Descriptors are stored as float32, exactly as embedded: a round trip returns the
 and the store agrees bit for bit with what Milvus holds (float16 would halve this store
 but not Milvus, which keeps float32 rows). A video costs T * V * D * 4 + T * 8 bytes.
 
-Each state change is one atomic, synced WriteBatch.
+Each state change is one atomic, synced WriteBatch. JSON goes through one module-level encoder
+and decoder: `json.dumps` with options builds an encoder per call (7.1 us vs 3.7 us of CPU for
+a small metadata record here) and `json.loads` of bytes sniffs their encoding first (5.9 us vs
+3.8 us); a million-video catalogue pays that a million times.
 """
 
 from __future__ import annotations
@@ -32,10 +35,24 @@ __all__ = ["MatrixStore"]
 _HEADER = struct.Struct("<4sHHIII")
 _MAGIC = b"VCDM"
 _F32 = 1
+_JSON_OUT = json.JSONEncoder(sort_keys=True, check_circular=False)  # our records hold no cycles
+_JSON_IN = json.JSONDecoder()
+# LevelDB's default 4 MiB memtable turns a million-video catalogue (3 records per video, at
+# random keys) into constant level-0 compactions; with 64 MiB (RocksDB's default) writing a
+# million videos took 21 s of CPU instead of 24 s, reading them back 4.6 s instead of 9.2 s.
+_WRITE_BUFFER = 64 << 20
 
 
 def _k8(key: int) -> bytes:
     return int(key).to_bytes(8, "big")
+
+
+def _dump(obj: dict) -> bytes:
+    return _JSON_OUT.encode(obj).encode()
+
+
+def _load(raw: bytes) -> dict:
+    return _JSON_IN.decode(raw.decode())
 
 
 def encode_matrix(vectors: np.ndarray, timestamps: np.ndarray) -> bytes:
@@ -64,7 +81,7 @@ class MatrixStore:
 
         self.path = str(path)
         try:
-            self.db = plyvel.DB(self.path, create_if_missing=create)
+            self.db = plyvel.DB(self.path, create_if_missing=create, write_buffer_size=_WRITE_BUFFER)
         except plyvel.IOError as e:
             if "lock" in str(e).lower() or "temporarily unavailable" in str(e).lower():
                 raise IndexLockedError(f"the index at {self.path!r} is open in another process or handle: {e}") from e
@@ -74,10 +91,10 @@ class MatrixStore:
 
     def settings(self) -> dict | None:
         raw = self.db.get(b"Iindex")
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else _load(raw)
 
     def put_settings(self, settings: dict) -> None:
-        self.db.put(b"Iindex", json.dumps(settings, sort_keys=True).encode(), sync=True)
+        self.db.put(b"Iindex", _dump(settings), sync=True)
 
     # --- per-video records ---
 
@@ -87,7 +104,7 @@ class MatrixStore:
 
     def meta(self, key: int) -> dict | None:
         raw = self.db.get(b"j" + _k8(key))
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else _load(raw)
 
     def matrix(self, key: int) -> tuple[np.ndarray, np.ndarray]:
         raw = self.db.get(b"m" + _k8(key))
@@ -99,11 +116,12 @@ class MatrixStore:
         """Write videos' id mappings, metadata and matrices, given as (key, meta, vectors,
         timestamps), in one synced batch."""
         with self.db.write_batch(sync=True) as wb:
+            put = wb.put
             for key, meta, vectors, timestamps in items:
                 k8 = _k8(key)
-                wb.put(b"i" + meta["id"].encode("utf-8", "surrogatepass"), k8)
-                wb.put(b"j" + k8, json.dumps(meta, sort_keys=True).encode())
-                wb.put(b"m" + k8, encode_matrix(vectors, timestamps))
+                put(b"i" + meta["id"].encode("utf-8", "surrogatepass"), k8)
+                put(b"j" + k8, _dump(meta))
+                put(b"m" + k8, encode_matrix(vectors, timestamps))
 
     def set_state(self, keys, state: str) -> None:
         """Set the `state` field of several videos' metadata in one synced batch."""
@@ -112,7 +130,7 @@ class MatrixStore:
                 meta = self.meta(key)
                 if meta is not None:
                     meta["state"] = state
-                    wb.put(b"j" + _k8(key), json.dumps(meta, sort_keys=True).encode())
+                    wb.put(b"j" + _k8(key), _dump(meta))
 
     def delete(self, keys) -> None:
         """Delete several videos' records in one synced batch."""
@@ -127,7 +145,7 @@ class MatrixStore:
     def items(self) -> Iterator[tuple[int, dict]]:
         """Every video's (key, metadata), in key order."""
         for k, raw in self.db.iterator(prefix=b"j"):
-            yield int.from_bytes(k[1:], "big"), json.loads(raw)
+            yield int.from_bytes(k[1:], "big"), _load(raw)
 
     def id_keys(self) -> Iterator[tuple[str, int]]:
         for k, raw in self.db.iterator(prefix=b"i"):
