@@ -9,9 +9,9 @@
   10 minutes of its last hour at the right frames and times. Its model is a 64-d ONNX model
   registered with register_model, as a user would: milvus-lite (pure Python, in-process)
   checks and converts every vector element of every row on insert, flush and scan, so at
-  512-d the same test takes ~90 s on an idle 2-core machine (insert ~60 s, verify ~15 s,
-  query ~10 s), at 64-d ~40 s. The frame column is INT32 and the key INT64 in the schema,
-  so nothing below 2**31 frames per video caps it.
+  512-d the same steps took 67 s of CPU (add 86,400 rows, verify, query), at 64-d this
+  whole test ~27 s (2-core machine). The frame column is INT32 and the key INT64 in the
+  schema, so nothing below 2**31 frames per video caps it.
 - A catalogue of a million videos in the matrix store: every id gets its own positive
   63-bit key, the id, metadata and matrix records number a million each, and sampled
   id <-> key round trips are exact.
