@@ -113,10 +113,10 @@ class Embedder:
     all cores); decode_threads is the decoder's (default: FFmpeg's choice); fp16: use the
     model's fp16 file (default: on GPU)."""
 
-    # On CPU, ONNX Runtime's cost per image is flat from batch 1 to 32 (bench/bench_frames.py
-    # --batch-sizes), but its arena keeps the activations of the largest batch run: ~8 MiB per
-    # 288x288 input for sscd-mobile, so batch 32 held ~350 MiB of peak RSS and batch 8 ~165 MiB
-    # (bench/bench_memory.py), on a 2-minute video as on a 3-hour one.
+    # On CPU, ONNX Runtime's CPU time per image is flat from batch 1 to 32 (bench/bench_frames.py
+    # --batch-size 8,32), but its arena keeps the activations of the largest batch run: ~8 MiB
+    # per 288x288 input for sscd-mobile, so embed_video peaked at ~330-370 MiB with batch 32 and
+    # ~160-170 MiB with batch 8 (bench/bench_memory.py), on a 2-minute video as on a 3-hour one.
     CPU_BATCH_SIZE = 8
     GPU_BATCH_SIZE = 32
 
