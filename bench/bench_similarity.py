@@ -10,7 +10,11 @@ kernel doing the same multiply-adds can save (the table's "gemm share" = tensord
 
 Each thread count runs in its own child process with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS /
 MKL_NUM_THREADS set before NumPy is imported, so BLAS uses as many threads as we do. Timings are
-medians of interleaved runs (ours, then NumPy, repeated). Prints one JSON line per case (CPU model,
+medians over three rounds; in each round every contender runs a block of calls after a 0.25 s
+pause. Alternating single calls would time the thread pools, not the kernels: after a call,
+OpenBLAS's workers spin for ~2^28 cycles and libgomp's for its spin count, and on a 2-core machine
+the other library's next call then shares its cores with them (2 threads, 187 x 187: both fell
+from 100+ to 1-4 GFLOP/s when alternated). The pause lets both pools go idle. Prints one JSON line per case (CPU model,
 SIMD level, threads, git sha, BLAS) and a table at the end. Peak memory: tracemalloc for NumPy
 (it reports its buffers there) and the peak-RSS growth of the call (VmHWM after resetting it via
 /proc/self/clear_refs) for both, with glibc's mmap threshold pinned so freed heap is not reused.
@@ -55,13 +59,18 @@ def child(threads: int, quick: bool) -> None:
 
     import vcdfast
 
-    def median_times(fns, reps):
+    def median_times(fns, reps, rounds=3, settle_s=0.25):
+        # Blocks of calls per contender, after a pause that lets the other's spinning threads sleep
+        # (see the module docstring); rounds keep slow drifts in machine load fair to both.
         times = [[] for _ in fns]
-        for _ in range(reps):
+        block = -(-reps // rounds)
+        for _ in range(rounds):
             for i, fn in enumerate(fns):
-                t0 = time.perf_counter()
-                fn()
-                times[i].append(time.perf_counter() - t0)
+                time.sleep(settle_s)
+                for _ in range(block):
+                    t0 = time.perf_counter()
+                    fn()
+                    times[i].append(time.perf_counter() - t0)
         return [float(np.median(t)) for t in times]
 
     def unit_rows(rng, shape):
@@ -85,7 +94,7 @@ def child(threads: int, quick: bool) -> None:
             ours = lambda: vcdfast.cosine(q, r, num_threads=threads, out=out)  # noqa: E731
             peer = lambda: q @ r.T  # noqa: E731
             ours(), peer()  # warm up: page in, spin up thread pools
-            reps = 41 if n < 500 else 15 if n < 1000 else 5
+            reps = 42 if n < 500 else 15 if n < 1000 else 6  # multiples of the 3 rounds
             t_ours, t_peer = median_times([ours, peer], reps)
             flop = 2.0 * n * n * d
             err = float(np.abs(ours() - peer()).max())
