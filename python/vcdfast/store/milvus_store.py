@@ -12,8 +12,10 @@ chunks of `insert_chunk` rows, never one call per video, and flushed by the call
 batch. Filters are built only from Python ints (video keys), never from user strings.
 
 The URI is a local milvus-lite file (`*.db`) or a server (`http://host:19530`); the code
-path is the same. Collections use Strong consistency so a committed video is searchable at
-once on a server too.
+path is the same. Searches run at Session consistency: they see every write this client made
+(one process opens an index at a time, so that is every write), without Strong's wait for the
+server's global timestamp, which cost a Milvus 2.3.5 server on 2 cores 1.2-2.5 s per 60-vector
+search against 0.2-0.25 s at Session (187k rows, IVF_FLAT).
 """
 
 from __future__ import annotations
@@ -197,7 +199,8 @@ class MilvusStore:
         for s in range(0, len(queries), self.search_chunk):
             part = queries[s:s + self.search_chunk]
             hits = self.client.search(collection, data=part.tolist(), limit=top_k, anns_field="vec",
-                                      output_fields=["key"], search_params={"metric_type": "IP", "params": params})
+                                      output_fields=["key"], search_params={"metric_type": "IP", "params": params},
+                                      consistency_level="Session")
             for i, row in enumerate(hits, start=s):
                 for j, h in enumerate(row):
                     keys[i, j] = h["entity"]["key"]
