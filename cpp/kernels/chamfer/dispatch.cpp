@@ -29,6 +29,28 @@ std::size_t frames_per_tile(std::size_t per_tile, std::size_t views, std::size_t
   return (frames + tiles - 1) / tiles;
 }
 
+std::size_t tiles_of(std::size_t frames, std::size_t per_tile) { return (frames + per_tile - 1) / per_tile; }
+
+// Equal tiles handed out one at a time leave a thread idle at the end when the team does not divide
+// their count (400 frames, V = W = 9: 7 x 3 = 21 tiles on 2 threads, one thread does 11). Cuts one
+// side into more tiles, at most twice as many, choosing the smallest count the team divides; keeps
+// the tiling when none works. Every entry's arithmetic is independent of the tiling, so results
+// stay bitwise independent of the thread count.
+void balance_tiles(std::size_t team, std::size_t frames_q, std::size_t frames_r, std::size_t& mf, std::size_t& nf) {
+  const std::size_t tq = tiles_of(frames_q, mf), tr = tiles_of(frames_r, nf);
+  if (team <= 1 || tq * tr % team == 0) return;
+  std::size_t best = 0, best_mf = mf, best_nf = nf;
+  for (std::size_t n = tq + 1; n <= 2 * tq && n <= frames_q; ++n) {
+    const std::size_t f = tiles_of(frames_q, n), items = tiles_of(frames_q, f) * tr;
+    if (items % team == 0 && (best == 0 || items < best)) best = items, best_mf = f, best_nf = nf;
+  }
+  for (std::size_t n = tr + 1; n <= 2 * tr && n <= frames_r; ++n) {
+    const std::size_t f = tiles_of(frames_r, n), items = tq * tiles_of(frames_r, f);
+    if (items % team == 0 && (best == 0 || items < best)) best = items, best_mf = mf, best_nf = f;
+  }
+  mf = best_mf, nf = best_nf;
+}
+
 }  // namespace
 
 void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, const OutF32& out, int num_threads) {
@@ -41,11 +63,12 @@ void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, co
   const bool symmetric = form == ChamferForm::symmetric;
 
   const std::size_t V = q.views, W = r.views;
-  const std::size_t mf = frames_per_tile(kTileRows, V, q.frames), nf = frames_per_tile(kTileCols, W, r.frames);
+  std::size_t mf = frames_per_tile(kTileRows, V, q.frames), nf = frames_per_tile(kTileCols, W, r.frames);
+  const std::size_t threads = kernels::team_size(num_threads, tiles_of(q.frames, mf) * tiles_of(r.frames, nf));
+  balance_tiles(threads, q.frames, r.frames, mf, nf);
   const std::size_t rows = mf * V, cols = nf * W;
-  const std::size_t blocks_r = (r.frames + nf - 1) / nf;
-  const std::size_t items = (q.frames + mf - 1) / mf * blocks_r;
-  const std::size_t threads = kernels::team_size(num_threads, items);
+  const std::size_t blocks_r = tiles_of(r.frames, nf);
+  const std::size_t items = tiles_of(q.frames, mf) * blocks_r;
 
   // Per-thread scratch, sized by the tile alone (independent of P and Q).
   const std::size_t scratch = rows * cols + kt.gemm_nt_work_floats(cols);
