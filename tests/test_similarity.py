@@ -109,10 +109,12 @@ def test_chamfer_matches_reference(simd_level, data, form, p, v, q, w, d, thread
 
 
 # Shapes that cross the blocking constants of cosine/gemm_blocked.inc (k-block 256, row block 192,
-# column block 3072, A packed from 512 columns) and chamfer/dispatch.cpp (tiles of 192 x 512).
+# column block 3072, A packed from 512 columns) and chamfer/dispatch.cpp (tiles of up to 576 x 1536
+# frame-view rows x columns, frames spread evenly; the old 192 x 512 tiles are kept as cases too).
 COSINE_BLOCK_SHAPES = [(193, 17, 7), (5, 3073, 3), (9, 33, 257), (1, 1, 600), (200, 50, 513), (50, 600, 300)]
 CHAMFER_BLOCK_SHAPES = [
-    (23, 9, 60, 9, 20), (3, 200, 2, 3, 9), (2, 1, 600, 1, 5), (4, 3, 5, 700, 3), (2, 2, 3, 2, 300), (7, 5, 600, 1, 300)
+    (23, 9, 60, 9, 20), (3, 200, 2, 3, 9), (2, 1, 600, 1, 5), (4, 3, 5, 700, 3), (2, 2, 3, 2, 300), (7, 5, 600, 1, 300),
+    (70, 9, 200, 9, 20), (3, 600, 2, 800, 3),
 ]
 
 
