@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import vcdfast
 
 PYTHON_DIR = str(Path(vcdfast.__file__).resolve().parent.parent)
@@ -51,3 +53,15 @@ def test_import_time_budget():
         numpy_us = cumulative_us(result.stderr, "numpy")
         ratios.append((cumulative_us(result.stderr, "vcdfast") - numpy_us) / numpy_us)
     assert min(ratios) <= BUDGET_VS_NUMPY, f"import vcdfast costs {min(ratios):.2f}x NumPy's import beyond it"
+
+
+def test_version_is_the_installed_distribution_s():
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("vcdfast")
+    except metadata.PackageNotFoundError:
+        pytest.skip("vcdfast is not installed here: the tests import it from the source tree")
+    if Path(dist.locate_file("vcdfast/__init__.py")).resolve() != Path(vcdfast.__file__).resolve():
+        pytest.skip(f"the imported vcdfast ({vcdfast.__file__}) is not the installed distribution's")
+    assert vcdfast.__version__ == dist.version
