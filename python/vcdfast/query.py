@@ -81,21 +81,23 @@ def default_similarity(views: int) -> Similarity:
 
 
 # Query defaults, chosen on bench/bench_e2e.py's real footage (bench/make_dataset.py --seed 0,
-# gt.csv sha256 a45625c3...d7d456; SSCD, 1 fps; sweep in BENCHMARKS.md) as the best VCSL F1
+# gt.csv sha256 a45625c3...d7d456; SSCD, 1 fps; sweeps in BENCHMARKS.md) as the best VCSL F1
 # among the TN settings that also pass the generated-video tests (tests/test_index_e2e.py
 # with sscd and sscd-mobile, and the CLI demo: an unrelated video or reference must yield
-# nothing). VCSL F1 / segment µAP on the real footage: these 0.692 / 0.640; towhee's TN
-# defaults untrimmed 0.538 / 0.554; the earlier defaults (max_step 4, min_sim 0.65, trimmed at
-# 0.65) 0.426 / 0.381. min_length 3 (frames: 3 s at 1 fps) keeps the 2-4 s copies that 5
-# loses. The best real-footage point (max_step 5, min_sim 0.2, trimmed at 0.2: 0.741 / 0.743)
-# puts boxes on the generated unrelated scenes, which score up to 0.65 cosine; so do
-# min_sim 0.3, max_step 6 or a trim at 0.55 here. VCSL's TN never links its source node, so a
-# path may start up to max_step - 1 frames before the copy: a box keeps only its first to last
-# rows/columns reaching `trim_sim` (0.65 also passes but costs real recall: F1 0.664).
-# `trim_sim` is a query option, not a kernel one: None turns trimming off; when absent, boxes
-# are trimmed at the method's min_sim (never for DP, whose min_sim is in shifted units).
+# nothing). VCSL P / R / F1 / segment µAP on the real footage: these 0.816 / 0.629 / 0.710 /
+# 0.698; towhee's TN defaults untrimmed 0.426 / 0.728 / 0.538 / 0.554. min_length 3 (frames:
+# 3 s at 1 fps) keeps the 2-4 s copies that 5 loses. Lower thresholds score better on real
+# footage but put boxes on the generated unrelated scenes, which score up to 0.65 cosine.
+# VCSL's TN never links its source node, so a path may start up to max_step - 1 frames before
+# the copy: each box is cut to its heaviest chain of pairs >= `trim_sim` with steps of at most
+# `trim_gap` frames (`chain_extent`; the earlier cut to the first and last rows reaching
+# trim_sim scored F1 0.692 / µAP 0.640 and let chance matches hold boxes open).
+# `trim_sim` and `trim_gap` are query options, not kernel ones: trim_sim None turns trimming
+# off; when absent, boxes are trimmed at the method's min_sim (never for DP, whose min_sim is
+# in shifted units).
+TRIM_GAP = 3
 DEFAULT_PARAMS = {AlignMethod.TN: {"max_step": 7, "top_k": 5, "max_path": 10, "min_sim": 0.35, "min_length": 3,
-                                   "max_iou": 0.3, "trim_sim": 0.6, "trim_gap": 3}}
+                                   "max_iou": 0.3, "trim_sim": 0.6, "trim_gap": TRIM_GAP}}
 
 
 def method_params(method: AlignMethod, params: dict | None) -> dict:
@@ -119,7 +121,7 @@ def align_pairs(query: np.ndarray, refs: list[np.ndarray], *, method: AlignMetho
     sim = Similarity(similarity) if similarity is not None else default_similarity(query.shape[1])
     params = method_params(method, params)
     trim_sim = params.pop("trim_sim", None if AlignMethod(method) is AlignMethod.DP else params.get("min_sim"))
-    trim_gap = int(params.pop("trim_gap", 3))
+    trim_gap = int(params.pop("trim_gap", TRIM_GAP))
     found = align_batch(query, refs, similarity=sim.value, method=AlignMethod(method).value, params=params or None,
                         num_threads=num_threads or os.cpu_count() or 1)
     if trim_sim is None:
@@ -183,7 +185,7 @@ def chain_extent(sim: np.ndarray, min_sim: float, max_gap: int) -> tuple[int, in
 
 
 def trim_boxes(q: np.ndarray, r: np.ndarray, boxes: np.ndarray, scores: np.ndarray, min_sim: float,
-               similarity: Similarity, *, max_gap: int = 3) -> tuple[np.ndarray, np.ndarray]:
+               similarity: Similarity, *, max_gap: int = TRIM_GAP) -> tuple[np.ndarray, np.ndarray]:
     """Shrink each box to the extent of the heaviest chain of frame pairs scoring >= min_sim
     inside it (`chain_extent`); a box with no such pair is dropped. A TN path may begin or end
     on frames that match nothing, or take in a pair that matches by chance off the copy's

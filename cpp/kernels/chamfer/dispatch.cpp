@@ -40,14 +40,19 @@ void balance_tiles(std::size_t team, std::size_t frames_q, std::size_t frames_r,
   const std::size_t tq = tiles_of(frames_q, mf), tr = tiles_of(frames_r, nf);
   if (team <= 1 || tq * tr % team == 0) return;
   std::size_t best = 0, best_mf = mf, best_nf = nf;
-  for (std::size_t n = tq + 1; n <= 2 * tq && n <= frames_q; ++n) {
-    const std::size_t f = tiles_of(frames_q, n), items = tiles_of(frames_q, f) * tr;
-    if (items % team == 0 && (best == 0 || items < best)) best = items, best_mf = f, best_nf = nf;
-  }
-  for (std::size_t n = tr + 1; n <= 2 * tr && n <= frames_r; ++n) {
-    const std::size_t f = tiles_of(frames_r, n), items = tq * tiles_of(frames_r, f);
-    if (items % team == 0 && (best == 0 || items < best)) best = items, best_mf = mf, best_nf = f;
-  }
+  // cut one side (frames, tiles) into more tiles; the query side is tried first and keeps ties
+  auto try_cuts = [&](std::size_t frames, std::size_t tiles, std::size_t other_tiles, bool query_side) {
+    for (std::size_t n = tiles + 1; n <= 2 * tiles && n <= frames; ++n) {
+      const std::size_t f = tiles_of(frames, n), items = tiles_of(frames, f) * other_tiles;
+      if (items % team == 0 && (best == 0 || items < best)) {
+        best = items;
+        best_mf = query_side ? f : mf;
+        best_nf = query_side ? nf : f;
+      }
+    }
+  };
+  try_cuts(frames_q, tq, tr, true);
+  try_cuts(frames_r, tr, tq, false);
   mf = best_mf, nf = best_nf;
 }
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -173,8 +174,6 @@ class MilvusStore:
         A Milvus server builds indexes in the background after a flush and searches unindexed
         segments by brute force meanwhile (correct, but O(rows) per query); milvus-lite builds
         at flush and returns at once."""
-        import time
-
         t0 = time.monotonic()
         while True:
             info = self.client.describe_index(self.frames, "vec")
