@@ -1,0 +1,94 @@
+"""Score normalisation: similarities measured against a background, so that one threshold
+means the same on dark, static or generic frames as on rich ones.
+
+A query descriptor x (one view of one frame) is compared with a reference frame r by
+
+    s'(x, r) = x . r - beta * b(x),    b(x) = k-th largest x . y over the background Y,
+
+the VSC 2022 SSCD baseline's normalisation. A generic frame (black, a logo, a title card, a
+quarter view of sky) is close to many background frames, so b(x) is high and its chance
+matches fall below zero; a distinctive frame has b(x) near 0 and keeps its similarity.
+
+The background is drawn from the index itself, not shipped: it then has the catalogue's own
+generic content (its intros, its studio backdrops), needs no per-model file, and exists for
+any model registered by path. Each video gives at most `per_video` frames, spread over its
+length, and k > per_video, so the k-th neighbour is never decided by one video alone (a copy
+of an indexed video cannot raise its own bias; only content that recurs across videos can).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+__all__ = ["DEFAULT_BACKGROUND", "Background", "BackgroundSpec", "spread"]
+
+
+@dataclass(frozen=True)
+class BackgroundSpec:
+    """How a background is drawn and used. per_video frames from each of at most
+    limit // per_video videos; b(x) is the k-th largest similarity; beta scales it."""
+
+    per_video: int = 4
+    limit: int = 4096
+    k: int = 8
+    beta: float = 1.0
+
+    def __post_init__(self):
+        if not (1 <= self.per_video and self.per_video < self.k and self.k <= self.limit):
+            raise ValueError(f"background needs 1 <= per_video < k <= limit, got per_video={self.per_video}, "
+                             f"k={self.k}, limit={self.limit}")
+        if not np.isfinite(self.beta) or self.beta < 0:
+            raise ValueError(f"beta must be finite and >= 0, got {self.beta}")
+
+
+DEFAULT_BACKGROUND = BackgroundSpec()
+
+
+def spread(n: int, count: int) -> np.ndarray:
+    """`count` frame indices spread evenly over n frames (all of them when n <= count)."""
+    if n <= count:
+        return np.arange(n)
+    return np.round(np.linspace(0, n - 1, count)).astype(np.int64)
+
+
+class Background:
+    """Background descriptors (N, D) float32 and the bias b(x) of query descriptors."""
+
+    def __init__(self, vectors: np.ndarray, spec: BackgroundSpec = DEFAULT_BACKGROUND):
+        v = np.ascontiguousarray(vectors, np.float32)
+        if v.ndim != 2:
+            raise ValueError(f"background vectors must be (N, D), got shape {v.shape}")
+        self.vectors, self.spec = v, spec
+
+    @classmethod
+    def sample(cls, matrices: Iterable[np.ndarray], spec: BackgroundSpec = DEFAULT_BACKGROUND) -> "Background":
+        """From per-video (T, V, D) matrices (first view), in a deterministic order chosen by
+        the caller; stops after limit // per_video videos."""
+        rows, dim = [], None
+        for m in matrices:
+            m = np.asarray(m)
+            dim = m.shape[-1]
+            if len(m):
+                rows.append(m[spread(len(m), spec.per_video), 0])
+            if len(rows) * spec.per_video >= spec.limit:
+                break
+        if not rows:
+            return cls(np.zeros((0, dim or 0), np.float32), spec)
+        return cls(np.concatenate(rows)[:spec.limit], spec)
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def bias(self, x: np.ndarray) -> np.ndarray:
+        """beta * (k-th largest similarity to the background) for each row of x (..., D);
+        0 where the background has fewer than k frames (too small to say what is generic)."""
+        x = np.asarray(x, np.float32)
+        lead = x.shape[:-1]
+        if len(self.vectors) < self.spec.k or self.spec.beta == 0:
+            return np.zeros(lead, np.float32)
+        s = x.reshape(-1, x.shape[-1]) @ self.vectors.T
+        kth = np.partition(s, -self.spec.k, axis=1)[:, -self.spec.k]
+        return (self.spec.beta * kth).astype(np.float32).reshape(lead)

@@ -1,0 +1,62 @@
+"""Score normalisation (vcdfast.normalise) against a naive reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from vcdfast.normalise import Background, BackgroundSpec, spread
+
+
+def _unit(rng, *shape):
+    x = rng.normal(size=shape).astype(np.float32)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), videos=st.integers(0, 12), per_video=st.integers(1, 4),
+       extra=st.integers(1, 5), beta=st.sampled_from([0.0, 0.5, 1.0, 1.2]))
+def test_bias_is_beta_times_the_kth_neighbour(seed, videos, per_video, extra, beta):
+    rng = np.random.default_rng(seed)
+    spec = BackgroundSpec(per_video=per_video, k=per_video + extra, limit=64, beta=beta)
+    mats = [_unit(rng, int(rng.integers(0, 30)), 1, 16) for _ in range(videos)]
+    bg = Background.sample(mats, spec)
+    want_rows = [m[spread(len(m), per_video), 0] for m in mats if len(m)]
+    want = np.concatenate(want_rows)[:64] if want_rows else np.zeros((0, 16), np.float32)
+    np.testing.assert_array_equal(bg.vectors.reshape(-1, 16), want)  # no video at all: (0, 0)
+    x = _unit(rng, 3, 2, 16)
+    b = bg.bias(x)
+    assert b.shape == (3, 2) and b.dtype == np.float32
+    if len(want) < spec.k or beta == 0:
+        assert not b.any()
+    else:
+        s = np.sort(x.reshape(-1, 16) @ want.T, axis=1)[:, -spec.k]
+        np.testing.assert_allclose(b.ravel(), beta * s, rtol=1e-5, atol=1e-6)
+
+
+def test_a_copy_cannot_raise_its_own_bias():
+    """k > per_video: the indexed original of a query frame puts at most per_video frames in
+    the background, so the bias stays at most the (k - per_video)-th best of the other videos."""
+    rng = np.random.default_rng(0)
+    original = _unit(rng, 40, 1, 32)
+    others = [_unit(rng, 40, 1, 32) for _ in range(10)]
+    spec = BackgroundSpec(per_video=4, k=8)
+    bg = Background.sample([original, *others], spec)
+    q = original[spread(40, 4), 0]  # the very frames the background took from the original
+    rest = np.concatenate([m[spread(40, 4), 0] for m in others])
+    bound = np.sort(q @ rest.T, axis=1)[:, -(spec.k - spec.per_video)]
+    assert (bg.bias(q) <= bound + 1e-6).all()
+    assert (bg.bias(q) < 0.5).all()  # a frame's similarity to itself (1.0) never sets its bias
+
+
+def test_spread_covers_the_video():
+    assert spread(3, 4).tolist() == [0, 1, 2]
+    assert spread(100, 4).tolist() == [0, 33, 66, 99]
+
+
+@pytest.mark.parametrize("kw", [{"per_video": 0}, {"per_video": 8, "k": 8}, {"k": 5000}, {"beta": -1.0},
+                                {"beta": float("nan")}])
+def test_bad_spec_is_refused(kw):
+    with pytest.raises(ValueError):
+        BackgroundSpec(**kw)
