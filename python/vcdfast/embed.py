@@ -18,6 +18,7 @@ import numpy as np
 
 from vcdfast.decode import MAX_DURATION_S, MAX_PIXELS, Sampling, VideoInfo, iter_frames
 from vcdfast.errors import ModelError, VideoDecodeError
+from vcdfast.inset import DEFAULT_INSET
 from vcdfast.models import ModelSpec, get_model
 from vcdfast.views import expand_views, make_views, scale_for
 
@@ -213,9 +214,17 @@ class Embedder:
         norms = np.linalg.norm(y, axis=1, keepdims=True)
         return y / np.maximum(norms, np.float32(1e-12))
 
-    def _embed_scaled(self, frames: np.ndarray) -> np.ndarray:
-        """Frames already at the decode size (scale_for(views) x input size) -> (N, V, D)."""
-        views = make_views(frames, self.views, self.spec.input_size)
+    def _embed_scaled(self, frames: np.ndarray, context: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Frames already at the decode size (scale_for(views) x input size) -> (N, V, D).
+        context: (frames before, frames after) them, which the inset view looks at."""
+        insets = None
+        if "inset" in self.views:
+            from vcdfast.inset import detect_insets
+
+            before, after = context if context is not None else (frames[:0], frames[:0])
+            insets = detect_insets(np.concatenate([before, frames, after]),
+                                   targets=range(len(before), len(before) + len(frames)))
+        views = make_views(frames, self.views, self.spec.input_size, insets)
         n, v = views.shape[:2]
         flat = views.reshape(n * v, *views.shape[2:])
         out = np.empty((n * v, self.dim), np.float32)
@@ -282,7 +291,9 @@ class Embedder:
 
         thread = threading.Thread(target=worker, name=f"vcdfast-decode:{os.path.basename(str(path))}", daemon=True)
         thread.start()
-        vectors, times = [], []
+        # the inset view looks `lookahead` frames either side, so that many wait for their successors
+        lookahead = DEFAULT_INSET.window if "inset" in self.views else 0
+        vectors, times, pending, done = [], [], [], []
         try:
             while True:
                 batch = [q.get()]
@@ -292,9 +303,15 @@ class Embedder:
                     except queue.Empty:
                         break
                 control = None if isinstance(batch[-1], tuple) else batch.pop()  # _DONE or an error
-                if batch:
-                    vectors.append(self._embed_scaled(np.stack([img for img, _ in batch])))
-                    times.extend(t for _, t in batch)
+                pending += batch
+                ready = len(pending) if control is _DONE else len(pending) - lookahead
+                if ready > 0:
+                    frames = np.stack([img for img, _ in pending])
+                    context = (np.stack(done) if done else frames[:0], frames[ready:])
+                    vectors.append(self._embed_scaled(frames[:ready], context))
+                    times.extend(t for _, t in pending[:ready])
+                    done = (done + [img for img, _ in pending[:ready]])[max(0, len(done) + ready - lookahead):]
+                    pending = pending[ready:]
                 if control is _DONE:
                     break
                 if control is not None:

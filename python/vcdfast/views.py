@@ -3,6 +3,9 @@
 Names: "full" (whole frame), "flip" (whole frame mirrored left-right), and splits "2x2"
 (4 quarters, row-major), "1x2" (left, right halves), "2x1" (top, bottom halves). A split
 name expands to one view per cell ("2x2:0" ... "2x2:3"); cell names are accepted too.
+"inset" is the rectangle vcdfast.inset finds in each frame (a picture-in-picture, a
+letterboxed picture, one side of a split screen), or the whole frame where there is none; it
+depends on neighbouring frames, so Embedder.embed_video computes it (not embed_frames).
 
 Frames arrive at twice the model's input size whenever a split is asked for (the decoder
 scales them in swscale), so every view is an exact 2x box-downsample or a plain slice of
@@ -17,7 +20,7 @@ __all__ = ["VIEW_NAMES", "expand_views", "make_views", "scale_for"]
 
 # split -> (rows, cols)
 _SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1)}
-VIEW_NAMES = ("full", "flip", *_SPLITS)
+VIEW_NAMES = ("full", "flip", "inset", *_SPLITS)
 
 
 def expand_views(views) -> tuple[str, ...]:
@@ -29,7 +32,7 @@ def expand_views(views) -> tuple[str, ...]:
         if v in _SPLITS:
             rows, cols = _SPLITS[v]
             out.extend(f"{v}:{i}" for i in range(rows * cols))
-        elif v in ("full", "flip") or _cell(v) is not None:
+        elif v in ("full", "flip", "inset") or _cell(v) is not None:
             out.append(v)
         else:
             raise ValueError(f"unknown view {v!r}; known: {', '.join(VIEW_NAMES)} (or a cell such as '2x2:3')")
@@ -50,8 +53,9 @@ def _cell(name: str):
 
 
 def scale_for(views: tuple[str, ...]) -> int:
-    """How many times the input size the frames must be decoded at: 2 if any split view, else 1."""
-    return 2 if any(_cell(v) for v in views) else 1
+    """How many times the input size the frames must be decoded at: 2 if any split or inset
+    view (a crop must not be upsampled from the model's size), else 1."""
+    return 2 if any(_cell(v) or v == "inset" for v in views) else 1
 
 
 def _half(x: np.ndarray, axis: int) -> np.ndarray:
@@ -61,9 +65,10 @@ def _half(x: np.ndarray, axis: int) -> np.ndarray:
     return ((a + b + 1) >> 1).astype(np.uint8)
 
 
-def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int, int]) -> np.ndarray:
+def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int, int],
+               insets: np.ndarray | None = None) -> np.ndarray:
     """(N, s*h, s*w, 3) uint8 frames at scale s = scale_for(views) -> (N, V, h, w, 3) uint8,
-    where (w, h) = input_size."""
+    where (w, h) = input_size. insets (N, 4): the "inset" view's boxes (vcdfast.inset)."""
     w, h = input_size
     s = scale_for(views)
     if frames.ndim != 4 or frames.shape[1:] != (s * h, s * w, 3) or frames.dtype != np.uint8:
@@ -76,6 +81,12 @@ def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int
             out[:, i] = full
         elif v == "flip":
             out[:, i] = full[:, :, ::-1]
+        elif v == "inset":
+            from vcdfast.inset import crop_insets
+
+            if insets is None or len(insets) != len(frames):
+                raise ValueError("the 'inset' view needs one box per frame (vcdfast.inset.detect_insets)")
+            out[:, i] = crop_insets(frames, insets, input_size)
         else:
             rows, cols, idx = _cell(v)
             r, c = divmod(idx, cols)
