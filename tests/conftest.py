@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+import realdata
 import vcdfast
 
 
@@ -18,3 +19,12 @@ def simd_level(request):
         yield request.param
     finally:
         vcdfast.set_simd_level(previous)
+
+
+@pytest.fixture(scope="session")
+def opencv_doc():
+    """The unpacked opencv-doc package: its sample photos and videos are the real content."""
+    try:
+        return realdata.package_root("opencv-doc")
+    except realdata.Unavailable as e:
+        pytest.skip(f"no real footage: {e}")

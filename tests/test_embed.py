@@ -120,15 +120,6 @@ def test_copies_match_and_unrelated_do_not(clips, model):
     assert (within.argmax(1) == np.arange(len(ref))).mean() >= 0.8
 
 
-@pytest.fixture(scope="session")
-def opencv_doc():
-    """The unpacked opencv-doc package: its sample photos and videos are the real content."""
-    try:
-        return realdata.package_root("opencv-doc")
-    except realdata.Unavailable as e:
-        pytest.skip(f"no real footage: {e}")
-
-
 @pytest.fixture(scope="module")
 def embedders():
     return {m: Embedder(m) for m in ("sscd", "sscd-mobile")}

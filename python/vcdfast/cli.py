@@ -145,6 +145,15 @@ def cmd_index(args) -> int:
     return failures.finish(args.errors)
 
 
+def _query_params(method: str, given: dict) -> dict:
+    """--param values over the query defaults' parameters when the method is the default one
+    (another method starts from its kernel's defaults)."""
+    from vcdfast.query import QueryOptions
+
+    defaults = QueryOptions()
+    return {**defaults.params, **given} if method == defaults.method.value else given
+
+
 def cmd_query(args) -> int:
     failures = Failures()
     paths = expand_inputs(args.videos, failures)
@@ -163,8 +172,8 @@ def cmd_query(args) -> int:
                     hits = ix.query_videos(p, top_n=args.candidates)
                     all_matches += hits
                 else:
-                    all_matches += ix.query(p, top_k=args.top_k, candidates=args.candidates, method=args.method,
-                                            params=params or None)
+                    all_matches += ix.query(p, frame_neighbours=args.top_k, candidates=args.candidates,
+                                            method=args.method, params=_query_params(args.method, params))
             except (VideoDecodeError, OSError, ValueError) as e:
                 failures.add(p, e)
         if args.video_level:

@@ -41,6 +41,7 @@ reported as such and replaced by the next open.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
 import hashlib
@@ -56,13 +57,15 @@ from pathlib import Path
 import numpy as np
 
 from vcdfast.errors import IndexLockedError, IndexMismatchError, VideoDecodeError, VideoNotFoundError
-from vcdfast.query import AlignMethod, Match, Similarity, align_pairs, boxes_to_matches, intervals, vote
+from vcdfast.query import (AlignMethod, Match, QueryOptions, Similarity, align_pairs, align_views, boxes_to_matches,
+                           frame_votes, intervals, vote)
 from vcdfast.store import IndexType, MatrixStore, MilvusStore, pool, video_key
 
 __all__ = ["AddReport", "IdFrom", "Index", "Match", "VerifyReport", "VideoMatch", "VideoRecord", "compare",
            "content_hash"]
 
 FORMAT = 1
+DEFAULT_MODEL = "sscd"  # a new index's model when none is named
 HOLDER = "HOLDER"  # names the process that has the index open (see the module docstring)
 PENDING, COMMITTED, REMOVING = "pending", "committed", "removing"
 
@@ -187,7 +190,7 @@ def _resolve_settings(model, sampling, views):
     from vcdfast.models import get_model
     from vcdfast.views import expand_views
 
-    spec = get_model(model if model is not None else "sscd")
+    spec = get_model(model if model is not None else DEFAULT_MODEL)
     return spec, expand_views(views if views is not None else ("full",)), (sampling or Sampling())
 
 
@@ -206,6 +209,9 @@ class Index:
         self.read_only = read_only
         self.repaired: list[str] = []
         self._embedder = None
+        self._query_embedders: dict[tuple[str, ...], object] = {}
+        self._background = None  # (spec, generation, Background), see background()
+        self._generation = 0  # bumped by every add and remove
         self._holder_written = False
 
     # --- opening ---
@@ -298,6 +304,16 @@ class Index:
 
     def embed(self, path):
         return self.embedder.embed_video(path, self.sampling)
+
+    def embed_query(self, path, views: Sequence[str] | None = None):
+        """A query video embedded with query-side views (default: QueryOptions().views)."""
+        from vcdfast.embed import Embedder
+        from vcdfast.views import expand_views
+
+        views = expand_views(views if views is not None else QueryOptions().views)
+        if views not in self._query_embedders:
+            self._query_embedders[views] = Embedder(self.spec, views=views)
+        return self._query_embedders[views].embed_video(path, self.sampling)
 
     def _check_embedding(self, emb, what: str) -> None:
         if emb.model.identity() != self.settings["model"]:
@@ -419,6 +435,7 @@ class Index:
         self.vectors.insert([(key, emb.vectors, emb.timestamps) for key, _, emb, _ in staged])
         self.vectors.flush()
         self.matrices.set_state([key for key, *_ in staged], COMMITTED)
+        self._generation += 1
         replaced = set(replaced)
         for key, vid, _, _ in staged:
             (report.replaced if key in replaced else report.added).append(vid)
@@ -435,6 +452,7 @@ class Index:
                 raise VideoNotFoundError(f"no video {vid!r} in the index at {str(self.path)!r}")
             keys.append(key)
         self.matrices.set_state(keys, REMOVING)
+        self._generation += 1
         self.vectors.delete(keys)
         self.vectors.flush()
         self.matrices.delete(keys)
@@ -566,32 +584,77 @@ class Index:
         self._check_embedding(emb, f"query {qid!r}")
         return emb, qid
 
-    def candidates(self, query_vectors: np.ndarray, *, top_k: int = 64, candidates: int = 5) -> list[tuple[int, dict, float]]:
-        """Per query row the `top_k` nearest reference rows; votes (sum of scores) per video;
-        the `candidates` committed videos with most votes as (key, metadata, votes)."""
-        if top_k < 1 or candidates < 1:
-            raise ValueError(f"top_k and candidates must be >= 1, got {top_k}, {candidates}")
-        q = np.ascontiguousarray(query_vectors, np.float32).reshape(-1, query_vectors.shape[-1])
-        keys, scores = self.vectors.search_frames(q, top_k)
+    def _as_query(self, path_or_embedding, query_id: str | None, views: tuple[str, ...]):
+        """A query's embedding with its query-side views: embedded here from a path, or as
+        given (queried with the views it has: same model and sampling as the index)."""
+        if isinstance(path_or_embedding, (str, os.PathLike)):
+            emb = self.embed_query(path_or_embedding, views)
+            qid = query_id if query_id is not None else Path(path_or_embedding).stem
+        else:
+            emb = path_or_embedding
+            qid = query_id if query_id is not None else "query"
+        what = f"query {qid!r}"
+        if emb.model.identity() != self.settings["model"]:
+            raise IndexMismatchError(f"{what} was embedded with model {emb.model.name!r} "
+                                     f"{emb.model.identity()}, the index uses {self.settings['model']}")
+        if emb.sampling.to_dict() != self.settings["sampling"]:
+            raise IndexMismatchError(f"{what} was sampled with {emb.sampling.to_dict()}, "
+                                     f"the index uses {self.settings['sampling']}")
+        if len(emb) == 0:
+            raise ValueError(f"{what} has no frames")
+        return emb, qid
+
+    def background(self, spec):
+        """Background descriptors for score normalisation (vcdfast.normalise), drawn from the
+        committed videos in key order (keys are hashes: a fixed, content-blind sample),
+        limit // per_video videos spread over the catalogue; cached until the next add/remove."""
+        from vcdfast.normalise import Background
+
+        cached = self._background
+        if cached is None or cached[0] != spec or cached[1] != self._generation:
+            generation = self._generation
+            keys = sorted(k for k, meta in self.matrices.items() if meta["state"] == COMMITTED)
+            want = max(1, spec.limit // spec.per_video)
+            chosen = keys[::max(1, len(keys) // want)][:want]
+            bg = Background.sample((self.matrices.matrix(k)[0] for k in chosen), spec)
+            self._background = cached = (spec, generation, bg)
+        return cached[2]
+
+    def candidates(self, query_vectors: np.ndarray, options: QueryOptions | None = None,
+                   bias: np.ndarray | None = None) -> list[tuple[int, dict, float]]:
+        """Candidate videos of (T, V, D) query descriptors: options.frame_neighbours nearest
+        reference frames per descriptor, votes per video (options.votes; bias (T, V) from
+        score normalisation), the options.candidates committed videos with most votes as
+        (key, metadata, votes)."""
+        options = options or QueryOptions()
+        q = np.ascontiguousarray(query_vectors, np.float32)
+        t, v, d = q.shape
+        keys, scores = self.vectors.search_frames(q.reshape(-1, d), options.frame_neighbours)
+        if options.votes == "frame":
+            ranked = frame_votes(np.repeat(np.arange(t), v), keys, scores, None if bias is None else bias.ravel())
+        else:
+            ranked = vote(keys, scores)
         out = []
-        for key, total in zip(*vote(keys, scores)):
+        for key, total in zip(*ranked):
             meta = self._committed(int(key))
             if meta is not None:
                 out.append((int(key), meta, float(total)))
-                if len(out) == candidates:
+                if len(out) == options.candidates:
                     break
         return out
 
-    def query(self, path_or_embedding, *, query_id: str | None = None, top_k: int = 64, candidates: int = 5,
-              method: AlignMethod | str = AlignMethod.TN, params: dict | None = None,
-              similarity: Similarity | str | None = None, num_threads: int | None = None) -> list[Match]:
+    def query(self, path_or_embedding, *, query_id: str | None = None, options: QueryOptions | None = None,
+              **changes) -> list[Match]:
         """Copied segments of a video (path or VideoEmbedding) in the indexed videos, best
-        score first; several segments per pair when the alignment finds them."""
-        emb, qid = self._as_embedding(path_or_embedding, query_id)
-        cands = self.candidates(emb.vectors, top_k=top_k, candidates=candidates)
+        score first; several segments per pair when the alignment finds them. `options`
+        (default QueryOptions()) with `changes` (its field names) applied."""
+        options = dataclasses.replace(options or QueryOptions(), **changes)
+        emb, qid = self._as_query(path_or_embedding, query_id, options.views)
+        q = np.ascontiguousarray(emb.vectors, np.float32)
+        bias = self.background(options.background).bias(q) if options.background is not None else None
+        cands = self.candidates(q, options, bias)
         refs = [self.matrices.matrix(key) for key, _, _ in cands]
-        found = align_pairs(emb.vectors, [v for v, _ in refs], method=AlignMethod(method), params=params,
-                            similarity=similarity, num_threads=num_threads)
+        found = align_views(q, [v for v, _ in refs], bias, options)
         q_int = emb.intervals()
         matches: list[Match] = []
         for (key, meta, _), (_, ts), (boxes, scores) in zip(cands, refs, found):

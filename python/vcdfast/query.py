@@ -10,12 +10,14 @@ from __future__ import annotations
 import collections
 import enum
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["DEFAULT_PARAMS", "AlignMethod", "Match", "Similarity", "align_pairs", "boxes_to_matches", "chain_extent",
-           "intervals", "similarity_map", "trim_boxes", "vote"]
+from vcdfast.normalise import DEFAULT_BACKGROUND, BackgroundSpec
+
+__all__ = ["DEFAULT_PARAMS", "SEED_RECIPE", "AlignMethod", "Match", "QueryOptions", "Similarity", "align_pairs", "boxes_to_matches", "chain_extent",
+           "align_views", "cut_to_chains", "frame_votes", "intervals", "similarity_map", "trim_boxes", "view_similarity", "vote"]
 
 
 class AlignMethod(str, enum.Enum):
@@ -76,6 +78,46 @@ def vote(keys: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq[order], total[order]
 
 
+def frame_votes(frames: np.ndarray, keys: np.ndarray, scores: np.ndarray, bias: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Votes per video from first-stage hits of query descriptors (rows: views of frames).
+    frames (N,): the query frame of each row; keys, scores (N, K): its hits (key -1: padding);
+    bias (N,): subtracted from its scores (vcdfast.normalise). A video's vote is the sum over
+    query frames of the frame's best normalised hit in that video, counted when > 0: one vote
+    per frame, so a long static shot (many near-identical reference frames) or a query frame
+    seen through several views does not outvote a copy by repetition. Keys by decreasing vote."""
+    keys = np.asarray(keys)
+    k = keys.shape[1]
+    s = np.asarray(scores, np.float64) - (0.0 if bias is None else np.asarray(bias, np.float64)[:, None])
+    f = np.repeat(np.asarray(frames, np.int64), k)
+    keys, s = keys.ravel(), s.ravel()
+    ok = (keys >= 0) & (s > 0)
+    keys, s, f = keys[ok], s[ok], f[ok]
+    if not len(keys):
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    uniq, video = np.unique(keys, return_inverse=True)
+    pair = f * len(uniq) + video
+    order = np.lexsort((-s, pair))
+    _, first = np.unique(pair[order], return_index=True)
+    best = order[first]
+    total = np.bincount(video[best], weights=s[best], minlength=len(uniq))
+    rank = np.argsort(-total, kind="stable")
+    return uniq[rank], total[rank]
+
+
+def view_similarity(q: np.ndarray, r: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """(Tq, Vq, D) query views x (Tr, 1, D) reference -> (Tq, Tr) float32: per frame pair the
+    best over the query's views of (similarity - bias), bias (Tq, Vq) from vcdfast.normalise."""
+    from vcdfast.similarity import cosine, ensure_f32
+
+    tq, vq, d = q.shape
+    s = cosine(ensure_f32(q.reshape(tq * vq, d)), ensure_f32(np.ascontiguousarray(r[:, 0])))
+    s = s.reshape(tq, vq, -1)
+    if bias is not None:
+        s -= np.asarray(bias, np.float32)[:, :, None]
+    return s.max(axis=1)
+
+
 def default_similarity(views: int) -> Similarity:
     return Similarity.COSINE if views == 1 else Similarity.CHAMFER_SYMMETRIC
 
@@ -98,6 +140,53 @@ def default_similarity(views: int) -> Similarity:
 TRIM_GAP = 3
 DEFAULT_PARAMS = {AlignMethod.TN: {"max_step": 7, "top_k": 5, "max_path": 10, "min_sim": 0.35, "min_length": 3,
                                    "max_iou": 0.3, "trim_sim": 0.6, "trim_gap": TRIM_GAP}}
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    """How a query runs, stage by stage; the defaults are the query defaults (chosen on the
+    tuning split of bench/make_dataset.py by bench/sweep_query.py; BENCHMARKS.md).
+
+    views: the query-side views embedded when the index decodes the query itself (a
+      VideoEmbedding passed in is queried with the views it has); the index keeps one view
+      per reference frame, and a frame pair's similarity is the best over the query's views.
+    frame_neighbours: nearest reference frames searched per query descriptor.
+    candidates: reference videos aligned per query, by decreasing vote.
+    background: score normalisation (vcdfast.normalise); None: raw cosine.
+    votes: "frame" (vcdfast.query.frame_votes: one vote per query frame and video, on
+      normalised scores) or "sum" (every hit's raw score, the seeds' vote).
+    method, params: the alignment method and the parameters that differ from its kernel
+      defaults; "trim_sim" (None: no trimming) and "trim_gap" cut boxes to chains.
+    min_score: matches scoring below it are not reported (None: all).
+    """
+
+    views: tuple[str, ...] = ("full", "flip", "inset", "1x2")
+    frame_neighbours: int = 64
+    candidates: int = 5
+    background: BackgroundSpec | None = DEFAULT_BACKGROUND
+    votes: str = "frame"
+    method: AlignMethod = AlignMethod.TN
+    params: dict = field(default_factory=lambda: {"max_step": 5, "min_sim": 0.1, "min_length": 2,
+                                                  "trim_sim": 0.2, "trim_gap": TRIM_GAP})
+    min_score: float | None = 0.3
+
+    def __post_init__(self):
+        from vcdfast.views import expand_views
+
+        expand_views(self.views)
+        if self.frame_neighbours < 1 or self.candidates < 1:
+            raise ValueError(f"frame_neighbours and candidates must be >= 1, got {self.frame_neighbours}, "
+                             f"{self.candidates}")
+        if self.votes not in ("frame", "sum"):
+            raise ValueError(f"votes must be 'frame' or 'sum', got {self.votes!r}")
+        object.__setattr__(self, "method", AlignMethod(self.method))
+
+
+# The seeds' recipe (1 fps, one whole-frame view, per-frame top-64, 5 candidates by summed
+# raw scores, VCSL TN with the kernel's defaults = towhee's, boxes as TN leaves them): the
+# baseline every benchmark table carries.
+SEED_RECIPE = QueryOptions(views=("full",), frame_neighbours=64, candidates=5, background=None, votes="sum",
+                           method=AlignMethod.TN, params={"trim_sim": None}, min_score=None)
 
 
 def method_params(method: AlignMethod, params: dict | None) -> dict:
@@ -198,6 +287,47 @@ def trim_boxes(q: np.ndarray, r: np.ndarray, boxes: np.ndarray, scores: np.ndarr
             keep_b.append([qs + q0, rs + r0, qs + q1, rs + r1])
             keep_s.append(s)
     return np.array(keep_b, np.int64).reshape(-1, 4), np.array(keep_s, np.float32)
+
+
+def cut_to_chains(sim: np.ndarray, boxes: np.ndarray, trim_sim: float, max_gap: int = TRIM_GAP
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes of one (Tq, Tr) map cut to their heaviest chain of pairs >= trim_sim
+    (`chain_extent`) and rescored: a kept box's score is the mean over its query frames of
+    their best pair inside it (on a normalised map: how far above the background the copy
+    stands, per frame). A box with no such pair is dropped."""
+    kept_b, kept_s = [], []
+    for qs, rs, qe, re_ in np.asarray(boxes).tolist():
+        ext = chain_extent(sim[qs:qe + 1, rs:re_ + 1], trim_sim, max_gap)
+        if ext is not None:
+            q0, r0, q1, r1 = ext
+            box = [qs + q0, rs + r0, qs + q1, rs + r1]
+            kept_b.append(box)
+            kept_s.append(float(sim[box[0]:box[2] + 1, box[1]:box[3] + 1].max(axis=1).mean()))
+    return np.array(kept_b, np.int64).reshape(-1, 4), np.array(kept_s, np.float32)
+
+
+def align_views(q: np.ndarray, refs: list[np.ndarray], bias: np.ndarray | None, options: QueryOptions
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One (Tq, Vq, D) query against each (Tr, 1, D) reference: the view similarity map
+    (`view_similarity`, bias subtracted), aligned with options.method and options.params over
+    the kernel's defaults, boxes cut to chains when params["trim_sim"] is set, and matches
+    below options.min_score dropped -> per reference (boxes (N, 4) int64, scores (N,))."""
+    from vcdfast import align
+
+    params = dict(options.params)
+    trim_sim, trim_gap = params.pop("trim_sim", None), int(params.pop("trim_gap", TRIM_GAP))
+    kernel = getattr(align, options.method.value)
+    out = []
+    for r in refs:
+        sim = view_similarity(q, r, bias)
+        boxes, scores = kernel(sim, **params)
+        if trim_sim is not None:
+            boxes, scores = cut_to_chains(sim, boxes, float(trim_sim), trim_gap)
+        if options.min_score is not None:
+            keep = scores >= options.min_score
+            boxes, scores = boxes[keep], scores[keep]
+        out.append((boxes, scores))
+    return out
 
 
 def boxes_to_matches(query_id: str, ref_id: str, boxes: np.ndarray, scores: np.ndarray,
