@@ -1,30 +1,31 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark: index the references of a dataset, run every query, score it.
+"""End-to-end benchmark: index each split's references, run every query, score it.
 
-    python3 bench/make_dataset.py bench/out/dataset          # once (see bench/datasets.md)
-    python3 bench/bench_e2e.py bench/out/dataset [--md BENCHMARKS.md]
+    python3 bench/make_dataset.py bench/out/dataset              # once (see bench/datasets.md)
+    python3 bench/bench_e2e.py bench/out/dataset [--splits tune,heldout1,heldout2] [--md BENCHMARKS.md]
 
-Two configurations run in the same process on the same index and machine:
-- `vcdfast`: vcdfast's defaults (Index.open / Index.query without options);
-- `seed-baseline`: the seeds' recipe, 1 fps, SSCD, per-frame top-64, 5 candidate videos,
-  TN with towhee's defaults (max_step 10, top_k 5, max_path 10, min_sim 0.2, min_length 5,
-  max_iou 0.3), boxes not trimmed.
-Quality: VCSL segment P/R/F1 and FRR/FAR over every (query, reference) pair, VSC 2022
-segment µAP and video-level µAP, mHR@K / mAP@K, and VCSL recall per transform and per
-copied-segment length (from the dataset's transforms.jsonl). Cost: ingest realtime factor
-(seconds of reference video per second of indexing) and per-query latency (decode + embed,
-done once per query and shared, + the configuration's search + align). Prints one JSON line per configuration; with --md, rewrites the e2e
-section of that Markdown file.
+Configurations, all in the same run, on the same indexes and machine:
+- `seed recipe (sscd)`: the seeds' plain recipe (vcdfast.query.SEED_RECIPE: 1 fps, SSCD int8,
+  whole frame, per-frame top-64, 5 candidates by summed scores, VCSL TN with towhee's
+  defaults, boxes untrimmed), and the same with sscd-mobile;
+- `previous defaults (sscd)`: the query defaults before the tuning split existed;
+- `vcdfast`: vcdfast's defaults (Index.open / Index.query without options).
+Quality per split: VCSL segment P/R/F1 over every (query, reference) pair, VSC 2022 segment
+µAP, video-level AP, the share of true (query, reference) pairs among the aligned candidates,
+the share of copy-free queries with any match, and VCSL recall per edit and per copy length.
+Cost: ingest realtime factor per model, and query CPU seconds per second of query video
+(decode + embed with the configuration's views + search + align; process CPU time, all threads).
+Prints one JSON line per (split, configuration); with --md, rewrites the e2e section.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -33,14 +34,20 @@ from pathlib import Path
 
 import numpy as np
 
-TOWHEE_TN = {"max_step": 10, "top_k": 5, "max_path": 10, "min_sim": 0.2, "min_length": 5, "max_iou": 0.3}
-CONFIGS = {
-    "vcdfast": {"query": {}},
-    # trim_sim None: the seeds keep TN's boxes as they are (vcdfast trims them by default)
-    "seed-baseline": {"query": {"top_k": 64, "candidates": 5, "method": "tn", "params": {**TOWHEE_TN, "trim_sim": None}}},
-}
-LENGTH_BUCKETS = [(0.0, 4.0, "< 4 s"), (4.0, 8.0, "4-8 s"), (8.0, float("inf"), ">= 8 s")]
+LENGTH_BUCKETS = [(0.0, 5.0, "< 5 s"), (5.0, 10.0, "5-10 s"), (10.0, float("inf"), ">= 10 s")]
 MD_BEGIN, MD_END = "<!-- bench_e2e:begin -->", "<!-- bench_e2e:end -->"
+
+
+def configs() -> dict:
+    from vcdfast.index import DEFAULT_MODEL
+    from vcdfast.query import SEED_RECIPE, QueryOptions
+
+    previous = QueryOptions(views=("full",), background=None, votes="sum", min_score=None,
+                            params={"max_step": 7, "min_sim": 0.35, "min_length": 3, "trim_sim": 0.6, "trim_gap": 3})
+    return {"seed recipe (sscd)": ("sscd", SEED_RECIPE),
+            "seed recipe (sscd-mobile)": ("sscd-mobile", SEED_RECIPE),
+            "previous defaults (sscd)": ("sscd", previous),
+            "vcdfast": (DEFAULT_MODEL, QueryOptions())}
 
 
 def machine() -> dict:
@@ -56,13 +63,13 @@ def machine() -> dict:
                              cwd=Path(__file__).parent).stdout.strip()
     except OSError:
         sha = "unknown"
-    return {"cpu": cpu, "cores": os.cpu_count(), "simd": vcdfast.simd_level(), "threads": os.cpu_count(),
-            "git": sha or "unknown", "python": platform.python_version()}
+    return {"cpu": cpu, "cores": os.cpu_count(), "simd": vcdfast.simd_level(), "git": sha or "unknown",
+            "python": platform.python_version(), "load": round(os.getloadavg()[0], 1)}
 
 
 def per_segment_recall(pred, log: list[dict]) -> tuple[dict, dict]:
     """VCSL recall of each ground-truth segment alone against its pair's predictions, grouped
-    by transform name (primary, extra and query-level encodings) and by segment length."""
+    by edit name (and query-level encodings) and by copy length (reference side)."""
     from vcdfast.metrics import vcsl_pair_precision_recall
 
     boxes = defaultdict(list)
@@ -72,99 +79,127 @@ def per_segment_recall(pred, log: list[dict]) -> tuple[dict, dict]:
     for e in log:
         gt = [[e["query_start"], e["ref_start"], e["query_end"], e["ref_end"]]]
         _, recall = vcsl_pair_precision_recall(np.array(boxes.get((e["query_id"], e["ref_id"]), [])), gt)
-        for name in {t["name"] for t in e["transforms"]} | set(e["encoding"]):
+        names = {t["name"] for t in e["transforms"]} | set(e.get("encoding", []))
+        for name in names or {"plain"}:
             by_t[name].append(recall)
         length = e["ref_end"] - e["ref_start"]
         by_len[next(label for lo, hi, label in LENGTH_BUCKETS if lo <= length < hi)].append(recall)
+
     def summary(d: dict, order: list[str]) -> dict:
         return {k: {"recall": float(np.mean(d[k])), "n": len(d[k])} for k in order if k in d}
 
     return summary(by_t, sorted(by_t)), summary(by_len, [label for _, _, label in LENGTH_BUCKETS])
 
 
-def run(dataset: Path, work: Path, model: str) -> tuple[list[dict], dict]:
+class Judge:
+    """Scores predictions on one split: VCSL P/R/F1, VSC segment µAP, video AP, candidate
+    recall, share of copy-free queries with any match, recall per edit and per length."""
+
+    def __init__(self, split: Path):
+        from vcdfast.metrics import read_ground_truth_csv
+
+        meta = json.loads((split / "dataset.json").read_text())
+        self.gt = read_ground_truth_csv(split / meta["ground_truth"])
+        self.log = [json.loads(line) for line in (split / meta["transforms"]).read_text().splitlines()]
+        self.pairs = [(q["id"], r["id"]) for q in meta["queries"] for r in meta["references"]]
+        self.true_pairs = {(m.query_id, m.ref_id) for m in self.gt}
+        positives = {q for q, _ in self.true_pairs}
+        self.negatives = [q["id"] for q in meta["queries"] if q["id"] not in positives]
+
+    def __call__(self, pred: list, candidates: dict[str, list[str]] | None = None, detail: bool = False) -> dict:
+        from vcdfast.metrics import evaluate
+
+        quality = evaluate(pred, self.gt, pairs=self.pairs, ks=(1,))
+        flagged = {m.query_id for m in pred}
+        row = {k: round(quality[k], 4) for k in ("vcsl_precision", "vcsl_recall", "vcsl_f1", "vsc_micro_ap",
+                                                  "video_ap")}
+        row["negatives_flagged"] = round(sum(q in flagged for q in self.negatives) / max(1, len(self.negatives)), 4)
+        if candidates is not None:
+            row["candidate_recall"] = round(sum(r in candidates.get(q, []) for q, r in self.true_pairs)
+                                            / max(1, len(self.true_pairs)), 4)
+        if detail:
+            row["recall_by_transform"], row["recall_by_length"] = per_segment_recall(pred, self.log)
+        return row
+
+
+def run_split(split: Path, work: Path) -> tuple[list[dict], dict]:
     from vcdfast.index import Index
-    from vcdfast.metrics import evaluate, read_ground_truth_csv, write_matches_csv
 
-    meta = json.loads((dataset / "dataset.json").read_text())
-    gt = read_ground_truth_csv(dataset / meta["ground_truth"])
-    log = [json.loads(line) for line in (dataset / meta["transforms"]).read_text().splitlines()]
+    meta = json.loads((split / "dataset.json").read_text())
     refs, queries = meta["references"], meta["queries"]
-    pairs = [(q["id"], r["id"]) for q in queries for r in refs]
-
-    index_dir = work / "index"
-    shutil.rmtree(index_dir, ignore_errors=True)
-    index = Index.open(index_dir, model=model)
-    try:
-        t0 = time.perf_counter()
-        report = index.add([dataset / r["path"] for r in refs], ids=[r["id"] for r in refs], progress=False)
-        ingest_s = time.perf_counter() - t0
-        if not report.ok:
-            sys.exit(f"ingest failed: {report.failed}")
-        ref_seconds = sum(r["duration"] for r in refs)
-        # each query is decoded and embedded once; its latency in a configuration is that
-        # time plus the configuration's search + alignment time
-        pred = {name: [] for name in CONFIGS}
-        latency = {name: [] for name in CONFIGS}
-        for q in queries:
-            t0 = time.perf_counter()
-            emb = index.embed(dataset / q["path"])
-            embed_s = time.perf_counter() - t0
-            for name, cfg in CONFIGS.items():
-                t0 = time.perf_counter()
-                pred[name] += index.query(emb, query_id=q["id"], **cfg["query"])
-                latency[name].append(embed_s + time.perf_counter() - t0)
-        results = []
-        for name, cfg in CONFIGS.items():
-            write_matches_csv(pred[name], work / f"pred_{name}.csv")
-            quality = evaluate(pred[name], gt, pairs=pairs, ks=(1, 5))
-            by_t, by_len = per_segment_recall(pred[name], log)
-            q_seconds = sum(q["duration"] for q in queries)
-            results.append({
-                "bench": "e2e", "config": name, "query_options": cfg["query"], "model": model, **quality,
-                "ingest_seconds": round(ingest_s, 2), "ingest_realtime": round(ref_seconds / ingest_s, 1),
-                "query_latency_p50_s": round(statistics.median(latency[name]), 3),
-                "query_latency_p90_s": round(float(np.quantile(latency[name], 0.9)), 3),
-                "query_realtime": round(q_seconds / sum(latency[name]), 1),
-                "recall_by_transform": by_t, "recall_by_length": by_len,
-            })
-    finally:
-        index.close()
-    info = {"references": len(refs), "reference_seconds": round(ref_seconds, 1), "queries": len(queries),
-            "query_seconds": round(sum(q["duration"] for q in queries), 1), "copies": len(gt), "seed": meta["seed"]}
+    judge = Judge(split)
+    cfgs = configs()
+    results, ingest = [], {}
+    for model in dict.fromkeys(m for m, _ in cfgs.values()):
+        index_dir = work / split.name / model
+        shutil.rmtree(index_dir, ignore_errors=True)
+        with Index.open(index_dir, model=model) as index:
+            t0, c0 = time.perf_counter(), time.process_time()
+            index.add([split / r["path"] for r in refs], ids=[r["id"] for r in refs], progress=False)
+            ingest[model] = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+            embedded: dict = {}  # (views) -> ({query id: embedding}, CPU seconds)
+            for name, (m, options) in cfgs.items():
+                if m != model:
+                    continue
+                if options.views not in embedded:
+                    c0, embs = time.process_time(), {}
+                    for q in queries:
+                        embs[q["id"]] = index.embed_query(split / q["path"], options.views)
+                    embedded[options.views] = (embs, time.process_time() - c0)
+                embs, embed_cpu = embedded[options.views]
+                pred, cands = [], {}
+                c0 = time.process_time()
+                for q in queries:
+                    pred += index.query(embs[q["id"]], query_id=q["id"], options=options)
+                query_cpu = time.process_time() - c0
+                for q in queries:  # candidates again, outside the timed loop
+                    e = embs[q["id"]].vectors
+                    bias = index.background(options.background).bias(e) if options.background else None
+                    cands[q["id"]] = [meta_["id"] for _, meta_, _ in index.candidates(e, options, bias)]
+                q_seconds = sum(q["duration"] for q in queries)
+                results.append({"bench": "e2e", "split": split.name, "config": name, "model": model,
+                                **judge(pred, cands, detail=True),
+                                "ingest_realtime": round(sum(r["duration"] for r in refs) / ingest[model]["wall"], 1),
+                                "ingest_cpu_per_s": round(ingest[model]["cpu"] / sum(r["duration"] for r in refs), 3),
+                                "query_cpu_per_s": round((embed_cpu + query_cpu) / q_seconds, 3),
+                                "search_align_ms_per_query": round(1000 * query_cpu / len(queries), 1)})
+                print(json.dumps(results[-1]), flush=True)
+    gt_sha = hashlib.sha256((split / meta["ground_truth"]).read_bytes()).hexdigest()
+    info = {"split": split.name, "references": len(refs), "reference_seconds": round(sum(r["duration"] for r in refs), 1),
+            "queries": len(queries), "negatives": len(judge.negatives), "copies": len(judge.gt),
+            "query_seconds": round(sum(q["duration"] for q in queries), 1), "gt_sha256": gt_sha}
     return results, info
 
 
-def markdown(results: list[dict], info: dict, env: dict, gt_sha: str, command: str) -> str:
+def markdown(results: list[dict], infos: list[dict], env: dict, command: str) -> str:
     f = lambda x: f"{x:.3f}"  # noqa: E731
-    lines = [
-        MD_BEGIN,
-        "## End to end (bench/bench_e2e.py)",
-        "",
-        f"Dataset: `bench/make_dataset.py --seed {info['seed']}` (gt.csv sha256 `{gt_sha}`): "
-        f"{info['references']} references ({info['reference_seconds']} s), {info['queries']} queries "
-        f"({info['query_seconds']} s), {info['copies']} copied segments. Machine: {env['cpu']}, {env['cores']} cores, "
-        f"SIMD {env['simd']}, git {env['git']}. Command: `{command}`.",
-        "",
-        "| config | VCSL P | VCSL R | VCSL F1 | FRR | FAR | segment µAP | video µAP | mHR@1 | mHR@5 | mAP@5 "
-        "| ingest (× realtime) | query p50 / p90 (s) | query (× realtime) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = [MD_BEGIN, "## End to end (bench/bench_e2e.py)", "",
+             f"Machine: {env['cpu']}, {env['cores']} cores, SIMD {env['simd']}, git {env['git']}, load average "
+             f"{env['load']} at the start. Command: `{command}`.", "",
+             "| split | references (s) | queries (s) | copy-free queries | copied segments | gt.csv sha256 |",
+             "|---|---|---|---|---|---|"]
+    for i in infos:
+        lines.append(f"| {i['split']} | {i['references']} ({i['reference_seconds']}) | {i['queries']} "
+                     f"({i['query_seconds']}) | {i['negatives']} | {i['copies']} | `{i['gt_sha256'][:16]}…` |")
+    lines += ["", "| split | config | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | candidate recall "
+              "| copy-free queries with a match | query CPU s per video s | ingest × realtime |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(
-            f"| {r['config']} | {f(r['vcsl_precision'])} | {f(r['vcsl_recall'])} | {f(r['vcsl_f1'])} | "
-            f"{f(r['vcsl_frr'])} | {f(r['vcsl_far'])} | {f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | "
-            f"{f(r['mhr@1'])} | {f(r['mhr@5'])} | {f(r['map@5'])} | {r['ingest_realtime']} | "
-            f"{r['query_latency_p50_s']} / {r['query_latency_p90_s']} | {r['query_realtime']} |")
-    for key, title in (("recall_by_transform", "transform"), ("recall_by_length", "reference segment length")):
-        names = list(results[0][key])
-        lines += ["", f"VCSL recall per {title} (segments carrying it; n = count):", "",
-                  f"| {title} | n | " + " | ".join(r["config"] for r in results) + " |",
-                  "|---|---|" + "---|" * len(results)]
+        lines.append(f"| {r['split']} | {r['config']} | {f(r['vcsl_precision'])} | {f(r['vcsl_recall'])} | "
+                     f"{f(r['vcsl_f1'])} | {f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | {f(r['candidate_recall'])} | "
+                     f"{f(r['negatives_flagged'])} | {r['query_cpu_per_s']} | {r['ingest_realtime']} |")
+    for key, title in (("recall_by_transform", "edit"), ("recall_by_length", "copy length")):
+        shown = [r for r in results if r["config"] in ("vcdfast", "seed recipe (sscd)")]
+        lines += ["", f"VCSL recall per {title} (n = segments carrying it):", "",
+                  "| " + title + " | " + " | ".join(f"{r['split']} {r['config']} (n)" for r in shown) + " |",
+                  "|---|" + "---|" * len(shown)]
+        names = sorted({n for r in shown for n in r[key]}, key=lambda n: (key == "recall_by_length", n))
+        if key == "recall_by_length":
+            names = [label for _, _, label in LENGTH_BUCKETS if label in names]
         for n in names:
-            lines.append(f"| {n} | {results[0][key][n]['n']} | "
-                         + " | ".join(f(r[key][n]["recall"]) for r in results) + " |")
-    lines += ["", "Seed-baseline options: " + json.dumps(CONFIGS["seed-baseline"]["query"]) + ".", MD_END]
+            lines.append(f"| {n} | " + " | ".join(
+                f"{f(r[key][n]['recall'])} ({r[key][n]['n']})" if n in r[key] else "–" for r in shown) + " |")
+    lines.append(MD_END)
     return "\n".join(lines) + "\n"
 
 
@@ -180,21 +215,27 @@ def write_section(md: Path, section: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("dataset", type=Path, help="a folder written by bench/make_dataset.py")
-    ap.add_argument("--work", type=Path, default=Path("bench/out/e2e"), help="index and predictions go here")
-    ap.add_argument("--model", default="sscd")
+    ap.add_argument("dataset", type=Path, help="a folder written by bench/make_dataset.py (with split folders)")
+    ap.add_argument("--splits", default=None, help="comma-separated split names (default: all in splits.json)")
+    ap.add_argument("--work", type=Path, default=Path("bench/out/e2e"), help="indexes go here")
     ap.add_argument("--md", type=Path, default=None, help="rewrite the e2e section of this Markdown file")
     args = ap.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    import hashlib
-
-    gt_sha = hashlib.sha256((args.dataset / "gt.csv").read_bytes()).hexdigest()
+    if args.splits:
+        splits = args.splits.split(",")
+    elif (args.dataset / "splits.json").exists():
+        splits = [s["name"] if isinstance(s, dict) else s for s in json.loads((args.dataset / "splits.json").read_text())["splits"]]
+    else:
+        splits = [""]
     env = machine()
-    results, info = run(args.dataset, args.work, args.model)
+    results, infos = [], []
+    for name in splits:
+        r, info = run_split(args.dataset / name, args.work)
+        results += r
+        infos.append(info)
     for r in results:
-        print(json.dumps({**r, **env, "dataset": info, "gt_sha256": gt_sha}))
+        print(json.dumps({**r, **env}))
     if args.md:
-        write_section(args.md, markdown(results, info, env, gt_sha, "python3 " + " ".join(sys.argv)))
+        write_section(args.md, markdown(results, infos, env, "python3 " + " ".join(sys.argv)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Choose the query defaults on the tuning split: a grid over model, query views, score
+normalisation, candidate count and alignment, scored with VCSL/VSC metrics.
+
+    python3 bench/sweep_query.py DATASET/tune --work bench/out/sweep [--md sweep.md]
+
+It refuses a split whose dataset.json does not name it a tuning split: held-out splits are
+for reporting (bench/bench_e2e.py), never for choosing.
+
+Every reference is embedded once per model (whole frame) and every query once per model
+with all candidate views (decode + ONNX Runtime, as the index does; cached in --work); each
+setting then re-runs only the query stages on arrays, with the same functions the index uses
+(vcdfast.query.frame_votes / view_similarity, vcdfast.normalise, vcdfast.align.tn, chain
+trimming). The first stage here is an exact scan (the index's search is measured against an
+exact scan in bench/bench_index.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_e2e import Judge  # noqa: E402
+
+QUERY_VIEWS = ("full", "flip", "inset", "1x2", "2x2")  # every view a setting may use (embedded once)
+VIEW_SETS = {"full": ("full",), "full+flip": ("full", "flip"), "full+flip+inset": ("full", "flip", "inset"),
+             "full+flip+1x2": ("full", "flip", "1x2"), "full+flip+inset+1x2": ("full", "flip", "inset", "1x2"),
+             "full+flip+1x2+2x2": ("full", "flip", "1x2", "2x2"),
+             "full+flip+inset+1x2+2x2": ("full", "flip", "inset", "1x2", "2x2")}
+TOWHEE_TN = {"max_step": 10, "top_k": 5, "max_path": 10, "min_sim": 0.2, "min_length": 5, "max_iou": 0.3}
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+def embed_split(split: Path, model: str, work: Path) -> dict:
+    """{"refs": {id: (vectors (T,1,D), intervals (T,2))}, "queries": {id: (vectors (T,V,D), intervals)},
+    "views": expanded query view names}, cached in work."""
+    from vcdfast.embed import Embedder
+    from vcdfast.views import expand_views
+
+    meta = json.loads((split / "dataset.json").read_text())
+    cache = work / f"emb-{model}-{split.name}-{meta.get('gt_sha256', '')[:12] or meta['seed']}.npz"
+    if cache.exists():
+        z = np.load(cache, allow_pickle=False)
+        out = {"refs": {}, "queries": {}, "views": tuple(json.loads(str(z["views"])))}
+        for key in z.files:
+            side, _, vid = key.partition("/")
+            if side in ("refs", "queries") and not vid.endswith("#int"):
+                out[side][vid] = (z[key], z[key + "#int"])
+        return out
+    arrays = {}
+    for side, views, items in (("refs", ("full",), meta["references"]), ("queries", QUERY_VIEWS, meta["queries"])):
+        emb = Embedder(model, views=views)
+        t0 = time.process_time()
+        for it in items:
+            e = emb.embed_video(split / it["path"])
+            arrays[f"{side}/{it['id']}"] = e.vectors
+            arrays[f"{side}/{it['id']}#int"] = e.intervals()
+        print(f"# embedded {len(items)} {side} of {split.name} with {model}: {time.process_time() - t0:.0f} s CPU",
+              file=sys.stderr)
+    views = expand_views(QUERY_VIEWS)
+    work.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, views=json.dumps(views), **arrays)
+    return embed_split(split, model, work)
+
+
+# --------------------------------------------------------------------------- one setting
+
+
+def view_columns(all_views: tuple[str, ...], names: tuple[str, ...]) -> np.ndarray:
+    from vcdfast.views import expand_views
+
+    return np.array([all_views.index(v) for v in expand_views(names)])
+
+
+def first_stages(emb: dict, cfg: dict) -> dict:
+    """Per query: candidate reference ids and each candidate's (Tq, Tr) similarity map, under
+    cfg's views, normalisation, vote and candidate count."""
+    from vcdfast.normalise import Background, BackgroundSpec
+    from vcdfast.query import frame_votes, view_similarity, vote
+
+    ref_ids = sorted(emb["refs"])
+    refs = [emb["refs"][r][0] for r in ref_ids]
+    flat = np.concatenate([m[:, 0] for m in refs])
+    owner = np.repeat(np.arange(len(refs)), [len(m) for m in refs])
+    background = Background.sample(refs, BackgroundSpec(**cfg["background"])) if cfg["background"] else None
+    cols = view_columns(emb["views"], cfg["views"])
+    out = {}
+    for qid, (qv, _) in sorted(emb["queries"].items()):
+        q = np.ascontiguousarray(qv[:, cols])
+        tq, vq, d = q.shape
+        s = q.reshape(-1, d) @ flat.T
+        k = min(cfg["frame_neighbours"], s.shape[1])
+        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        keys, scores = owner[top], np.take_along_axis(s, top, axis=1)
+        bias = background.bias(q) if background is not None else None
+        if cfg["vote"] == "frame":
+            vkeys, _ = frame_votes(np.repeat(np.arange(tq), vq), keys, scores, None if bias is None else bias.ravel())
+        else:
+            vkeys, _ = vote(keys, scores)
+        out[qid] = [(ref_ids[c], view_similarity(q, refs[c], bias)) for c in vkeys[:cfg["candidates"]].tolist()]
+    return out
+
+
+def align(maps: dict, tn_params: dict) -> dict:
+    """TN boxes and scores per (query, candidate)."""
+    from vcdfast.align import tn
+
+    return {(qid, rid): tn(sim, **tn_params) for qid, cands in maps.items() for rid, sim in cands}
+
+
+def trimmed(maps: dict, found: dict, trim_sim: float | None, trim_gap: int) -> dict:
+    """Boxes cut to chains and rescored (vcdfast.query.cut_to_chains); None: as TN left them."""
+    from vcdfast.query import cut_to_chains
+
+    if trim_sim is None:
+        return found
+    sims = {(qid, rid): sim for qid, cands in maps.items() for rid, sim in cands}
+    return {pair: cut_to_chains(sims[pair], boxes, trim_sim, trim_gap) for pair, (boxes, _) in found.items()}
+
+
+def matches(emb: dict, found: dict, min_score: float) -> list:
+    from vcdfast.query import boxes_to_matches
+
+    out = []
+    for (qid, rid), (boxes, scores) in found.items():
+        keep = scores >= min_score
+        out += boxes_to_matches(qid, rid, boxes[keep], scores[keep], emb["queries"][qid][1], emb["refs"][rid][1])
+    return out
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+SEED = {"views": ("full",), "background": None, "vote": "sum", "frame_neighbours": 64, "candidates": 5,
+        "tn": TOWHEE_TN, "trim_sim": None, "trim_gap": 3, "min_score": -1.0}
+GRID = {  # one axis per stage, so that each stage's work is shared by the settings after it
+    "first": {"views": list(VIEW_SETS), "beta": [0.0, 1.0], "candidates": [5, 10]},
+    "tn": {"max_step": [5, 10], "min_sim": [0.1, 0.15, 0.2, 0.3], "min_length": [2, 3]},
+    "trim_sim": [None, 0.1, 0.2],
+    "min_score": [-1.0, 0.1, 0.2, 0.3],
+}
+
+
+def sweep(split: Path, embs: dict, sink) -> None:
+    judge = Judge(split)
+
+    def emit(model, label, cfg, pred, cands):
+        row = {"model": model, "label": label, **cfg, **judge(pred, cands)}
+        line = json.dumps(row, default=str)
+        print(line, flush=True)
+        if sink:
+            sink.write(line + "\n")
+
+    for model, emb in embs.items():
+        maps = first_stages(emb, SEED)
+        found = align(maps, SEED["tn"])
+        emit(model, "seed recipe", SEED, matches(emb, found, SEED["min_score"]), {q: [r for r, _ in c] for q, c in maps.items()})
+        g = GRID["first"]
+        for views, beta, cands in itertools.product(g["views"], g["beta"], g["candidates"]):
+            first = {**SEED, "views": VIEW_SETS[views], "background": {"beta": beta} if beta else None,
+                     "vote": "frame", "candidates": cands}
+            maps = first_stages(emb, first)
+            cand_ids = {q: [r for r, _ in c] for q, c in maps.items()}
+            t = GRID["tn"]
+            for step, min_sim, min_len in itertools.product(t["max_step"], t["min_sim"], t["min_length"]):
+                tn_params = {**TOWHEE_TN, "max_step": step, "min_sim": min_sim, "min_length": min_len}
+                found = align(maps, tn_params)
+                for trim in GRID["trim_sim"]:
+                    cut = trimmed(maps, found, trim, SEED["trim_gap"])
+                    for min_score in GRID["min_score"]:
+                        cfg = {**first, "tn": tn_params, "trim_sim": trim, "min_score": min_score}
+                        emit(model, None, cfg, matches(emb, cut, min_score), cand_ids)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("split", type=Path, help="a tuning split written by bench/make_dataset.py")
+    ap.add_argument("--work", type=Path, default=Path("bench/out/sweep"))
+    ap.add_argument("--models", default="sscd,sscd-mobile")
+    ap.add_argument("--jsonl", type=Path, default=None, help="append one JSON line per setting here")
+    args = ap.parse_args()
+    meta = json.loads((args.split / "dataset.json").read_text())
+    if meta.get("split") != "tune":
+        sys.exit(f"{args.split} is not a tuning split (dataset.json split = {meta.get('split')!r}): "
+                 "defaults are chosen on the tuning split only")
+    models = args.models.split(",")
+    embs = {m: embed_split(args.split, m, args.work) for m in models}
+    sink = args.jsonl.open("a") if args.jsonl else None
+    sweep(args.split, embs, sink)
+
+
+if __name__ == "__main__":
+    main()
