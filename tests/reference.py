@@ -31,6 +31,14 @@ def chamfer_symmetric_ref(q: np.ndarray, r: np.ndarray) -> np.ndarray:
     return (s.max(axis=3).mean(axis=1) + s.max(axis=1).mean(axis=2)) / 2
 
 
+def query_view_max_ref(q: np.ndarray, r: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """Query-side views: out[p, j] = mean_w max_v (S[p, v, j, w] - bias[p, v]); V and W independent."""
+    s = chamfer_products_ref(q, r)
+    if bias is not None:
+        s = s - bias.astype(np.float64)[:, :, None, None]
+    return s.max(axis=1).mean(axis=2)
+
+
 # --- alignment: TN and HV ---
 # Written from the algorithms as VCSL (vcsl/vta.py) runs them, including its quirks, which the
 # spec in cpp/align/README.md lists. Similarities are float32 and sums accumulate in float32

@@ -29,8 +29,8 @@ void check_pair(const FramesF32& query, const FramesF32& ref, std::size_t index,
 MatrixF32 first_view(const FramesF32& frames) { return {frames.data, frames.frames, frames.dim, frames.frame_stride}; }
 
 // Fills `buffer` with the (query frames x ref frames) map and returns it as a SimMap.
-SimMap similarity_map(const FramesF32& query, const FramesF32& ref, const AlignConfig& config,
-                      std::vector<float>& buffer) {
+SimMap similarity_map(const FramesF32& query, const MatrixF32& bias, const FramesF32& ref,
+                      const AlignConfig& config, std::vector<float>& buffer) {
   const std::size_t rows = query.frames, cols = ref.frames;
   if (buffer.size() < rows * cols) buffer.resize(rows * cols);
   const OutF32 out{buffer.data(), rows, cols, cols};
@@ -43,6 +43,9 @@ SimMap similarity_map(const FramesF32& query, const FramesF32& ref, const AlignC
       break;
     case SimilarityKind::chamfer_symmetric:
       chamfer_matrix(ChamferForm::symmetric, query, ref, out, 1);
+      break;
+    case SimilarityKind::query_view_max:
+      chamfer_matrix(ChamferForm::query_view_max, query, ref, out, 1, bias);
       break;
   }
   if (config.normalize) {
@@ -71,13 +74,17 @@ std::vector<Box> align_one(const SimMap& sims, const AlignConfig& config) {
 
 std::vector<std::vector<Box>> align_batch(const FramesF32& query, const std::vector<FramesF32>& refs,
                                           const AlignConfig& config, int num_threads,
-                                          const std::atomic<bool>* cancel) {
+                                          const std::atomic<bool>* cancel, const MatrixF32& query_bias) {
   if (num_threads < 1) throw std::invalid_argument("align_batch: num_threads must be >= 1");
   if (query.frames == 0 || query.views == 0 || query.dim == 0)
     throw std::invalid_argument("align_batch: the query is empty");
   if (config.similarity == SimilarityKind::cosine && query.views != 1)
     throw std::invalid_argument("align_batch: the query has " + std::to_string(query.views) +
                                 " views; cosine needs one view per frame (use a chamfer similarity)");
+  if (query_bias.data != nullptr && config.similarity != SimilarityKind::query_view_max)
+    throw std::invalid_argument("align_batch: a query bias needs similarity query_view_max");
+  if (query_bias.data != nullptr && (query_bias.rows != query.frames || query_bias.dim != query.views))
+    throw std::invalid_argument("align_batch: the query bias must be (query frames, query views)");
   if (config.normalize && !(config.norm_lower < config.norm_upper))
     throw std::invalid_argument("align_batch: normalization needs norm_lower < norm_upper");
   for (std::size_t k = 0; k < refs.size(); ++k) check_pair(query, refs[k], k, config.similarity);
@@ -105,7 +112,7 @@ std::vector<std::vector<Box>> align_batch(const FramesF32& query, const std::vec
       }
       try {
         const auto index = static_cast<std::size_t>(k);
-        results[index] = align_one(similarity_map(query, refs[index], config, buffer), config);
+        results[index] = align_one(similarity_map(query, query_bias, refs[index], config, buffer), config);
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();

@@ -167,8 +167,10 @@ SimilarityKind parse_similarity(const std::string& name) {
   if (name == "cosine") return SimilarityKind::cosine;
   if (name == "chamfer_symmetric") return SimilarityKind::chamfer_symmetric;
   if (name == "chamfer_asymmetric") return SimilarityKind::chamfer_asymmetric;
-  throw py::value_error("similarity must be one of 'cosine', 'chamfer_symmetric', 'chamfer_asymmetric', got '" +
-                        name + "'");
+  if (name == "query_view_max") return SimilarityKind::query_view_max;
+  throw py::value_error(
+      "similarity must be one of 'cosine', 'chamfer_symmetric', 'chamfer_asymmetric', 'query_view_max', got '" + name +
+      "'");
 }
 
 // (T, V, D) float32, non-empty, finite; for cosine V must be 1.
@@ -184,7 +186,8 @@ py::array checked_frames(const py::handle& obj, const std::string& name, Similar
 
 py::list align_batch_py(const py::object& query_obj, const py::object& refs_obj, const std::string& similarity,
                         const std::string& method, const py::object& params, bool normalize,
-                        std::pair<double, double> norm_bounds, int num_threads, const py::object& cancel_obj) {
+                        std::pair<double, double> norm_bounds, const py::object& bias_obj, int num_threads,
+                        const py::object& cancel_obj) {
   AlignConfig config;
   config.similarity = parse_similarity(similarity);
   parse_method(method, params, config);
@@ -201,6 +204,10 @@ py::list align_batch_py(const py::object& query_obj, const py::object& refs_obj,
   const CancelToken* token = cancel_obj.is_none() ? nullptr : &cancel_obj.cast<const CancelToken&>();
 
   auto query = checked_frames(query_obj, "query", config.similarity);
+  if (!bias_obj.is_none() && config.similarity != SimilarityKind::query_view_max)
+    throw py::value_error("bias needs similarity='query_view_max' (it is subtracted before the max over query views)");
+  py::array bias = bias_obj.is_none() ? py::array() : query_bias(bias_obj, query);
+  if (!bias_obj.is_none()) require_finite(bias, "bias");
   if (!py::isinstance<py::list>(refs_obj) && !py::isinstance<py::tuple>(refs_obj))
     throw py::type_error("refs must be a list or tuple of (T, V, D) float32 arrays");
   const auto refs_seq = py::reinterpret_borrow<py::sequence>(refs_obj);
@@ -222,7 +229,8 @@ py::list align_batch_py(const py::object& query_obj, const py::object& refs_obj,
   std::vector<std::vector<Box>> found;
   {
     py::gil_scoped_release release;
-    found = align_batch(q, refs, config, num_threads, token == nullptr ? nullptr : &token->flag);
+    found = align_batch(q, refs, config, num_threads, token == nullptr ? nullptr : &token->flag,
+                        bias_obj.is_none() ? MatrixF32{} : as_matrix(bias));
   }
   py::list out;
   for (const auto& boxes : found) out.append(as_segments(boxes));
@@ -254,7 +262,7 @@ void register_align_batch(py::module_& m) {
         py::arg("similarity") = "cosine", py::arg("method") = "tn", py::arg("params") = py::none(),
         py::arg("normalize") = false,
         py::arg("norm_bounds") = std::make_pair(shown(defaults.norm_lower), shown(defaults.norm_upper)),
-        py::arg("num_threads") = 1, py::arg("cancel") = py::none(),
+        py::arg("bias") = py::none(), py::arg("num_threads") = 1, py::arg("cancel") = py::none(),
         "One (T, V, D) query against many references: similarity + alignment per pair, pairs in parallel with "
         "the GIL released -> list of (boxes, scores).");
 }

@@ -123,6 +123,16 @@ inline py::tuple as_segments(const std::vector<Box>& found) {
   return py::make_tuple(boxes, scores);
 }
 
+// A query's bias for query_view_max: float32 (query frames, query views), like `query` (T, V, D).
+inline py::array query_bias(const py::handle& obj, const py::array& query) {
+  auto bias = f32_array(obj, "bias", 2);
+  if (bias.shape(0) != query.shape(0) || bias.shape(1) != query.shape(1))
+    throw py::value_error("bias must have shape (" + std::to_string(query.shape(0)) + ", " +
+                          std::to_string(query.shape(1)) + "): one value per query frame and view, got (" +
+                          std::to_string(bias.shape(0)) + ", " + std::to_string(bias.shape(1)) + ")");
+  return bias;
+}
+
 inline int checked_threads(int num_threads) {
   if (num_threads < 1) throw py::value_error("num_threads must be >= 1, got " + std::to_string(num_threads));
   return num_threads;

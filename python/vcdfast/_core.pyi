@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CancelToken', 'CancelledError', 'VcdfastError', 'align_batch', 'build_info', 'chamfer_asymmetric', 'chamfer_symmetric', 'cosine', 'dp', 'dtw', 'hv', 'set_simd_level', 'simd_level', 'simd_levels', 'tn']
+__all__: list[str] = ['CancelToken', 'CancelledError', 'VcdfastError', 'align_batch', 'build_info', 'chamfer_asymmetric', 'chamfer_symmetric', 'cosine', 'dp', 'dtw', 'hv', 'query_view_max', 'set_simd_level', 'simd_level', 'simd_levels', 'tn']
 class VcdfastError(Exception):
     pass
 class CancelledError(VcdfastError):
@@ -23,7 +23,7 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         ...
-def align_batch(query: typing.Any, refs: typing.Any, /, *, similarity: str = 'cosine', method: str = 'tn', params: typing.Any = None, normalize: bool = False, norm_bounds: tuple[typing.SupportsFloat | typing.SupportsIndex, typing.SupportsFloat | typing.SupportsIndex] = (0.0, 0.3), num_threads: typing.SupportsInt | typing.SupportsIndex = 1, cancel: typing.Any = None) -> list:
+def align_batch(query: typing.Any, refs: typing.Any, /, *, similarity: str = 'cosine', method: str = 'tn', params: typing.Any = None, normalize: bool = False, norm_bounds: tuple[typing.SupportsFloat | typing.SupportsIndex, typing.SupportsFloat | typing.SupportsIndex] = (0.0, 0.3), bias: typing.Any = None, num_threads: typing.SupportsInt | typing.SupportsIndex = 1, cancel: typing.Any = None) -> list:
     """
     One (T, V, D) query against many references: similarity + alignment per pair, pairs in parallel with the GIL released -> list of (boxes, scores).
     """
@@ -57,6 +57,12 @@ def dtw(sims: typing.Any, /, *, discontinue: typing.SupportsInt | typing.Support
 def hv(sims: typing.Any, /, *, iou_thresh: typing.SupportsFloat | typing.SupportsIndex = 0.9, min_sim: typing.SupportsFloat | typing.SupportsIndex = 0.2, max_peaks: typing.Any = 100) -> tuple:
     """
     Hough-voting alignment of a (P, Q) float32 similarity map (VCSL's hv). Returns (boxes int64 (N, 4), scores float32 (N,)).
+    """
+def query_view_max(q: typing.Any, r: typing.Any, /, *, bias: typing.Any = None, num_threads: typing.SupportsInt | typing.SupportsIndex = 1, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    (P, V, D) x (Q, W, D) float32 -> (P, Q): max over the query's views, mean over the reference's,
+    mean_w max_v (<q[p, v], r[j, w]> - bias[p, v]); bias: None or float32 (P, V).
+    Any NaN in a frame pair's products or biases gives NaN.
     """
 def set_simd_level(level: str) -> None:
     """

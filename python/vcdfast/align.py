@@ -132,13 +132,16 @@ def align_batch(
     params: dict | None = None,
     normalize: bool = False,
     norm_bounds: tuple[float, float] = (0.0, 0.3),
+    bias: np.ndarray | None = None,
     num_threads: int = 1,
     cancel: CancelToken | None = None,
 ) -> list[Segments]:
     """Align one (T, V, D) float32 query against many (T_i, V_i, D) references.
 
     Per pair, the similarity map ("cosine" needs V = 1; "chamfer_symmetric" is VCSL's,
-    "chamfer_asymmetric" ViSiL's) is computed and aligned with `method` ("tn", "hv", "dp",
+    "chamfer_asymmetric" ViSiL's; "query_view_max" takes the max over the query's views, see
+    `vcdfast.similarity.query_view_max`, and alone accepts `bias`, float32 (T, V) subtracted
+    from each query view's similarity) is computed and aligned with `method` ("tn", "hv", "dp",
     "dtw"); `params` holds that method's keywords as accepted by the single-pair function
     (unknown keys raise TypeError). `normalize` applies VCSL's sim_norm: clip to `norm_bounds`
     and divide by their span. Pairs run on `num_threads` OpenMP threads with the GIL released.
@@ -153,6 +156,7 @@ def align_batch(
         params=params,
         normalize=normalize,
         norm_bounds=norm_bounds,
+        bias=bias,
         num_threads=num_threads,
         cancel=cancel,
     )

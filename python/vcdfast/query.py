@@ -29,6 +29,9 @@ class Similarity(str, enum.Enum):
     COSINE = "cosine"  # one view per frame
     CHAMFER_ASYMMETRIC = "chamfer_asymmetric"
     CHAMFER_SYMMETRIC = "chamfer_symmetric"
+    # query-side views (Tq, Vq, D) against (Tr, W, D): mean over the reference's views of the max
+    # over the query's, after subtracting an optional per-(frame, view) query bias
+    QUERY_VIEW_MAX = "query_view_max"
 
 
 @dataclass(frozen=True)
@@ -108,12 +111,13 @@ def method_params(method: AlignMethod, params: dict | None) -> dict:
 
 
 def align_pairs(query: np.ndarray, refs: list[np.ndarray], *, method: AlignMethod = AlignMethod.TN,
-                params: dict | None = None, similarity: Similarity | None = None,
+                params: dict | None = None, similarity: Similarity | None = None, bias: np.ndarray | None = None,
                 num_threads: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Similarity + alignment of one (Tq, V, D) query against each (Tr, V, D) reference
     (pairs in parallel in C++), boxes trimmed -> per reference (boxes (N, 4) int64, scores
     (N,) float32). `params` update the method's query defaults (DEFAULT_PARAMS); their
-    "trim_sim" is the trimming threshold (None: no trimming)."""
+    "trim_sim" is the trimming threshold (None: no trimming). `bias` (float32 (Tq, Vq)) goes
+    with Similarity.QUERY_VIEW_MAX only."""
     from vcdfast.align import align_batch
 
     if not refs:
@@ -123,18 +127,20 @@ def align_pairs(query: np.ndarray, refs: list[np.ndarray], *, method: AlignMetho
     trim_sim = params.pop("trim_sim", None if AlignMethod(method) is AlignMethod.DP else params.get("min_sim"))
     trim_gap = int(params.pop("trim_gap", TRIM_GAP))
     found = align_batch(query, refs, similarity=sim.value, method=AlignMethod(method).value, params=params or None,
-                        num_threads=num_threads or os.cpu_count() or 1)
+                        bias=bias, num_threads=num_threads or os.cpu_count() or 1)
     if trim_sim is None:
         return [(b, s) for b, s in found]
-    return [trim_boxes(query, ref, boxes, scores, float(trim_sim), sim, max_gap=trim_gap)
+    return [trim_boxes(query, ref, boxes, scores, float(trim_sim), sim, max_gap=trim_gap, bias=bias)
             for ref, (boxes, scores) in zip(refs, found)]
 
 
-def similarity_map(q: np.ndarray, r: np.ndarray, similarity: Similarity) -> np.ndarray:
-    """(Tq, V, D) x (Tr, V, D) -> (Tq, Tr) float32 frame similarities."""
-    from vcdfast.similarity import chamfer_asymmetric, chamfer_symmetric, cosine, ensure_f32
+def similarity_map(q: np.ndarray, r: np.ndarray, similarity: Similarity, bias: np.ndarray | None = None) -> np.ndarray:
+    """(Tq, V, D) x (Tr, W, D) -> (Tq, Tr) float32 frame similarities."""
+    from vcdfast.similarity import chamfer_asymmetric, chamfer_symmetric, cosine, ensure_f32, query_view_max
 
     q, r = ensure_f32(q), ensure_f32(r)
+    if similarity is Similarity.QUERY_VIEW_MAX:
+        return query_view_max(q, r, bias=bias)
     if similarity is Similarity.COSINE:
         return cosine(np.ascontiguousarray(q[:, 0]), np.ascontiguousarray(r[:, 0]))
     if similarity is Similarity.CHAMFER_ASYMMETRIC:
@@ -185,14 +191,16 @@ def chain_extent(sim: np.ndarray, min_sim: float, max_gap: int) -> tuple[int, in
 
 
 def trim_boxes(q: np.ndarray, r: np.ndarray, boxes: np.ndarray, scores: np.ndarray, min_sim: float,
-               similarity: Similarity, *, max_gap: int = TRIM_GAP) -> tuple[np.ndarray, np.ndarray]:
+               similarity: Similarity, *, max_gap: int = TRIM_GAP,
+               bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Shrink each box to the extent of the heaviest chain of frame pairs scoring >= min_sim
     inside it (`chain_extent`); a box with no such pair is dropped. A TN path may begin or end
     on frames that match nothing, or take in a pair that matches by chance off the copy's
     diagonal (a repeated shot); a chain with bounded steps keeps only the copy's run."""
     keep_b, keep_s = [], []
     for (qs, rs, qe, re_), s in zip(np.asarray(boxes).tolist(), np.asarray(scores).tolist()):
-        extent = chain_extent(similarity_map(q[qs:qe + 1], r[rs:re_ + 1], similarity), min_sim, max_gap)
+        box_bias = None if bias is None else bias[qs:qe + 1]
+        extent = chain_extent(similarity_map(q[qs:qe + 1], r[rs:re_ + 1], similarity, box_bias), min_sim, max_gap)
         if extent is not None:
             q0, r0, q1, r1 = extent
             keep_b.append([qs + q0, rs + r0, qs + q1, rs + r1])

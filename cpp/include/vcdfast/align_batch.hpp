@@ -11,7 +11,9 @@
 
 namespace vcdfast {
 
-enum class SimilarityKind { cosine, chamfer_asymmetric, chamfer_symmetric };
+// The frame-pair similarity of a pair's map (cpp/kernels/*/README.md). query_view_max takes the
+// max over the query's views (query-side views against one view per reference frame).
+enum class SimilarityKind { cosine, chamfer_asymmetric, chamfer_symmetric, query_view_max };
 enum class AlignMethod { tn, hv, dp, dtw };
 
 struct AlignConfig {
@@ -27,8 +29,11 @@ struct AlignConfig {
 };
 
 // Cosine needs one view per frame (std::invalid_argument otherwise); chamfer takes any V, W.
+// `query_bias` ((query frames, query views); data == nullptr: none) is subtracted from each query
+// view's similarity before the max over query views: query_view_max only.
 std::vector<std::vector<Box>> align_batch(const FramesF32& query, const std::vector<FramesF32>& refs,
                                           const AlignConfig& config, int num_threads = 1,
-                                          const std::atomic<bool>* cancel = nullptr);
+                                          const std::atomic<bool>* cancel = nullptr,
+                                          const MatrixF32& query_bias = {});
 
 }  // namespace vcdfast
