@@ -114,6 +114,9 @@ void register_similarity(py::module_& m) {
         py::arg("q"), py::arg("r"), py::pos_only(), py::kw_only(), py::arg("num_threads") = 1,
         py::arg("out") = py::none(), "(P, V, D) x (Q, W, D) float32 -> (P, Q): VCSL chamfer, (mean_v max_w S + mean_w max_v S) / 2.\n"
         "Any NaN in a frame pair's products gives NaN.");
+  m.def("similarity_maps_computed", &similarity_maps_computed,
+        "Similarity maps computed in this process so far (every cosine / chamfer / query_view_max kernel call, "
+        "the batch's included): a debug counter.");
   m.def("query_view_max",
         [](const py::object& q, const py::object& r, const py::object& bias, int num_threads, const py::object& out) {
           return chamfer(ChamferForm::query_view_max, q, r, num_threads, out, bias);

@@ -2,6 +2,7 @@
 // Layout: row-major, last axis contiguous, strides in elements (not bytes).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace vcdfast {
 
@@ -40,5 +41,9 @@ enum class ChamferForm {
 // data == nullptr means no bias, and any other form refuses one (std::invalid_argument).
 void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, const OutF32& out,
                     int num_threads = 1, const MatrixF32& bias = {});
+
+// Similarity maps computed in this process so far (cosine_matrix and chamfer_matrix calls): a
+// debug counter through which tests check that the query path computes each map once.
+std::uint64_t similarity_maps_computed() noexcept;
 
 }  // namespace vcdfast

@@ -63,6 +63,7 @@ void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, co
   if (q.dim != r.dim) throw std::invalid_argument("chamfer_matrix: query and reference dims differ");
   if (out.rows != q.frames || out.cols != r.frames) throw std::invalid_argument("chamfer_matrix: bad output shape");
   if (num_threads < 1) throw std::invalid_argument("chamfer_matrix: num_threads must be >= 1");
+  kernels::count_similarity_map();
   if (q.frames == 0 || r.frames == 0) return;
   if (q.views == 0 || r.views == 0) throw std::invalid_argument("chamfer_matrix: every frame needs at least one view");
   const bool biased = bias.data != nullptr;
