@@ -10,8 +10,8 @@ for reporting (bench/bench_e2e.py), never for choosing.
 Every reference is embedded once per model (whole frame) and every query once per model
 with all candidate views (decode + ONNX Runtime, as the index does; cached in --work); each
 setting then re-runs only the query stages on arrays, with the same functions the index uses
-(vcdfast.query.frame_votes / view_similarity, vcdfast.normalise, vcdfast.align.tn, chain
-trimming). The first stage here is an exact scan (the index's search is measured against an
+(vcdfast.query.frame_votes, vcdfast.normalise, vcdfast.similarity.query_view_max,
+vcdfast.align.tn and vcdfast.align.trim, which the C++ batch runs on one map per pair). The first stage here is an exact scan (the index's search is measured against an
 exact scan in bench/bench_index.py).
 """
 
@@ -34,7 +34,6 @@ VIEW_SETS = {"full": ("full",), "full+flip": ("full", "flip"), "full+flip+inset"
              "full+flip+1x2": ("full", "flip", "1x2"), "full+flip+inset+1x2": ("full", "flip", "inset", "1x2"),
              "full+flip+1x2+2x2": ("full", "flip", "1x2", "2x2"),
              "full+flip+inset+1x2+2x2": ("full", "flip", "inset", "1x2", "2x2")}
-TOWHEE_TN = {"max_step": 10, "top_k": 5, "max_path": 10, "min_sim": 0.2, "min_length": 5, "max_iou": 0.3}
 
 
 # --------------------------------------------------------------------------- embeddings
@@ -85,7 +84,8 @@ def first_stages(emb: dict, cfg: dict) -> dict:
     """Per query: candidate reference ids and each candidate's (Tq, Tr) similarity map, under
     cfg's views, normalisation, vote and candidate count."""
     from vcdfast.normalise import Background, BackgroundSpec
-    from vcdfast.query import frame_votes, view_similarity, vote
+    from vcdfast.query import frame_votes, vote
+    from vcdfast.similarity import query_view_max
 
     ref_ids = sorted(emb["refs"])
     refs = [emb["refs"][r][0] for r in ref_ids]
@@ -106,7 +106,7 @@ def first_stages(emb: dict, cfg: dict) -> dict:
             vkeys, _ = frame_votes(np.repeat(np.arange(tq), vq), keys, scores, None if bias is None else bias.ravel())
         else:
             vkeys, _ = vote(keys, scores)
-        out[qid] = [(ref_ids[c], view_similarity(q, refs[c], bias)) for c in vkeys[:cfg["candidates"]].tolist()]
+        out[qid] = [(ref_ids[c], query_view_max(q, refs[c], bias=bias)) for c in vkeys[:cfg["candidates"]].tolist()]
     return out
 
 
@@ -118,13 +118,14 @@ def align(maps: dict, tn_params: dict) -> dict:
 
 
 def trimmed(maps: dict, found: dict, trim_sim: float | None, trim_gap: int) -> dict:
-    """Boxes cut to chains and rescored (vcdfast.query.cut_to_chains); None: as TN left them."""
-    from vcdfast.query import cut_to_chains
+    """Boxes cut to chains and rescored (vcdfast.align.trim); None: as TN left them."""
+    from vcdfast.align import trim
 
     if trim_sim is None:
         return found
     sims = {(qid, rid): sim for qid, cands in maps.items() for rid, sim in cands}
-    return {pair: cut_to_chains(sims[pair], boxes, trim_sim, trim_gap) for pair, (boxes, _) in found.items()}
+    return {pair: tuple(trim(sims[pair], boxes, trim_sim=trim_sim, trim_gap=trim_gap))
+            for pair, (boxes, _) in found.items()}
 
 
 def matches(emb: dict, found: dict, min_score: float) -> list:
@@ -140,14 +141,24 @@ def matches(emb: dict, found: dict, min_score: float) -> list:
 # --------------------------------------------------------------------------- the grid
 
 
+def _kernel_tn() -> dict:
+    """TN's kernel defaults (towhee's; the C++ table), without trimming (a stage of its own here)."""
+    from vcdfast.align import defaults
+
+    return {k: v for k, v in defaults("tn").items() if not k.startswith("trim_")}
+
+
 SEED = {"views": ("full",), "background": None, "vote": "sum", "frame_neighbours": 64, "candidates": 5,
-        "tn": TOWHEE_TN, "trim_sim": None, "trim_gap": 3, "min_score": -1.0}
+        "tn": None, "trim_sim": None, "trim_gap": 3, "min_score": -1.0}  # tn None: the kernel's defaults
 GRID = {  # one axis per stage, so that each stage's work is shared by the settings after it
-    "first": {"views": list(VIEW_SETS), "beta": [0.0, 1.0], "candidates": [5, 10]},
+    "first": {"beta": [0.0, 0.5, 1.0], "candidates": [5, 10]},
     "tn": {"max_step": [5, 10], "min_sim": [0.1, 0.15, 0.2, 0.3], "min_length": [2, 3]},
-    "trim_sim": [None, 0.1, 0.2],
+    "trim_sim": [None, 0.1, 0.2, 0.3],
     "min_score": [-1.0, 0.1, 0.2, 0.3],
 }
+# Query CPU must stay within 2x that of sscd on the whole frame (issue 9): per view, sscd-mobile
+# costs ~0.22x sscd on this CPU (bench_frames), so sscd affords two views and sscd-mobile all.
+VIEW_SETS_BY_MODEL = {"sscd": ["full", "full+flip"]}
 
 
 def sweep(split: Path, embs: dict, sink) -> None:
@@ -160,19 +171,22 @@ def sweep(split: Path, embs: dict, sink) -> None:
         if sink:
             sink.write(line + "\n")
 
+    kernel_tn = _kernel_tn()
     for model, emb in embs.items():
         maps = first_stages(emb, SEED)
-        found = align(maps, SEED["tn"])
+        found = align(maps, kernel_tn)
         emit(model, "seed recipe", SEED, matches(emb, found, SEED["min_score"]), {q: [r for r, _ in c] for q, c in maps.items()})
         g = GRID["first"]
-        for views, beta, cands in itertools.product(g["views"], g["beta"], g["candidates"]):
+        for views, beta, cands in itertools.product(VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS)), g["beta"],
+                                                    g["candidates"]):
+            print(f"# {model} {views} beta {beta} candidates {cands}", file=sys.stderr, flush=True)
             first = {**SEED, "views": VIEW_SETS[views], "background": {"beta": beta} if beta else None,
                      "vote": "frame", "candidates": cands}
             maps = first_stages(emb, first)
             cand_ids = {q: [r for r, _ in c] for q, c in maps.items()}
             t = GRID["tn"]
             for step, min_sim, min_len in itertools.product(t["max_step"], t["min_sim"], t["min_length"]):
-                tn_params = {**TOWHEE_TN, "max_step": step, "min_sim": min_sim, "min_length": min_len}
+                tn_params = {**kernel_tn, "max_step": step, "min_sim": min_sim, "min_length": min_len}
                 found = align(maps, tn_params)
                 for trim in GRID["trim_sim"]:
                     cut = trimmed(maps, found, trim, SEED["trim_gap"])

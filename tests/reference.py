@@ -31,6 +31,14 @@ def chamfer_symmetric_ref(q: np.ndarray, r: np.ndarray) -> np.ndarray:
     return (s.max(axis=3).mean(axis=1) + s.max(axis=1).mean(axis=2)) / 2
 
 
+def query_view_max_ref(q: np.ndarray, r: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """Query-side views: out[p, j] = mean_w max_v (S[p, v, j, w] - bias[p, v]); V and W independent."""
+    s = chamfer_products_ref(q, r)
+    if bias is not None:
+        s = s - bias.astype(np.float64)[:, :, None, None]
+    return s.max(axis=1).mean(axis=2)
+
+
 # --- alignment: TN and HV ---
 # Written from the algorithms as VCSL (vcsl/vta.py) runs them, including its quirks, which the
 # spec in cpp/align/README.md lists. Similarities are float32 and sums accumulate in float32
@@ -294,30 +302,47 @@ def dtw_reference(sims, discontinue=3, min_sim=0.2, min_length=5):
     return np.array(boxes, dtype=np.int64).reshape(-1, 4), np.array(scores, dtype=np.float32)
 
 
-# --- query: box trimming by the heaviest chain ---
-# A chain: cells >= min_sim, each 1..max_gap rows below and 0..max_gap columns right of the one
-# before; weight: the float64 sum of its similarities in chain order. Every cell is visited and
-# every predecessor tried, in the tie order vcdfast.query.chain_extent documents.
+# --- trimming: a box cut to its heaviest chain (cpp/align/chain_trim.cpp) ---
+# A chain: cells >= trim_sim (compared in float32, as NumPy compares a float32 map with a Python
+# float), each 1..trim_gap rows below and 0..trim_gap columns right of the one before; weight:
+# the float64 sum of its similarities in chain order. Every cell is visited and every
+# predecessor tried; ties: the nearer column, then the older row, then the first end cell in
+# row-major order. Score: the chain's weight over its number of cells, rounded to float32.
 
 
-def chain_extent_ref(sim, min_sim, max_gap):
-    sim = np.asarray(sim)
+def chain_extent_ref(sim, trim_sim, trim_gap):
+    """(q_start, r_start, q_end, r_end, score) of the heaviest chain, or None."""
+    sim = np.asarray(sim, np.float32)
     tq, tr = sim.shape
     weight = np.zeros((tq, tr))
-    start = {}
+    start, length = {}, {}
     best, end = 0.0, None
     for i in range(tq):
         for j in range(tr):
-            if not sim[i, j] >= min_sim:
+            if not sim[i, j] >= np.float32(trim_sim):
                 continue
-            prev, prev_start = 0.0, (i, j)
-            for d in range(0, max_gap + 1):  # nearer columns first: they win ties
-                for i2 in range(i - max_gap, i):  # older rows first: they win ties
+            prev, prev_start, prev_length = 0.0, (i, j), 0
+            for d in range(0, trim_gap + 1):  # nearer columns first: they win ties
+                for i2 in range(i - trim_gap, i):  # older rows first: they win ties
                     j2 = j - d
                     if i2 >= 0 and j2 >= 0 and weight[i2, j2] > prev:
-                        prev, prev_start = weight[i2, j2], start[i2, j2]
+                        prev, prev_start, prev_length = weight[i2, j2], start[i2, j2], length[i2, j2]
             weight[i, j] = float(sim[i, j]) + prev
-            start[i, j] = prev_start
+            start[i, j], length[i, j] = prev_start, prev_length + 1
             if weight[i, j] > best:
                 best, end = weight[i, j], (i, j)
-    return None if end is None else (*start[end], *end)
+    if end is None:
+        return None
+    return (*start[end], *end, float(np.float32(best / length[end])))
+
+
+def trim_ref(sim, boxes, trim_sim, trim_gap):
+    """Each box cut to the heaviest chain inside it and rescored; boxes with none dropped."""
+    out_boxes, out_scores = [], []
+    for qs, rs, qe, re_ in np.asarray(boxes).tolist():
+        chain = chain_extent_ref(np.asarray(sim)[qs : qe + 1, rs : re_ + 1], trim_sim, trim_gap)
+        if chain is not None:
+            q0, r0, q1, r1, score = chain
+            out_boxes.append([qs + q0, rs + r0, qs + q1, rs + r1])
+            out_scores.append(score)
+    return np.array(out_boxes, np.int64).reshape(-1, 4), np.array(out_scores, np.float32)

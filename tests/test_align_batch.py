@@ -199,9 +199,9 @@ def test_kernel_exception_inside_parallel_region_reaches_python(threads):
     # The binding does not check method parameters; the kernel throws std::invalid_argument in
     # an OpenMP worker, the batch captures it and rethrows it after the region.
     query, refs = _videos(views=1)
-    with pytest.raises(ValueError, match="align_dp: discontinue must be >= 0"):
+    with pytest.raises(ValueError, match="dp: discontinue must be >= 0"):
         align_batch(query, refs, method="dp", params={"discontinue": -1}, num_threads=threads)
-    with pytest.raises(ValueError, match="align_dtw: min_length must be >= 0"):
+    with pytest.raises(ValueError, match="dtw: min_length must be >= 0"):
         align_batch(query, refs, method="dtw", params={"min_length": -2}, num_threads=threads)
 
 

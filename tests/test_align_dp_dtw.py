@@ -4,7 +4,6 @@ in tests/reference.py, on planted copies, and on bad input."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -190,19 +189,6 @@ def test_result_types():
         boxes, scores = kernel(sims, min_length=1)
         assert boxes.dtype == np.int64 and boxes.ndim == 2 and boxes.shape[1] == 4
         assert scores.dtype == np.float32 and scores.shape == (len(boxes),)
-
-
-def test_wrapper_defaults_match_core():
-    # The Python signatures repeat the C++ defaults (DpParams / DtwParams); keep them in step.
-    import inspect
-
-    for name, (kernel, _) in METHODS.items():
-        core_sig = getattr(_core, name).__doc__.splitlines()[0]
-        core_defaults = {k: float(v) for k, v in re.findall(r"(\w+): [^=,]*= ([-\d.]+)", core_sig)}
-        py_defaults = {
-            k: float(p.default) for k, p in inspect.signature(kernel).parameters.items() if p.default is not p.empty
-        }
-        assert py_defaults == core_defaults and py_defaults
 
 
 # --- bad input ---------------------------------------------------------------------------------

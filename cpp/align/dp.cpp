@@ -74,10 +74,13 @@ void fill_matrix(const SimMap& sims, const DpParams& params, DpWorkspace& ws) {
   ws.row_arg.resize(rows);
   const double min_sim = params.min_sim;
   const std::int64_t discontinue = params.discontinue;
+  bool finite = true;
   for (std::size_t j = 0; j < cols; ++j) {
+    finite &= detail::finite_cell(sims.at(0, j));
     ws.score[j] = sims.at(0, j) + 1.0f;
     ws.back[j] = -1;
   }
+  if (!finite) detail::non_finite_row("dp", 0);
   float* shifted = ws.shifted.data();
   double* best_du = ws.best_du.data();
   std::int8_t* move_du = ws.move_du.data();
@@ -89,6 +92,8 @@ void fill_matrix(const SimMap& sims, const DpParams& params, DpWorkspace& ws) {
     std::int8_t* back = ws.back.data() + i * cols;
     const std::int32_t* unmatched_above = ws.unmatched_prev.data();
     std::int32_t* unmatched = ws.unmatched_cur.data();
+    for (std::size_t j = 0; j < cols; ++j) finite &= detail::finite_cell(row[j]);
+    if (!finite) detail::non_finite_row("dp", i);
     for (std::size_t j = 1; j < cols; ++j) {
       const float s = row[j] + 1.0f;
       shifted[j] = s;
@@ -162,11 +167,7 @@ void mask_box(DpWorkspace& ws, std::size_t cols) {
 }  // namespace
 
 std::vector<Box> align_dp(const SimMap& sims, const DpParams& params) {
-  detail::require_non_negative(params.discontinue, "align_dp", "discontinue");
-  detail::require_non_negative(params.min_length, "align_dp", "min_length");
-  detail::require_non_negative(params.diagonal_thres, "align_dp", "diagonal_thres");
-  detail::require_finite(params.min_sim, "align_dp", "min_sim");
-  detail::require_finite(params.ave_sim, "align_dp", "ave_sim");
+  check_params(params);
   std::vector<Box> boxes;
   if (sims.rows == 0 || sims.cols == 0) return boxes;
 

@@ -44,6 +44,9 @@ void fill_moves(const SimMap& sims, DtwWorkspace& ws) {
   double* cur = ws.cost_cur.data();
   double* diag_up = ws.scratch.data();
   const float* row = sims.data;
+  bool finite = true;
+  for (std::size_t j = 0; j < cols; ++j) finite &= detail::finite_cell(row[j]);
+  if (!finite) detail::non_finite_row("dtw", 0);
   cur[0] = static_cast<double>(1.0f - row[0]);
   ws.move[0] = kDiag;  // never read: the trace stops at (0, 0)
   for (std::size_t j = 1; j < cols; ++j) {
@@ -53,6 +56,8 @@ void fill_moves(const SimMap& sims, DtwWorkspace& ws) {
   for (std::size_t i = 1; i < rows; ++i) {
     std::swap(prev, cur);
     row = sims.data + i * sims.row_stride;
+    for (std::size_t j = 0; j < cols; ++j) finite &= detail::finite_cell(row[j]);
+    if (!finite) detail::non_finite_row("dtw", i);
     std::int8_t* move = ws.move.data() + i * cols;
     for (std::size_t j = 1; j < cols; ++j) diag_up[j] = std::min(prev[j - 1], prev[j]);
     cur[0] = static_cast<double>(1.0f - row[0]) + prev[0];
@@ -84,9 +89,7 @@ void trace_path(DtwWorkspace& ws, std::size_t rows, std::size_t cols) {
 }  // namespace
 
 std::vector<Box> align_dtw(const SimMap& sims, const DtwParams& params) {
-  detail::require_non_negative(params.discontinue, "align_dtw", "discontinue");
-  detail::require_non_negative(params.min_length, "align_dtw", "min_length");
-  detail::require_finite(params.min_sim, "align_dtw", "min_sim");
+  check_params(params);
   std::vector<Box> boxes;
   if (sims.rows == 0 || sims.cols == 0) return boxes;
 

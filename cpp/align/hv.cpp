@@ -20,10 +20,7 @@ using i64 = std::int64_t;
 
 void check(const SimMap& sims, const HvParams& p) {
   if (sims.rows == 0 || sims.cols == 0) fail("the similarity map is empty; both axes need at least one frame");
-  if (!(std::isfinite(p.iou_thresh) && p.iou_thresh >= 0.0))
-    fail("iou_thresh must be finite and >= 0, got " + std::to_string(p.iou_thresh));
-  if (!(std::isfinite(p.min_sim) && p.min_sim >= 0.0)) fail("min_sim must be finite and >= 0, got " + std::to_string(p.min_sim));
-  if (p.max_peaks < 1) fail("max_peaks must be >= 1, got " + std::to_string(p.max_peaks));
+  check_params(p);
 }
 
 // NumPy's float32 pairwise summation (numpy/_core/src/umath/loops_utils.h.src), the order

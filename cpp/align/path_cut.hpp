@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -109,14 +110,13 @@ inline void emit_boxes(const SimMap& sims, const std::vector<Cell>& path, const 
   }
 }
 
-inline void require_non_negative(std::int64_t value, const char* method, const char* name) {
-  if (value < 0)
-    throw std::invalid_argument(std::string(method) + ": " + name + " must be >= 0, got " + std::to_string(value));
-}
+// VCSL's DP and DTW read every cell once to fill their matrices; that pass also refuses NaN and
+// infinity. `bad` accumulates a row branch-free; row_is_finite checks it.
+inline bool finite_cell(float v) { return std::fabs(v) <= std::numeric_limits<float>::max(); }
 
-inline void require_finite(float value, const char* method, const char* name) {
-  if (!std::isfinite(value))
-    throw std::invalid_argument(std::string(method) + ": " + name + " must be finite, got " + std::to_string(value));
+[[noreturn]] inline void non_finite_row(const char* method, std::size_t row) {
+  throw std::invalid_argument(std::string(method) + ": the similarity map contains NaN or infinity (row " +
+                              std::to_string(row) + "); clean it (np.nan_to_num) before calling");
 }
 
 }  // namespace vcdfast::detail

@@ -29,12 +29,7 @@ constexpr std::size_t kMaxEdges = std::size_t{1} << 27;
 
 void check(const SimMap& sims, const TnParams& p) {
   if (sims.rows == 0 || sims.cols == 0) fail("the similarity map is empty; both axes need at least one frame");
-  if (p.max_step < 1) fail("max_step must be >= 1, got " + std::to_string(p.max_step));
-  if (p.top_k < 1) fail("top_k must be >= 1, got " + std::to_string(p.top_k) + " (values above the reference length are clamped to it)");
-  if (p.max_path < 0) fail("max_path must be >= 0, got " + std::to_string(p.max_path));
-  if (p.min_length < 0) fail("min_length must be >= 0, got " + std::to_string(p.min_length));
-  if (!(std::isfinite(p.min_sim) && p.min_sim >= 0.0)) fail("min_sim must be finite and >= 0, got " + std::to_string(p.min_sim));
-  if (!(std::isfinite(p.max_iou) && p.max_iou > 0.0)) fail("max_iou must be finite and > 0, got " + std::to_string(p.max_iou));
+  check_params(p);
 }
 
 // Per row, the `top` columns with the largest similarity in descending order, equal values by

@@ -59,36 +59,6 @@ inline void require_nonempty(const py::array& arr, const char* name) {
                           "); every axis needs at least one element");
 }
 
-// NaN/inf make similarity and alignment meaningless (and sort orders undefined): refuse them.
-inline void require_finite(const py::array& arr, const char* name) {
-  // Row by row along the last axis, branch-free inside a row (x - x is 0 only for finite x),
-  // so the check runs at memory speed rather than per-element index arithmetic. ndim >= 1.
-  const py::ssize_t nd = arr.ndim();
-  if (arr.size() == 0) return;
-  const auto* base = static_cast<const char*>(arr.data());
-  const py::ssize_t inner = arr.shape(nd - 1), inner_stride = arr.strides(nd - 1);
-  std::vector<py::ssize_t> idx(static_cast<std::size_t>(nd), 0);
-  for (;;) {
-    py::ssize_t offset = 0;
-    for (py::ssize_t a = 0; a + 1 < nd; ++a) offset += idx[static_cast<std::size_t>(a)] * arr.strides(a);
-    bool bad = false;
-    if (inner_stride == 4) {
-      const auto* row = reinterpret_cast<const float*>(base + offset);
-      for (py::ssize_t k = 0; k < inner; ++k) bad |= !(row[k] - row[k] == 0.0f);
-    } else {
-      for (py::ssize_t k = 0; k < inner; ++k) {
-        const float x = *reinterpret_cast<const float*>(base + offset + k * inner_stride);
-        bad |= !(x - x == 0.0f);
-      }
-    }
-    if (bad)
-      throw py::value_error(std::string(name) + " contains NaN or infinity; clean it (np.nan_to_num) before calling");
-    py::ssize_t a = nd - 2;
-    while (a >= 0 && ++idx[static_cast<std::size_t>(a)] == arr.shape(a)) idx[static_cast<std::size_t>(a--)] = 0;
-    if (a < 0) break;
-  }
-}
-
 inline MatrixF32 as_matrix(const py::array& arr) {
   return {static_cast<const float*>(arr.data()), static_cast<std::size_t>(arr.shape(0)),
           static_cast<std::size_t>(arr.shape(1)), elem_stride(arr, 0)};
@@ -121,6 +91,28 @@ inline py::tuple as_segments(const std::vector<Box>& found) {
     s(k) = box.score;
   }
   return py::make_tuple(boxes, scores);
+}
+
+// A query's bias for query_view_max: float32 (query frames, query views), like `query` (T, V, D).
+inline py::array query_bias(const py::handle& obj, const py::array& query) {
+  auto bias = f32_array(obj, "bias", 2);
+  if (bias.shape(0) != query.shape(0) || bias.shape(1) != query.shape(1))
+    throw py::value_error("bias must have shape (" + std::to_string(query.shape(0)) + ", " +
+                          std::to_string(query.shape(1)) + "): one value per query frame and view, got (" +
+                          std::to_string(bias.shape(0)) + ", " + std::to_string(bias.shape(1)) + ")");
+  return bias;
+}
+
+// Boxes from Python: int64 (N, 4) [q_start, r_start, q_end, r_end] (copied: they are few).
+inline std::vector<Box> as_boxes(const py::handle& obj) {
+  if (!py::isinstance<py::array_t<std::int64_t>>(obj) || py::reinterpret_borrow<py::array>(obj).ndim() != 2 ||
+      py::reinterpret_borrow<py::array>(obj).shape(1) != 4)
+    throw py::type_error("boxes must be an int64 numpy array of shape (N, 4)");
+  const auto arr = py::reinterpret_borrow<py::array_t<std::int64_t>>(obj).unchecked<2>();
+  std::vector<Box> boxes(static_cast<std::size_t>(arr.shape(0)));
+  for (py::ssize_t k = 0; k < arr.shape(0); ++k)
+    boxes[static_cast<std::size_t>(k)] = {arr(k, 0), arr(k, 1), arr(k, 2), arr(k, 3), 0.0f};
+  return boxes;
 }
 
 inline int checked_threads(int num_threads) {

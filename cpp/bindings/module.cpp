@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "arrays.hpp"
+#include "params.hpp"
 #include "vcdfast/errors.hpp"
 #include "vcdfast/simd.hpp"
 
@@ -47,6 +48,7 @@ PYBIND11_MODULE(_core, m) {
   }, "Compiler, build type, OpenMP and SIMD levels of this build.");
 
   vcdfast::bind::register_similarity(m);
+  vcdfast::bind::register_params(m);  // before register_align: its docstrings read the defaults
   vcdfast::bind::register_align(m);
   vcdfast::bind::register_align_batch(m);
 

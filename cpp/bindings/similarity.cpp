@@ -72,7 +72,7 @@ py::array_t<float> cosine(const py::object& q_obj, const py::object& r_obj, int 
 }
 
 py::array_t<float> chamfer(ChamferForm form, const py::object& q_obj, const py::object& r_obj, int num_threads,
-                           const py::object& out) {
+                           const py::object& out, const py::object& bias_obj = py::none()) {
   auto q = f32_array(q_obj, "q", 3);
   auto r = f32_array(r_obj, "r", 3);
   require_nonempty(q, "q");
@@ -81,12 +81,14 @@ py::array_t<float> chamfer(ChamferForm form, const py::object& q_obj, const py::
     throw py::value_error("q and r must have the same embedding dim, got " + std::to_string(q.shape(2)) + " and " +
                           std::to_string(r.shape(2)));
   checked_threads(num_threads);
+  const py::array bias = bias_obj.is_none() ? py::array() : query_bias(bias_obj, q);
   auto result = output_for(out, q.shape(0), r.shape(0), q, r);
   auto qf = as_frames(q), rf = as_frames(r);
   auto om = as_out(result);
+  const MatrixF32 bm = bias_obj.is_none() ? MatrixF32{} : as_matrix(bias);
   {
     py::gil_scoped_release release;
-    chamfer_matrix(form, qf, rf, om, num_threads);
+    chamfer_matrix(form, qf, rf, om, num_threads, bm);
   }
   return result;
 }
@@ -112,6 +114,18 @@ void register_similarity(py::module_& m) {
         py::arg("q"), py::arg("r"), py::pos_only(), py::kw_only(), py::arg("num_threads") = 1,
         py::arg("out") = py::none(), "(P, V, D) x (Q, W, D) float32 -> (P, Q): VCSL chamfer, (mean_v max_w S + mean_w max_v S) / 2.\n"
         "Any NaN in a frame pair's products gives NaN.");
+  m.def("similarity_maps_computed", &similarity_maps_computed,
+        "Similarity maps computed in this process so far (every cosine / chamfer / query_view_max kernel call, "
+        "the batch's included): a debug counter.");
+  m.def("query_view_max",
+        [](const py::object& q, const py::object& r, const py::object& bias, int num_threads, const py::object& out) {
+          return chamfer(ChamferForm::query_view_max, q, r, num_threads, out, bias);
+        },
+        py::arg("q"), py::arg("r"), py::pos_only(), py::kw_only(), py::arg("bias") = py::none(),
+        py::arg("num_threads") = 1, py::arg("out") = py::none(),
+        "(P, V, D) x (Q, W, D) float32 -> (P, Q): max over the query's views, mean over the reference's,\n"
+        "mean_w max_v (<q[p, v], r[j, w]> - bias[p, v]); bias: None or float32 (P, V).\n"
+        "Any NaN in a frame pair's products or biases gives NaN.");
 }
 
 }  // namespace vcdfast::bind

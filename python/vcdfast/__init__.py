@@ -16,7 +16,7 @@ from vcdfast.errors import (
     VideoDecodeError,
     VideoNotFoundError,
 )
-from vcdfast.similarity import chamfer_asymmetric, chamfer_symmetric, cosine, ensure_f32
+from vcdfast.similarity import chamfer_asymmetric, chamfer_symmetric, cosine, ensure_f32, query_view_max
 
 # Compiled into the extension from the project version by scikit-build-core ("0.0.0" in a
 # development build). importlib.metadata would scan every installed distribution at import:
@@ -40,6 +40,7 @@ __all__ = [
     "chamfer_symmetric",
     "cosine",
     "ensure_f32",
+    "query_view_max",
     "set_simd_level",
     "simd_level",
     "similarity",

@@ -13,7 +13,7 @@ import numpy as np
 
 from vcdfast import _core
 
-__all__ = ["chamfer_asymmetric", "chamfer_symmetric", "cosine", "ensure_f32"]
+__all__ = ["chamfer_asymmetric", "chamfer_symmetric", "cosine", "ensure_f32", "query_view_max"]
 
 
 def ensure_f32(x: np.ndarray) -> np.ndarray:
@@ -54,3 +54,23 @@ def chamfer_symmetric(
     returns (P, Q), also for P == 1 or Q == 1.
     """
     return _core.chamfer_symmetric(q, r, num_threads=num_threads, out=out)
+
+
+def query_view_max(
+    q: np.ndarray,
+    r: np.ndarray,
+    /,
+    *,
+    bias: np.ndarray | None = None,
+    num_threads: int = 1,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Similarity of query-side views: (P, V, D) x (Q, W, D) -> (P, Q), V and W independent.
+
+    out[p, j] = mean over w of max over v of (<q[p, v], r[j, w]> - bias[p, v]); with one view
+    per reference frame (W = 1) a frame pair scores its best query view. Without `bias` it is
+    `chamfer_asymmetric(r, q).T`, bit for bit. `bias`: None or float32 (P, V), subtracted from
+    each query view's similarity before the max (how per-view score normalisation enters).
+    Any NaN among a frame pair's products or biases makes that entry NaN.
+    """
+    return _core.query_view_max(q, r, bias=bias, num_threads=num_threads, out=out)

@@ -4,7 +4,12 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string_view>
+#include <type_traits>
 #include <vector>
+
+#include "vcdfast/align_params.hpp"
 
 namespace vcdfast {
 
@@ -19,39 +24,129 @@ struct Box {
   float score = 0.0f;  // each method documents its score in cpp/align/README.md
 };
 
-// Temporal network (Tan et al. 2009) as in VCSL; defaults are towhee's. Thresholds are
-// double because VCSL compares them as Python floats (float64) against IoUs and mean scores.
+// Parameter structs: defaults and ranges come from the table in align_params.hpp; field names are
+// the table's (and Python's keywords). for_each_param visits (name, field) in table order.
+
+// Temporal network (Tan et al. 2009) as in VCSL. Thresholds are double because VCSL compares them
+// as Python floats (float64) against IoUs and mean scores.
 struct TnParams {
-  std::int64_t max_step = 10, top_k = 5, max_path = 10;
-  double min_sim = 0.2;
-  std::int64_t min_length = 5;
-  double max_iou = 0.3;
+  static constexpr std::string_view group = "tn";
+  std::int64_t max_step = int_default(group, "max_step");
+  std::int64_t top_k = int_default(group, "top_k");
+  std::int64_t max_path = int_default(group, "max_path");
+  double min_sim = real_default(group, "min_sim");
+  std::int64_t min_length = int_default(group, "min_length");
+  double max_iou = real_default(group, "max_iou");
 };
+template <class P, class F>
+constexpr std::enable_if_t<std::is_same_v<std::remove_const_t<P>, TnParams>> for_each_param(P& p, F&& f) {
+  f("max_step", p.max_step); f("top_k", p.top_k); f("max_path", p.max_path); f("min_sim", p.min_sim);
+  f("min_length", p.min_length); f("max_iou", p.max_iou);
+}
 
 // Hough voting (Douze et al. 2010) as in VCSL.
 struct HvParams {
-  double iou_thresh = 0.9, min_sim = 0.2;
-  std::int64_t max_peaks = 100;
+  static constexpr std::string_view group = "hv";
+  double iou_thresh = real_default(group, "iou_thresh");
+  double min_sim = real_default(group, "min_sim");
+  std::int64_t max_peaks = int_default(group, "max_peaks");
 };
+template <class P, class F>
+constexpr std::enable_if_t<std::is_same_v<std::remove_const_t<P>, HvParams>> for_each_param(P& p, F&& f) {
+  f("iou_thresh", p.iou_thresh); f("min_sim", p.min_sim); f("max_peaks", p.max_peaks);
+}
 
-// Dynamic programming (Chou et al. 2015) as in VCSL (DpVtaModel defaults).
+// Dynamic programming (Chou et al. 2015) as in VCSL; thresholds float32 as VCSL compares them.
 struct DpParams {
-  std::int64_t discontinue = 3;
-  float min_sim = 0.0f, ave_sim = 0.3f;
-  std::int64_t min_length = 5, diagonal_thres = 10;
+  static constexpr std::string_view group = "dp";
+  std::int64_t discontinue = int_default(group, "discontinue");
+  float min_sim = static_cast<float>(real_default(group, "min_sim"));
+  float ave_sim = static_cast<float>(real_default(group, "ave_sim"));
+  std::int64_t min_length = int_default(group, "min_length");
+  std::int64_t diagonal_thres = int_default(group, "diagonal_thres");
 };
+template <class P, class F>
+constexpr std::enable_if_t<std::is_same_v<std::remove_const_t<P>, DpParams>> for_each_param(P& p, F&& f) {
+  f("discontinue", p.discontinue); f("min_sim", p.min_sim); f("ave_sim", p.ave_sim); f("min_length", p.min_length);
+  f("diagonal_thres", p.diagonal_thres);
+}
 
-// Dynamic time warping as in VCSL (DtwModel defaults).
+// Dynamic time warping as in VCSL.
 struct DtwParams {
-  std::int64_t discontinue = 3;
-  float min_sim = 0.2f;
-  std::int64_t min_length = 5;
+  static constexpr std::string_view group = "dtw";
+  std::int64_t discontinue = int_default(group, "discontinue");
+  float min_sim = static_cast<float>(real_default(group, "min_sim"));
+  std::int64_t min_length = int_default(group, "min_length");
 };
+template <class P, class F>
+constexpr std::enable_if_t<std::is_same_v<std::remove_const_t<P>, DtwParams>> for_each_param(P& p, F&& f) {
+  f("discontinue", p.discontinue); f("min_sim", p.min_sim); f("min_length", p.min_length);
+}
 
-// Each throws std::invalid_argument for parameters out of range.
+// Trimming of any method's boxes (vcdfast's, cpp/align/README.md "Trimming").
+struct TrimParams {
+  static constexpr std::string_view group = "trim";
+  std::optional<double> trim_sim = optional_default(group, "trim_sim");  // nullopt: off
+  std::int64_t trim_gap = int_default(group, "trim_gap");
+};
+template <class P, class F>
+constexpr std::enable_if_t<std::is_same_v<std::remove_const_t<P>, TrimParams>> for_each_param(P& p, F&& f) {
+  f("trim_sim", p.trim_sim); f("trim_gap", p.trim_gap);
+}
+
+// std::invalid_argument naming the first parameter out of the table's range.
+template <class P>
+void check_params(const P& params) {
+  for_each_param(params, [](std::string_view name, const auto& value) { check_param(P::group, name, value); });
+}
+
+// Every default lies in its own range: evaluated at compile time, so a name missing from the
+// table or a default out of range fails the build.
+template <class P>
+constexpr bool defaults_in_range() {
+  bool ok = true;
+  const P params{};
+  for_each_param(params, [&ok](std::string_view name, const auto& value) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::optional<double>>) {
+      ok = ok && (!value || in_range(param_spec(P::group, name), *value));
+    } else {
+      ok = ok && in_range(param_spec(P::group, name), static_cast<double>(value));
+    }
+  });
+  return ok;
+}
+static_assert(defaults_in_range<TnParams>() && defaults_in_range<HvParams>() && defaults_in_range<DpParams>() &&
+              defaults_in_range<DtwParams>() && defaults_in_range<TrimParams>());
+
+// Each checks its parameters (std::invalid_argument) and refuses a map holding NaN or infinity
+// (std::invalid_argument naming np.nan_to_num) in the pass that reads it.
 std::vector<Box> align_tn(const SimMap& sims, const TnParams& params);
 std::vector<Box> align_hv(const SimMap& sims, const HvParams& params);
 std::vector<Box> align_dp(const SimMap& sims, const DpParams& params);
 std::vector<Box> align_dtw(const SimMap& sims, const DtwParams& params);
+
+// The heaviest chain of cells >= trim_sim in `sims` (cpp/align/README.md, "Trimming"): its
+// bounding box, scored with the mean similarity of its cells; nullopt when no cell reaches
+// trim_sim. Needs trim_sim > 0 and trim_gap >= 1.
+std::optional<Box> chain_extent(const SimMap& sims, double trim_sim, std::int64_t trim_gap);
+
+// Each box cut to the extent of the heaviest chain inside it and rescored; boxes holding no
+// cell >= trim_sim are dropped. Returns `boxes` unchanged when trimming is off. Boxes must lie
+// inside the map (std::invalid_argument otherwise).
+std::vector<Box> trim_boxes(const SimMap& sims, std::vector<Box> boxes, const TrimParams& params);
+
+enum class AlignMethod { tn, hv, dp, dtw };
+
+struct AlignConfig {
+  AlignMethod method = AlignMethod::tn;
+  TnParams tn;
+  HvParams hv;
+  DpParams dp;
+  DtwParams dtw;
+  TrimParams trim;
+};
+
+// The configured method's boxes on `sims`, then trimmed: what the batch does per pair.
+std::vector<Box> align(const SimMap& sims, const AlignConfig& config);
 
 }  // namespace vcdfast

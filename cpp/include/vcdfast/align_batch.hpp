@@ -11,24 +11,30 @@
 
 namespace vcdfast {
 
-enum class SimilarityKind { cosine, chamfer_asymmetric, chamfer_symmetric };
-enum class AlignMethod { tn, hv, dp, dtw };
+// The frame-pair similarity of a pair's map (cpp/kernels/*/README.md). query_view_max takes the
+// max over the query's views (query-side views against one view per reference frame).
+enum class SimilarityKind { cosine, chamfer_asymmetric, chamfer_symmetric, query_view_max };
 
-struct AlignConfig {
+struct BatchConfig {
   SimilarityKind similarity = SimilarityKind::cosine;
-  AlignMethod method = AlignMethod::tn;
-  TnParams tn;
-  HvParams hv;
-  DpParams dp;
-  DtwParams dtw;
-  // VCSL's sim_norm for chamfer maps: clip to [lower, upper] and divide by (upper - lower).
+  AlignConfig align;  // method, its parameters and trimming
+  // VCSL's sim_norm for chamfer maps: clip to [norm_lower, norm_upper] and divide by the span.
   bool normalize = false;
-  float norm_lower = 0.0f, norm_upper = 0.3f;
+  float norm_lower = static_cast<float>(real_default("norm", "norm_lower"));
+  float norm_upper = static_cast<float>(real_default("norm", "norm_upper"));
 };
 
-// Cosine needs one view per frame (std::invalid_argument otherwise); chamfer takes any V, W.
+// Per reference, the boxes of `align(map, config.align)` on the pair's map. Cosine needs one view
+// per frame (std::invalid_argument otherwise); the other similarities take any V, W. NaN or
+// infinity in the query, a reference or the bias: std::invalid_argument naming it.
+// `query_bias` ((query frames, query views); data == nullptr: none) is subtracted from each query
+// view's similarity before the max over query views: query_view_max only.
+// `maps`, when given, holds one (query frames, reference frames) output per reference: each
+// pair's map is computed there (and aligned from there) instead of in a per-thread buffer.
 std::vector<std::vector<Box>> align_batch(const FramesF32& query, const std::vector<FramesF32>& refs,
-                                          const AlignConfig& config, int num_threads = 1,
-                                          const std::atomic<bool>* cancel = nullptr);
+                                          const BatchConfig& config, int num_threads = 1,
+                                          const std::atomic<bool>* cancel = nullptr,
+                                          const MatrixF32& query_bias = {},
+                                          const std::vector<OutF32>* maps = nullptr);
 
 }  // namespace vcdfast

@@ -2,6 +2,7 @@
 // Layout: row-major, last axis contiguous, strides in elements (not bytes).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace vcdfast {
 
@@ -30,11 +31,19 @@ struct OutF32 {
 void cosine_matrix(const MatrixF32& q, const MatrixF32& r, const OutF32& out, int num_threads = 1);
 
 enum class ChamferForm {
-  asymmetric,  // ViSiL: out[p, q] = mean_v max_w <q[p, v], r[q, w]>
-  symmetric,   // VCSL:  out[p, q] = (mean_v max_w S + mean_w max_v S) / 2
+  asymmetric,      // ViSiL: out[p, q] = mean_v max_w <q[p, v], r[q, w]>
+  symmetric,       // VCSL:  out[p, q] = (mean_v max_w S + mean_w max_v S) / 2
+  query_view_max,  // query-side views: out[p, q] = mean_w max_v (<q[p, v], r[q, w]> - bias[p, v]);
+                   // with no bias, chamfer_asymmetric(r, q) transposed
 };
-// O(P*Q) extra memory at most; never materialises the (P, V, Q, W) tensor.
+// O(P*Q) extra memory at most; never materialises the (P, V, Q, W) tensor. `bias` is a
+// (P, V) matrix (rows = query frames, dim = query views) read by query_view_max only;
+// data == nullptr means no bias, and any other form refuses one (std::invalid_argument).
 void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, const OutF32& out,
-                    int num_threads = 1);
+                    int num_threads = 1, const MatrixF32& bias = {});
+
+// Similarity maps computed in this process so far (cosine_matrix and chamfer_matrix calls): a
+// debug counter through which tests check that the query path computes each map once.
+std::uint64_t similarity_maps_computed() noexcept;
 
 }  // namespace vcdfast

@@ -26,33 +26,40 @@ inline __m256 load_lanes(const float* p, std::size_t n, __m256i mask) {
 }  // namespace
 
 void chamfer_reduce_f32_avx2(const float* tile, std::size_t ldt, std::size_t frames_q, std::size_t views,
-                             std::size_t frames_r, std::size_t views_r, bool symmetric, float* out,
+                             std::size_t frames_r, std::size_t views_r, int form, const float* bias, float* out,
                              std::size_t ldo) {
   const __m256 nv = _mm256_set1_ps(static_cast<float>(views));
   const __m256 nw = _mm256_set1_ps(static_cast<float>(views_r));
   const __m256 half = _mm256_set1_ps(0.5f);
   for (std::size_t f = 0; f < frames_q; ++f) {
     const float* rows = tile + f * views * ldt;
+    const float* b = bias == nullptr ? nullptr : bias + f * views;
     for (std::size_t j = 0; j < frames_r; j += 8) {
       const std::size_t n = frames_r - j < 8 ? frames_r - j : 8;
       const __m256i mask = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLaneMask + 8 - n));
-      __m256 q_to_r = _mm256_setzero_ps();
-      for (std::size_t v = 0; v < views; ++v) {
-        const float* row = rows + v * ldt + j;
-        __m256 m = load_lanes(row, n, mask);
-        for (std::size_t w = 1; w < views_r; ++w) m = nan_max(m, load_lanes(row + w * frames_r, n, mask));
-        q_to_r = _mm256_add_ps(q_to_r, m);
+      __m256 result = _mm256_setzero_ps();
+      if (form != kChamferQueryViewMax) {
+        __m256 q_to_r = _mm256_setzero_ps();
+        for (std::size_t v = 0; v < views; ++v) {
+          const float* row = rows + v * ldt + j;
+          __m256 m = load_lanes(row, n, mask);
+          for (std::size_t w = 1; w < views_r; ++w) m = nan_max(m, load_lanes(row + w * frames_r, n, mask));
+          q_to_r = _mm256_add_ps(q_to_r, m);
+        }
+        result = _mm256_div_ps(q_to_r, nv);
       }
-      __m256 result = _mm256_div_ps(q_to_r, nv);
-      if (symmetric) {
+      if (form != kChamferAsymmetric) {
         __m256 r_to_q = _mm256_setzero_ps();
         for (std::size_t w = 0; w < views_r; ++w) {
           const float* col = rows + w * frames_r + j;
-          __m256 m = load_lanes(col, n, mask);
-          for (std::size_t v = 1; v < views; ++v) m = nan_max(m, load_lanes(col + v * ldt, n, mask));
+          // x - 0 is exact, so no bias costs nothing in the result.
+          __m256 m = _mm256_sub_ps(load_lanes(col, n, mask), _mm256_set1_ps(b == nullptr ? 0.0f : b[0]));
+          for (std::size_t v = 1; v < views; ++v)
+            m = nan_max(m, _mm256_sub_ps(load_lanes(col + v * ldt, n, mask), _mm256_set1_ps(b == nullptr ? 0.0f : b[v])));
           r_to_q = _mm256_add_ps(r_to_q, m);
         }
-        result = _mm256_mul_ps(half, _mm256_add_ps(result, _mm256_div_ps(r_to_q, nw)));
+        const __m256 mean = _mm256_div_ps(r_to_q, nw);
+        result = form == kChamferSymmetric ? _mm256_mul_ps(half, _mm256_add_ps(result, mean)) : mean;
       }
       if (n == 8)
         _mm256_storeu_ps(out + f * ldo + j, result);

@@ -58,14 +58,23 @@ void balance_tiles(std::size_t team, std::size_t frames_q, std::size_t frames_r,
 
 }  // namespace
 
-void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, const OutF32& out, int num_threads) {
+void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, const OutF32& out, int num_threads,
+                    const MatrixF32& bias) {
   if (q.dim != r.dim) throw std::invalid_argument("chamfer_matrix: query and reference dims differ");
   if (out.rows != q.frames || out.cols != r.frames) throw std::invalid_argument("chamfer_matrix: bad output shape");
   if (num_threads < 1) throw std::invalid_argument("chamfer_matrix: num_threads must be >= 1");
+  kernels::count_similarity_map();
   if (q.frames == 0 || r.frames == 0) return;
   if (q.views == 0 || r.views == 0) throw std::invalid_argument("chamfer_matrix: every frame needs at least one view");
+  const bool biased = bias.data != nullptr;
+  if (biased && form != ChamferForm::query_view_max)
+    throw std::invalid_argument("chamfer_matrix: a bias is only defined for the query_view_max form");
+  if (biased && (bias.rows != q.frames || bias.dim != q.views))
+    throw std::invalid_argument("chamfer_matrix: the bias must be (query frames, query views)");
   const auto& kt = kernels::active_similarity_kernels();
-  const bool symmetric = form == ChamferForm::symmetric;
+  const int reduce_form = form == ChamferForm::asymmetric  ? kernels::kChamferAsymmetric
+                          : form == ChamferForm::symmetric ? kernels::kChamferSymmetric
+                                                           : kernels::kChamferQueryViewMax;
 
   const std::size_t V = q.views, W = r.views;
   std::size_t mf = frames_per_tile(kTileRows, V, q.frames), nf = frames_per_tile(kTileCols, W, r.frames);
@@ -75,15 +84,17 @@ void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, co
   const std::size_t blocks_r = tiles_of(r.frames, nf);
   const std::size_t items = tiles_of(q.frames, mf) * blocks_r;
 
-  // Per-thread scratch, sized by the tile alone (independent of P and Q).
-  const std::size_t scratch = rows * cols + kt.gemm_nt_work_floats(cols);
+  // Per-thread scratch, sized by the tile alone (independent of P and Q): the S tile, the
+  // tile rows' bias in tile-row order (the caller's may be strided) and the GEMM's work.
+  const std::size_t scratch = rows * cols + (biased ? rows : 0) + kt.gemm_nt_work_floats(cols);
   std::unique_ptr<float[]> floats(new float[threads * scratch]);
   std::unique_ptr<const float*[]> pointers(new const float*[threads * (rows + cols)]);
   std::atomic<std::size_t> next{0};
 
   kernels::run_threads(threads, [&](std::size_t t, std::size_t) {
     float* tile = floats.get() + t * scratch;
-    float* work = tile + rows * cols;
+    float* tile_bias = biased ? tile + rows * cols : nullptr;
+    float* work = tile + rows * cols + (biased ? rows : 0);
     const float** a = pointers.get() + t * (rows + cols);
     const float** b = a + rows;
     for (std::size_t item = next.fetch_add(1, std::memory_order_relaxed); item < items;
@@ -92,11 +103,14 @@ void chamfer_matrix(ChamferForm form, const FramesF32& q, const FramesF32& r, co
       const std::size_t fq = q.frames - p0 < mf ? q.frames - p0 : mf;
       const std::size_t fr = r.frames - j0 < nf ? r.frames - j0 : nf;
       for (std::size_t f = 0; f < fq; ++f)
-        for (std::size_t v = 0; v < V; ++v) a[f * V + v] = q.at(p0 + f, v);
+        for (std::size_t v = 0; v < V; ++v) {
+          a[f * V + v] = q.at(p0 + f, v);
+          if (biased) tile_bias[f * V + v] = bias.row(p0 + f)[v];
+        }
       for (std::size_t w = 0; w < W; ++w)  // view-major columns: see ChamferReduceFn
         for (std::size_t j = 0; j < fr; ++j) b[w * fr + j] = r.at(j0 + j, w);
       kt.gemm_nt(a, fq * V, b, fr * W, q.dim, tile, fr * W, work);
-      kt.chamfer_reduce(tile, fr * W, fq, V, fr, W, symmetric, out.row(p0) + j0, out.row_stride);
+      kt.chamfer_reduce(tile, fr * W, fq, V, fr, W, reduce_form, tile_bias, out.row(p0) + j0, out.row_stride);
     }
   });
 }

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <limits>
 
+#include "../isa_kernels.hpp"
+
 namespace vcdfast::kernels {
 
 // max(acc, x), NaN if either is NaN.
@@ -13,28 +15,36 @@ inline float nan_max_serial(float acc, float x) {
   return x > acc ? x : acc;
 }
 
-// See ChamferReduceFn in ../isa_kernels.hpp for the tile layout.
+// See ChamferReduceFn in ../isa_kernels.hpp for the tile layout and the forms.
 inline void chamfer_reduce_f32_serial(const float* tile, std::size_t ldt, std::size_t frames_q, std::size_t views,
-                                      std::size_t frames_r, std::size_t views_r, bool symmetric, float* out,
-                                      std::size_t ldo) {
+                                      std::size_t frames_r, std::size_t views_r, int form, const float* bias,
+                                      float* out, std::size_t ldo) {
   for (std::size_t f = 0; f < frames_q; ++f) {
     const float* rows = tile + f * views * ldt;
     for (std::size_t j = 0; j < frames_r; ++j) {
-      float q_to_r = 0.0f;
-      for (std::size_t v = 0; v < views; ++v) {
-        float m = rows[v * ldt + j];
-        for (std::size_t w = 1; w < views_r; ++w) m = nan_max_serial(m, rows[v * ldt + w * frames_r + j]);
-        q_to_r += m;
+      float result = 0.0f;
+      if (form != kChamferQueryViewMax) {
+        float q_to_r = 0.0f;
+        for (std::size_t v = 0; v < views; ++v) {
+          float m = rows[v * ldt + j];
+          for (std::size_t w = 1; w < views_r; ++w) m = nan_max_serial(m, rows[v * ldt + w * frames_r + j]);
+          q_to_r += m;
+        }
+        result = q_to_r / static_cast<float>(views);
       }
-      float result = q_to_r / static_cast<float>(views);
-      if (symmetric) {
+      if (form != kChamferAsymmetric) {
+        // x - 0 is exact, so no bias costs nothing in the result.
+        auto biased = [&](std::size_t v, std::size_t w) {
+          return rows[v * ldt + w * frames_r + j] - (bias == nullptr ? 0.0f : bias[f * views + v]);
+        };
         float r_to_q = 0.0f;
         for (std::size_t w = 0; w < views_r; ++w) {
-          float m = rows[w * frames_r + j];
-          for (std::size_t v = 1; v < views; ++v) m = nan_max_serial(m, rows[v * ldt + w * frames_r + j]);
+          float m = biased(0, w);
+          for (std::size_t v = 1; v < views; ++v) m = nan_max_serial(m, biased(v, w));
           r_to_q += m;
         }
-        result = 0.5f * (result + r_to_q / static_cast<float>(views_r));
+        const float mean = r_to_q / static_cast<float>(views_r);
+        result = form == kChamferSymmetric ? 0.5f * (result + mean) : mean;
       }
       out[f * ldo + j] = result;
     }

@@ -1,42 +1,18 @@
-// cosine_matrix and the similarity dispatch table (baseline code: no ISA flags here).
+// cosine_matrix (baseline code: no ISA flags here).
 #include <memory>
 #include <stdexcept>
 
-#include "../chamfer/serial.hpp"
 #include "../isa_kernels.hpp"
 #include "../parallel.hpp"
-#include "serial.hpp"
-#include "vcdfast/simd.hpp"
 #include "vcdfast/similarity.hpp"
 
 namespace vcdfast {
-namespace kernels {
-namespace {
-
-// Filled at compile time (constant initialisation), indexed by SimdLevel; never reassigned.
-constexpr SimilarityKernels kTable[kSimdLevelCount] = {
-    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial, 4, 4},
-#if VCDFAST_X86
-    {gemm_nt_work_floats_avx2, gemm_nt_f32_avx2, chamfer_reduce_f32_avx2, 6, 16},
-    {gemm_nt_work_floats_avx512, gemm_nt_f32_avx512, chamfer_reduce_f32_avx512, 8, 32},
-#else  // unreachable: set_simd_level only accepts supported levels
-    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial, 4, 4},
-    {gemm_nt_work_floats_serial, gemm_nt_f32_serial, chamfer_reduce_f32_serial, 4, 4},
-#endif
-};
-
-}  // namespace
-
-const SimilarityKernels& active_similarity_kernels() noexcept {
-  return kTable[static_cast<int>(active_simd_level())];
-}
-
-}  // namespace kernels
 
 void cosine_matrix(const MatrixF32& q, const MatrixF32& r, const OutF32& out, int num_threads) {
   if (q.dim != r.dim) throw std::invalid_argument("cosine_matrix: query and reference dims differ");
   if (out.rows != q.rows || out.cols != r.rows) throw std::invalid_argument("cosine_matrix: bad output shape");
   if (num_threads < 1) throw std::invalid_argument("cosine_matrix: num_threads must be >= 1");
+  kernels::count_similarity_map();
   if (q.rows == 0 || r.rows == 0) return;
   const auto& kt = kernels::active_similarity_kernels();
 

@@ -1,0 +1,126 @@
+// Trimming of alignment boxes to their heaviest chain of similar frame pairs (vcdfast's, not
+// VCSL's). Spec: cpp/align/README.md, "Trimming"; naive reference: tests/reference.py
+// chain_extent_ref. O(rows * cols * trim_gap) time, O(cols * trim_gap) memory per thread.
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "vcdfast/align.hpp"
+
+namespace vcdfast {
+namespace {
+
+using i64 = std::int64_t;
+
+// Best chain ending at a cell: its weight (0: none), first cell (row * cols + col), cell count.
+struct Chains {
+  std::vector<double> weight;
+  std::vector<i64> start, length;
+  void resize(std::size_t n) {
+    weight.resize(n);
+    start.resize(n);
+    length.resize(n);
+  }
+};
+
+// Per-thread buffers reused across calls (a batch trims many boxes per thread).
+struct ChainWorkspace {
+  Chains window;       // the last trim_gap rows, row i in slot i % trim_gap
+  Chains above, from;  // best predecessor per column: over the window's rows, then over columns
+};
+
+ChainWorkspace& workspace() {
+  thread_local ChainWorkspace ws;
+  return ws;
+}
+
+}  // namespace
+
+std::optional<Box> chain_extent(const SimMap& sims, double trim_sim, i64 trim_gap) {
+  check_param("trim", "trim_sim", trim_sim);
+  check_param("trim", "trim_gap", trim_gap);
+  const std::size_t rows = sims.rows, cols = sims.cols;
+  if (rows == 0 || cols == 0) return std::nullopt;
+  // Rows further up than the map is tall, or columns further left than it is wide, do not exist.
+  const auto gap = static_cast<std::size_t>(std::min<i64>(trim_gap, static_cast<i64>(rows)));
+  const auto reach = static_cast<std::size_t>(std::min<i64>(trim_gap, static_cast<i64>(cols) - 1));
+  const float threshold = static_cast<float>(trim_sim);  // compared in float32, as NumPy compares a float32 map
+  ChainWorkspace& ws = workspace();
+  ws.window.resize(gap * cols);
+  ws.above.resize(cols);
+  ws.from.resize(cols);
+  double best = 0.0;
+  i64 best_start = -1, best_end = -1, best_length = 0;
+  for (std::size_t i = 0; i < rows; ++i) {
+    // Best chain ending up to `gap` rows above, per column; the oldest row wins ties ...
+    std::fill(ws.above.weight.begin(), ws.above.weight.end(), 0.0);
+    for (std::size_t k = i < gap ? 0 : i - gap; k < i; ++k) {
+      const std::size_t slot = (k % gap) * cols;
+      for (std::size_t j = 0; j < cols; ++j)
+        if (ws.window.weight[slot + j] > ws.above.weight[j]) {
+          ws.above.weight[j] = ws.window.weight[slot + j];
+          ws.above.start[j] = ws.window.start[slot + j];
+          ws.above.length[j] = ws.window.length[slot + j];
+        }
+    }
+    // ... then up to `reach` columns to the left; the nearest column wins ties.
+    ws.from = ws.above;
+    for (std::size_t d = 1; d <= reach; ++d)
+      for (std::size_t j = d; j < cols; ++j)
+        if (ws.above.weight[j - d] > ws.from.weight[j]) {
+          ws.from.weight[j] = ws.above.weight[j - d];
+          ws.from.start[j] = ws.above.start[j - d];
+          ws.from.length[j] = ws.above.length[j - d];
+        }
+    // Row i's chains overwrite the oldest row of the window, which has just been read.
+    const std::size_t slot = (i % gap) * cols;
+    for (std::size_t j = 0; j < cols; ++j) {
+      const float v = sims.at(i, j);
+      const bool linked = ws.from.weight[j] > 0.0;
+      const double w = v >= threshold ? static_cast<double>(v) + ws.from.weight[j] : 0.0;
+      const i64 start = linked ? ws.from.start[j] : static_cast<i64>(i * cols + j);
+      const i64 length = linked ? ws.from.length[j] + 1 : 1;
+      ws.window.weight[slot + j] = w;
+      ws.window.start[slot + j] = start;
+      ws.window.length[slot + j] = length;
+      if (w > best) {  // the first end cell in row-major order wins ties
+        best = w;
+        best_start = start;
+        best_end = static_cast<i64>(i * cols + j);
+        best_length = length;
+      }
+    }
+  }
+  if (best_end < 0) return std::nullopt;
+  const auto c = static_cast<i64>(cols);
+  return Box{best_start / c, best_start % c, best_end / c, best_end % c,
+             static_cast<float>(best / static_cast<double>(best_length))};
+}
+
+std::vector<Box> trim_boxes(const SimMap& sims, std::vector<Box> boxes, const TrimParams& params) {
+  check_params(params);
+  if (!params.trim_sim) return boxes;
+  std::vector<Box> kept;
+  kept.reserve(boxes.size());
+  const auto rows = static_cast<i64>(sims.rows), cols = static_cast<i64>(sims.cols);
+  for (std::size_t k = 0; k < boxes.size(); ++k) {
+    const Box& box = boxes[k];
+    if (!(0 <= box.q_start && box.q_start <= box.q_end && box.q_end < rows && 0 <= box.r_start &&
+          box.r_start <= box.r_end && box.r_end < cols))
+      throw std::invalid_argument("trim: box " + std::to_string(k) + " [" + std::to_string(box.q_start) + ", " +
+                                  std::to_string(box.r_start) + ", " + std::to_string(box.q_end) + ", " +
+                                  std::to_string(box.r_end) + "] is not inside the " + std::to_string(rows) + " x " +
+                                  std::to_string(cols) + " map");
+    const auto q0 = static_cast<std::size_t>(box.q_start), r0 = static_cast<std::size_t>(box.r_start);
+    const SimMap inside{sims.data + q0 * sims.row_stride + r0, static_cast<std::size_t>(box.q_end - box.q_start + 1),
+                        static_cast<std::size_t>(box.r_end - box.r_start + 1), sims.row_stride};
+    if (const auto chain = chain_extent(inside, *params.trim_sim, params.trim_gap))
+      kept.push_back({box.q_start + chain->q_start, box.r_start + chain->r_start, box.q_start + chain->q_end,
+                      box.r_start + chain->r_end, chain->score});
+  }
+  return kept;
+}
+
+}  // namespace vcdfast
