@@ -203,11 +203,12 @@ def markdown(results: list[dict], infos: list[dict], env: dict, command: str) ->
     return "\n".join(lines) + "\n"
 
 
-def write_section(md: Path, section: str) -> None:
+def write_section(md: Path, section: str, begin: str = MD_BEGIN, end: str = MD_END) -> None:
+    """Replace the text between `begin` and `end` in md (or append the section)."""
     text = md.read_text() if md.exists() else "# Benchmarks\n\n"
-    if MD_BEGIN in text and MD_END in text:
-        head, rest = text.split(MD_BEGIN, 1)
-        text = head + section.rstrip("\n") + rest.split(MD_END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section.rstrip("\n") + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section
     md.write_text(text)

@@ -161,15 +161,16 @@ GRID = {  # one axis per stage, so that each stage's work is shared by the setti
 VIEW_SETS_BY_MODEL = {"sscd": ["full", "full+flip"]}
 
 
-def sweep(split: Path, embs: dict, sink) -> None:
+def sweep(split: Path, embs: dict, sink) -> list[dict]:
     judge = Judge(split)
+    rows: list[dict] = []
 
     def emit(model, label, cfg, pred, cands):
-        row = {"model": model, "label": label, **cfg, **judge(pred, cands)}
-        line = json.dumps(row, default=str)
-        print(line, flush=True)
+        row = json.loads(json.dumps({"model": model, "label": label, **cfg, **judge(pred, cands)}, default=str))
+        rows.append(row)
         if sink:
-            sink.write(line + "\n")
+            sink.write(json.dumps(row) + "\n")
+            sink.flush()
 
     kernel_tn = _kernel_tn()
     for model, emb in embs.items():
@@ -193,6 +194,61 @@ def sweep(split: Path, embs: dict, sink) -> None:
                     for min_score in GRID["min_score"]:
                         cfg = {**first, "tn": tn_params, "trim_sim": trim, "min_score": min_score}
                         emit(model, None, cfg, matches(emb, cut, min_score), cand_ids)
+    return rows
+
+
+MD_BEGIN, MD_END = "<!-- sweep_query:begin -->", "<!-- sweep_query:end -->"
+# The rule that picks the defaults: the best mean of VCSL F1 and segment µAP among the settings
+# that flag at most 5% of the copy-free queries and keep >= 97% of the true pairs among the
+# candidates; ties go to fewer views, then fewer candidates.
+MAX_NEGATIVES_FLAGGED, MIN_CANDIDATE_RECALL = 0.05, 0.97
+
+
+def objective(row: dict) -> float:
+    return (row["vcsl_f1"] + row["vsc_micro_ap"]) / 2
+
+
+def choose(rows: list[dict]) -> dict | None:
+    ok = [r for r in rows if r["label"] is None and r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED
+          and r["candidate_recall"] >= MIN_CANDIDATE_RECALL]
+    return max(ok, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"]), default=None)
+
+
+def describe(r: dict) -> str:
+    if r["label"]:
+        return r["label"]
+    tn = r["tn"]
+    bg = f"normalised (beta {r['background']['beta']})" if r["background"] else "raw cosine"
+    trim = f"trim {r['trim_sim']}" if r["trim_sim"] is not None else "untrimmed"
+    floor = f", min score {r['min_score']}" if r["min_score"] > -1 else ""
+    return (f"{'+'.join(r['views'])}, {bg}, {r['candidates']} candidates, TN max_step {tn['max_step']} min_sim "
+            f"{tn['min_sim']} min_length {tn['min_length']}, {trim}{floor}")
+
+
+def table(rows: list[dict], split: str) -> str:
+    """The seed rows, the best setting per (model, views, normalised or not) under the rule's
+    constraints, and the chosen one."""
+    f = lambda x: f"{x:.3f}"  # noqa: E731
+    chosen = choose(rows)
+    best: dict = {}
+    for r in rows:
+        if r["label"] is None and r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED:
+            key = (r["model"], tuple(r["views"]), r["background"] is not None)
+            if key not in best or objective(r) > objective(best[key]):
+                best[key] = r
+    shown = [r for r in rows if r["label"]] + sorted(best.values(), key=lambda r: -objective(r))
+    lines = [MD_BEGIN, f"Tuning split `{split}`: {len(rows)} settings scored (bench/sweep_query.py). Rule: best "
+             f"(VCSL F1 + segment µAP) / 2 with copy-free queries flagged <= {MAX_NEGATIVES_FLAGGED} and candidate "
+             f"recall >= {MIN_CANDIDATE_RECALL}; ties to fewer views, then fewer candidates.", "",
+             "| model | setting | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | candidate recall | "
+             "copy-free flagged |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in shown:
+        mark = "**" if r is chosen else ""
+        lines.append(f"| {r['model']} | {mark}{describe(r)}{mark} | {f(r['vcsl_precision'])} | {f(r['vcsl_recall'])} | "
+                     f"{f(r['vcsl_f1'])} | {f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | {f(r['candidate_recall'])} | "
+                     f"{f(r['negatives_flagged'])} |")
+    lines.append(MD_END)
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -201,6 +257,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("bench/out/sweep"))
     ap.add_argument("--models", default="sscd,sscd-mobile")
     ap.add_argument("--jsonl", type=Path, default=None, help="append one JSON line per setting here")
+    ap.add_argument("--md", type=Path, default=None, help="rewrite the sweep section of this Markdown file")
     args = ap.parse_args()
     meta = json.loads((args.split / "dataset.json").read_text())
     if meta.get("split") != "tune":
@@ -209,7 +266,13 @@ def main() -> None:
     models = args.models.split(",")
     embs = {m: embed_split(args.split, m, args.work) for m in models}
     sink = args.jsonl.open("a") if args.jsonl else None
-    sweep(args.split, embs, sink)
+    rows = sweep(args.split, embs, sink)
+    section = table(rows, args.split.name)
+    print(section)
+    if args.md:
+        from bench_e2e import write_section
+
+        write_section(args.md, section, MD_BEGIN, MD_END)
 
 
 if __name__ == "__main__":
