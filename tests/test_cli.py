@@ -68,9 +68,11 @@ def test_query_file_list_and_video_level(indexed, corpus, capsys):  # noqa: F811
     listing.write_text(f"# queries\n{corpus['unrelated']}\n\n{corpus['refs'][0]}\n")
     rc, out, _ = run(capsys, "query", "--index", indexed["index"], "--format", "json", "--video-level",
                      "--candidates", "1", f"@{listing}")
-    hits = json.loads(out)
-    assert rc == 0 and [h["query_id"] for h in hits] == ["unrelated", "ref1"]
-    assert hits[1]["ref_id"] == "ref1" and hits[1]["score"] > 0.99
+    results = json.loads(out)
+    assert rc == 0 and [r["query_id"] for r in results] == ["unrelated", "ref1"]
+    assert all(len(r["matches"]) == 1 for r in results)  # --candidates 1: the nearest video, however far
+    hit = results[1]["matches"][0]
+    assert hit["ref_id"] == "ref1" and hit["score"] > 0.99
 
 
 def test_wrong_model_and_unknown_id_fail_with_status_1(indexed, corpus, capsys):  # noqa: F811
@@ -82,22 +84,27 @@ def test_wrong_model_and_unknown_id_fail_with_status_1(indexed, corpus, capsys):
     assert rc == 1 and "no vcdfast index" in err
 
 
-def test_compare_two_files(corpus, capsys):  # noqa: F811
-    rc, out, _ = run(capsys, "compare", "--model", "sscd-mobile", "--format", "json", corpus["query"],
-                     corpus["refs"][1])
-    matches = json.loads(out)
+def test_compare_two_files(corpus, capsys, tmp_path):  # noqa: F811
+    pytest.importorskip("matplotlib", reason="--plot needs the `report` extra (matplotlib)")
+    plot = tmp_path / "pair.png"
+    rc, out, _ = run(capsys, "compare", "--model", "sscd-mobile", "--format", "json", "--plot", plot,
+                     corpus["query"], corpus["refs"][1])
+    assert plot.stat().st_size > 0
+    (result,) = json.loads(out)
+    matches = result["matches"]
+    assert result["coverage"]["query"]["complete"] and result["coverage"]["ref"]["complete"]
     seed, r0, q0, length = COPIES[1]
     assert rc == 0 and matches and all(m["ref_id"] == "ref2" for m in matches)
     assert abs(matches[0]["query_start"] - q0) <= TOL and abs(matches[0]["ref_end"] - (r0 + length)) <= TOL
 
 
 def test_usage_errors_exit_2(capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["query", "--method", "nope", "x.mp4"])
-    assert e.value.code == 2
-    with pytest.raises(SystemExit) as e:
-        main(["query", "--param", "min_sim", "x.mp4"])
-    assert e.value.code == 2
+    for argv in (["query", "--method", "nope", "x.mp4"], ["query", "--param", "min_sim", "x.mp4"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("vcdfast query: error: argument --"), err
 
 
 def test_demo_finds_both_copies(tmp_path, capsys):
