@@ -272,6 +272,7 @@ def cmd_query(args) -> int:
             try:
                 emb = ix.embed(p, strict=args.strict, on_progress=progress.media)
                 result.coverage = _coverage(emb)
+                progress.media(result.coverage["decoded"][1])
                 if args.video_level:
                     result.matches = ix.query_videos(emb, query_id=result.query_id, top_n=args.candidates)
                 else:
@@ -657,7 +658,8 @@ def _version() -> str:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"vcdfast: warning: {message}", file=sys.stderr)
+    clear = "\r\x1b[K" if sys.stderr.isatty() else ""  # over a progress line being drawn
+    print(f"{clear}vcdfast: warning: {message}", file=sys.stderr)
 
 
 def main(argv=None) -> int:

@@ -60,8 +60,8 @@ class AddError(VcdfastError):
         self.report = report
         self.failed = dict(report.failed)
         lines = "".join(f"\n  {path}: {message}" for path, message in self.failed.items())
-        super().__init__(f"{len(self.failed)} of {len(self.failed) + report.count} input(s) not indexed "
-                         f"(the others were):{lines}")
+        rest = " (the others were)" if report.count else ""
+        super().__init__(f"{len(self.failed)} of {len(self.failed) + report.count} input(s) not indexed{rest}:{lines}")
 
 
 class PartialDecodeWarning(UserWarning):
