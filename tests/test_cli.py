@@ -66,8 +66,10 @@ def test_query_csv_is_vsc_format_with_the_copies(indexed, corpus, capsys):  # no
 def test_query_file_list_and_video_level(indexed, corpus, capsys):  # noqa: F811
     listing = indexed["root"] / "queries.txt"
     listing.write_text(f"# queries\n{corpus['unrelated']}\n\n{corpus['refs'][0]}\n")
+    page = indexed["root"] / "video-level.html"
     rc, out, _ = run(capsys, "query", "--index", indexed["index"], "--format", "json", "--video-level",
-                     "--candidates", "1", f"@{listing}")
+                     "--candidates", "1", "-q", "--report", page, f"@{listing}")
+    assert page.read_text().count('<tr class="match" data-ref="ref1">') == 2  # a section per query, no thumbnails
     results = json.loads(out)
     assert rc == 0 and [r["query_id"] for r in results] == ["unrelated", "ref1"]
     assert all(len(r["matches"]) == 1 for r in results)  # --candidates 1: the nearest video, however far
@@ -133,3 +135,37 @@ def test_a_folder_without_videos_is_a_per_input_error(tmp_path, corpus, capsys):
     assert set(failed) == {str(empty), str(other)}, failed
     for folder, message in failed.items():
         assert f"no video files found in {folder!r}" in message and message in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_in_a_terminal_rewrites_one_line_and_elsewhere_prints_finished_inputs():
+    from vcdfast import cli
+
+    for stream in (_Terminal(), io.StringIO()):
+        clock = iter([0.0, 0.1, 0.5, 0.6, 0.6, 40.0, 41.0])  # one reading per call below
+        p = cli.Progress(2, quiet=False, stream=stream, clock=lambda: next(clock))
+        p.start("dir/a.mp4")  # 0.0
+        p.media(1.0)  # 0.1: too soon after the start to redraw in a terminal
+        p.media(5.0)  # 0.5: redrawn in a terminal
+        p.done()  # 0.6
+        p.start("b.mp4")  # 0.6
+        p.media(600.0)  # 40.0: a plain line on a long input, every 30 s
+        p.done("2 match(es)")  # 41.0
+        if stream.isatty():
+            assert stream.getvalue() == (
+                "\r\x1b[K[1/2] a.mp4 … 0.0 s media, 0.0 s\r\x1b[K[1/2] a.mp4 … 5.0 s media, 0.5 s"
+                "\r\x1b[K[1/2] a.mp4 … 5.0 s media, 0.6 s\n\r\x1b[K[2/2] b.mp4 … 0.0 s media, 0.0 s"
+                "\r\x1b[K[2/2] b.mp4 … 600.0 s media, 39.4 s\r\x1b[K[2/2] b.mp4 … 600.0 s media, 40.4 s, 2 match(es)\n")
+        else:
+            assert stream.getvalue().splitlines() == [
+                "[1/2] a.mp4 … 5.0 s media, 0.6 s", "[2/2] b.mp4 … 600.0 s media, 39.4 s so far",
+                "[2/2] b.mp4 … 600.0 s media, 40.4 s, 2 match(es)"]
+    quiet = io.StringIO()
+    p = cli.Progress(1, quiet=True, stream=quiet)
+    p.start("a.mp4")
+    p.done()
+    assert quiet.getvalue() == ""

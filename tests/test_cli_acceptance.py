@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import vcdfast
-from test_index_e2e import COPIES, TOL, build_query, corpus, shots  # noqa: F401  (corpus is a fixture)
+from test_index_e2e import COPIES, TOL, corpus, shots  # noqa: F401  (corpus is a fixture)
 from videos import make_not_a_video, make_truncated, make_video, splice
 
 PACKAGE_ROOT = str(Path(vcdfast.__file__).resolve().parent.parent)

@@ -68,11 +68,11 @@ class Progress:
     """Progress over many inputs on stderr. In a terminal, one line rewritten in place
     (`[3/9] file.mp4 … 12.4 s media, 2.1 s`) that grows with each second of media decoded;
     elsewhere the same line once per finished input, and every `every_s` seconds on a long
-    one. Silent when `quiet`."""
+    one. Silent when `quiet`. `clock` gives seconds (time.monotonic)."""
 
-    def __init__(self, total: int, *, quiet: bool, stream=None, every_s: float = 30.0):
+    def __init__(self, total: int, *, quiet: bool, stream=None, every_s: float = 30.0, clock=time.monotonic):
         self.stream = stream or sys.stderr
-        self.total, self.quiet, self.every_s = total, quiet, every_s
+        self.total, self.quiet, self.every_s, self.clock = total, quiet, every_s, clock
         self.tty = self.stream.isatty()
         self.count, self.path = 0, None
         self.started = self.shown = 0.0
@@ -81,25 +81,24 @@ class Progress:
     def start(self, path) -> None:
         self.count += 1
         self.path, self.media_s = path, 0.0
-        self.started = self.shown = time.monotonic()
+        self.started = self.shown = self.clock()
         if self.tty:
-            self._show(self._line())
+            self._show(self._line(self.started))
 
     def media(self, seconds: float) -> None:
         """`seconds` of the current input's media are done."""
         self.media_s = seconds
-        now = time.monotonic()
+        now = self.clock()
         if now - self.shown >= (0.2 if self.tty else self.every_s):
             self.shown = now
-            self._show(self._line() + ("" if self.tty else " so far"))
+            self._show(self._line(now) + ("" if self.tty else " so far"))
 
     def done(self, note: str = "") -> None:
-        self._show(self._line() + (f", {note}" if note else ""), final=True)
+        self._show(self._line(self.clock()) + (f", {note}" if note else ""), final=True)
         self.path = None
 
-    def _line(self) -> str:
-        return (f"[{self.count}/{self.total}] {Path(self.path).name} … {self.media_s:.1f} s media, "
-                f"{time.monotonic() - self.started:.1f} s")
+    def _line(self, now: float) -> str:
+        return f"[{self.count}/{self.total}] {Path(self.path).name} … {self.media_s:.1f} s media, {now - self.started:.1f} s"
 
     def _show(self, text: str, final: bool = False) -> None:
         if self.quiet:
