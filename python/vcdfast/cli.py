@@ -282,7 +282,7 @@ def cmd_query(args) -> int:
                 progress.done("failed")
                 failures.add(p, e)
                 continue
-            progress.done(f"{len(result.matches)} match(es)")
+            progress.done(f"{len(result.matches)} match(es)" if result.matches else "no match")
         refs = {m.ref_id: ix.record(m.ref_id).source for r in results for m in r.matches}
     _print_query_results(results, args)
     if args.report:
