@@ -251,7 +251,8 @@ def truncated(tmp_path_factory):
 
 
 def test_a_truncated_query_keeps_its_decodable_part(indexed, truncated):
-    run = vcdfast_cli("query", "--index", indexed["index"], "--format", "json", truncated)
+    page = indexed["root"] / "truncated.html"
+    run = vcdfast_cli("query", "--index", indexed["index"], "--format", "json", "--report", page, truncated)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     warning = [line for line in run.stderr.splitlines() if line.startswith("vcdfast: warning:")]
@@ -261,6 +262,7 @@ def test_a_truncated_query_keeps_its_decodable_part(indexed, truncated):
     (result,) = json.loads(run.stdout)
     assert result["coverage"] == {"decoded": [0.0, pytest.approx(float(decoded), abs=1e-3)],
                                   "declared": [0.0, pytest.approx(30.0)], "complete": False}
+    assert f"damaged file: only 0–{float(decoded):.1f} s decoded of the declared 0–30.0 s" in page.read_text()
     hit = max((m for m in result["matches"] if m["ref_id"] == "ref2"), key=lambda m: m["score"])
     assert abs(hit["query_start"] - 2.0) <= TOL and abs(hit["query_end"] - 10.0) <= TOL, hit
     assert abs(hit["ref_start"] - 11.0) <= TOL and abs(hit["ref_end"] - 19.0) <= TOL, hit
