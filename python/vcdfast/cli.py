@@ -290,7 +290,7 @@ def cmd_query(args) -> int:
 
         write_report([ReportSection(r.path, r.query_id, r.matches, r.coverage, r.error) for r in results],
                      args.report, ref_paths=refs, video_level=args.video_level)
-        print(f"vcdfast: report written to {args.report}", file=sys.stderr)
+        summary(f"report written to {args.report}", args)
     found = sum(1 for r in results if r.matches)
     failed = sum(1 for r in results if r.error)
     summary(f"{len(results)} queried, {found} with matches, {len(results) - found - failed} without, "
