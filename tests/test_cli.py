@@ -66,11 +66,15 @@ def test_query_csv_is_vsc_format_with_the_copies(indexed, corpus, capsys):  # no
 def test_query_file_list_and_video_level(indexed, corpus, capsys):  # noqa: F811
     listing = indexed["root"] / "queries.txt"
     listing.write_text(f"# queries\n{corpus['unrelated']}\n\n{corpus['refs'][0]}\n")
+    page = indexed["root"] / "video-level.html"
     rc, out, _ = run(capsys, "query", "--index", indexed["index"], "--format", "json", "--video-level",
-                     "--candidates", "1", f"@{listing}")
-    hits = json.loads(out)
-    assert rc == 0 and [h["query_id"] for h in hits] == ["unrelated", "ref1"]
-    assert hits[1]["ref_id"] == "ref1" and hits[1]["score"] > 0.99
+                     "--candidates", "1", "-q", "--report", page, f"@{listing}")
+    assert page.read_text().count('<tr class="match" data-ref="ref1">') == 2  # a section per query, no thumbnails
+    results = json.loads(out)
+    assert rc == 0 and [r["query_id"] for r in results] == ["unrelated", "ref1"]
+    assert all(len(r["matches"]) == 1 for r in results)  # --candidates 1: the nearest video, however far
+    hit = results[1]["matches"][0]
+    assert hit["ref_id"] == "ref1" and hit["score"] > 0.99
 
 
 def test_wrong_model_and_unknown_id_fail_with_status_1(indexed, corpus, capsys):  # noqa: F811
@@ -82,22 +86,27 @@ def test_wrong_model_and_unknown_id_fail_with_status_1(indexed, corpus, capsys):
     assert rc == 1 and "no vcdfast index" in err
 
 
-def test_compare_two_files(corpus, capsys):  # noqa: F811
-    rc, out, _ = run(capsys, "compare", "--model", "sscd-mobile", "--format", "json", corpus["query"],
-                     corpus["refs"][1])
-    matches = json.loads(out)
+def test_compare_two_files(corpus, capsys, tmp_path):  # noqa: F811
+    pytest.importorskip("matplotlib", reason="--plot needs the `report` extra (matplotlib)")
+    plot = tmp_path / "pair.png"
+    rc, out, _ = run(capsys, "compare", "--model", "sscd-mobile", "--format", "json", "--plot", plot,
+                     corpus["query"], corpus["refs"][1])
+    assert plot.stat().st_size > 0
+    (result,) = json.loads(out)
+    matches = result["matches"]
+    assert result["coverage"]["query"]["complete"] and result["coverage"]["ref"]["complete"]
     seed, r0, q0, length = COPIES[1]
     assert rc == 0 and matches and all(m["ref_id"] == "ref2" for m in matches)
     assert abs(matches[0]["query_start"] - q0) <= TOL and abs(matches[0]["ref_end"] - (r0 + length)) <= TOL
 
 
 def test_usage_errors_exit_2(capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["query", "--method", "nope", "x.mp4"])
-    assert e.value.code == 2
-    with pytest.raises(SystemExit) as e:
-        main(["query", "--param", "min_sim", "x.mp4"])
-    assert e.value.code == 2
+    for argv in (["query", "--method", "nope", "x.mp4"], ["query", "--param", "min_sim", "x.mp4"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("vcdfast query: error: argument --"), err
 
 
 def test_demo_finds_both_copies(tmp_path, capsys):
@@ -126,3 +135,37 @@ def test_a_folder_without_videos_is_a_per_input_error(tmp_path, corpus, capsys):
     assert set(failed) == {str(empty), str(other)}, failed
     for folder, message in failed.items():
         assert f"no video files found in {folder!r}" in message and message in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_in_a_terminal_rewrites_one_line_and_elsewhere_prints_finished_inputs():
+    from vcdfast import cli
+
+    for stream in (_Terminal(), io.StringIO()):
+        clock = iter([0.0, 0.1, 0.5, 0.6, 0.6, 40.0, 41.0])  # one reading per call below
+        p = cli.Progress(2, quiet=False, stream=stream, clock=lambda: next(clock))
+        p.start("dir/a.mp4")  # 0.0
+        p.media(1.0)  # 0.1: too soon after the start to redraw in a terminal
+        p.media(5.0)  # 0.5: redrawn in a terminal
+        p.done()  # 0.6
+        p.start("b.mp4")  # 0.6
+        p.media(600.0)  # 40.0: a plain line on a long input, every 30 s
+        p.done("2 match(es)")  # 41.0
+        if stream.isatty():
+            assert stream.getvalue() == (
+                "\r\x1b[K[1/2] a.mp4 … 0.0 s media, 0.0 s\r\x1b[K[1/2] a.mp4 … 5.0 s media, 0.5 s"
+                "\r\x1b[K[1/2] a.mp4 … 5.0 s media, 0.6 s\n\r\x1b[K[2/2] b.mp4 … 0.0 s media, 0.0 s"
+                "\r\x1b[K[2/2] b.mp4 … 600.0 s media, 39.4 s\r\x1b[K[2/2] b.mp4 … 600.0 s media, 40.4 s, 2 match(es)\n")
+        else:
+            assert stream.getvalue().splitlines() == [
+                "[1/2] a.mp4 … 5.0 s media, 0.6 s", "[2/2] b.mp4 … 600.0 s media, 39.4 s so far",
+                "[2/2] b.mp4 … 600.0 s media, 40.4 s, 2 match(es)"]
+    quiet = io.StringIO()
+    p = cli.Progress(1, quiet=True, stream=quiet)
+    p.start("a.mp4")
+    p.done()
+    assert quiet.getvalue() == ""

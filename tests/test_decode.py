@@ -7,7 +7,7 @@ import pytest
 
 import videos as V
 from vcdfast.decode import Sampling, decode, iter_frames, probe
-from vcdfast.errors import VcdfastError, VideoDecodeError
+from vcdfast.errors import PartialDecodeWarning, VcdfastError, VideoDecodeError
 
 MS = 1e-3  # generator and containers keep millisecond clocks (MP4 rescales them exactly)
 
@@ -206,11 +206,43 @@ def test_truncated_mp4_without_index(tmp_path):
         decode(cut)
 
 
-def test_truncated_stream_keeps_frames_before_the_cut(tmp_path):
+def test_truncated_stream_gives_its_decodable_part_with_a_warning(tmp_path):
+    g = V.make_video(tmp_path / "full.mkv", codec="mjpeg", seconds=4, fps=10, content="clock")
+    cut = V.make_truncated(g.path, tmp_path / "cut.mkv", 0.5)
+    with pytest.warns(PartialDecodeWarning) as caught:
+        part = decode(cut, Sampling(fps=None))
+    assert 0 < len(part.timestamps) < len(g.times)
+    np.testing.assert_allclose(part.timestamps, g.relative_times[: len(part.timestamps)], atol=MS)
+    np.testing.assert_allclose([V.read_clock(f) / 1000 for f in part.frames], part.timestamps, atol=MS)
+    end = part.timestamps[-1] + 0.1  # the last frame is on screen for one interval
+    assert part.info.decoded_end == pytest.approx(end, abs=MS)
+    (w,) = caught
+    span = f"decoded 0.000-{end:.3f} s of the declared 0.000-4.000 s"
+    assert str(cut) in str(w.message) and span in str(w.message) and span in part.info.damage
+    whole = decode(g.path, Sampling(fps=None))
+    assert whole.info.damage is None and whole.info.decoded_end is None
+
+
+def test_corrupt_middle_gives_the_frames_before_it(tmp_path):
+    g = V.make_video(tmp_path / "full.mp4", seconds=4, fps=10, content="clock")
+    data = bytearray(g.path.read_bytes())
+    n = len(data)
+    data[n // 2:n // 2 + n // 4] = np.random.default_rng(0).integers(0, 256, n // 4, np.uint8).tobytes()
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(bytes(data))
+    with pytest.warns(PartialDecodeWarning, match="bad.mp4' is damaged.*of the declared 0.000-4.000 s"):
+        part = decode(bad, Sampling(fps=None))
+    assert 0 < len(part.timestamps) < len(g.times) and "InvalidDataError" in part.info.damage
+    np.testing.assert_allclose([V.read_clock(f) / 1000 for f in part.frames], part.timestamps, atol=MS)
+    with pytest.raises(VideoDecodeError, match="bad.mp4.*InvalidDataError"):
+        decode(bad, Sampling(fps=None), strict=True)
+
+
+def test_truncated_stream_keeps_frames_before_the_cut_when_strict(tmp_path):
     g = V.make_video(tmp_path / "full.mkv", codec="mjpeg", seconds=4, fps=10, content="clock")
     cut = V.make_truncated(g.path, tmp_path / "cut.mkv", 0.5)
     with pytest.raises(VideoDecodeError, match="truncated") as e:
-        decode(cut, Sampling(fps=None))
+        decode(cut, Sampling(fps=None), strict=True)
     err = e.value
     part = err.partial
     assert part is not None and 0 < len(part.timestamps) < len(g.times)

@@ -213,7 +213,7 @@ def test_decode_error_in_worker_names_file_and_keeps_partial(mobile, tmp_path):
     cut = V.make_truncated(g.path, tmp_path / "cut.mkv", 0.5)
     before = threading.active_count()
     with pytest.raises(VideoDecodeError, match="cut.mkv") as e:
-        mobile.embed_video(cut, Sampling(fps=5))
+        mobile.embed_video(cut, Sampling(fps=5), strict=True)
     part = e.value.partial
     assert isinstance(part, VideoEmbedding) and 0 < len(part) < 20
     np.testing.assert_allclose(part.timestamps, np.arange(len(part)) / 5.0, atol=1e-3)

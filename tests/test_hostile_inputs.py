@@ -99,7 +99,10 @@ INGEST = textwrap.dedent("""
     start = time.monotonic()
     with Index.open(index_dir, model=%r) as ix:
         ready = time.monotonic()
-        report = ix.add(paths, progress=False, on_progress=lambda p: done.append((p, time.monotonic())))
+        # strict: every bad file is refused, the 114-year claim too (by default its 3 decodable
+        # seconds would be kept with a warning, as test_decode checks)
+        report = ix.add(paths, on_error="report", strict=True, progress=False,
+                        on_progress=lambda p: done.append((p, time.monotonic())))
     times, prev = {}, ready
     for p, t in done:
         times[p], prev = t - prev, t
@@ -263,7 +266,7 @@ def test_unreadable_file_is_named(tmp_path, corpus):
         from vcdfast.index import Index
 
         with Index.open(tmp_path / "ix", model=MODEL) as ix:
-            report = ix.add([str(locked), str(good[0])], progress=False)
+            report = ix.add([str(locked), str(good[0])], on_error="report", progress=False)
             assert report.added == ["good0"] and str(locked) in report.failed[str(locked)]
             assert "ermission" in report.failed[str(locked)], report.failed
             assert ix.verify().ok and len(ix) == 1

@@ -27,20 +27,30 @@ def _longest_run(idx: np.ndarray) -> np.ndarray:
     return max(runs, key=len)
 
 
-def test_plot_alignment_draws_boxes_where_the_matches_are(tmp_path):
+def _map_and_boxes():
     rng = np.random.default_rng(0)
     sim = rng.uniform(0.0, 0.2, (60, 80)).astype(np.float32)
     sim[10:25, 30:45] = 1.0  # the copy: query frames 10..24 match reference frames 30..44
     sim[40:55, 5:16] = 0.6
-    boxes = [[10, 30, 24, 44], [40, 5, 54, 15]]
+    return sim, [[10, 30, 24, 44], [40, 5, 54, 15]]
+
+
+@pytest.mark.parametrize("seconds", [False, True])
+def test_plot_alignment_draws_boxes_where_the_matches_are(tmp_path, seconds):
+    sim, boxes = _map_and_boxes()
     out = tmp_path / "map.png"
-    rects = report.plot_alignment(sim, boxes, out, scores=[0.9, 0.5], title="Q vs R")
+    # in seconds: 2 fps on the query from 0 s, 4 fps on the reference from 100 s (the map is
+    # drawn on the sampling grid, so the pixels are those of the frame-index drawing)
+    kw = dict(q_intervals=np.arange(60)[:, None] / 2 + [0, 0.5],
+              r_intervals=100 + np.arange(80)[:, None] / 4 + [0, 0.25]) if seconds else {}
+    rects = report.plot_alignment(sim, boxes, out, scores=[0.9, 0.5], title="Q vs R", **kw)
     img = np.asarray(Image.open(out).convert("RGB"))
     red = _is_red(img)
     assert red.any()
 
-    # the white block (value 1.0) lies inside the first outline, half a cell beyond it on each side
-    # (found in the map area: the rows and columns that are mostly dark background)
+    # the outline of the first box runs along the edges of the white block (value 1.0): a box
+    # spans from its first frame's start to its last frame's end (found in the map area: the
+    # rows and columns that are mostly dark background)
     dark = np.all(img < 70, axis=-1)
     rows = _longest_run(np.nonzero(dark.sum(axis=1) > 0.3 * dark.sum(axis=1).max())[0])
     cols = _longest_run(np.nonzero(dark.sum(axis=0) > 0.3 * dark.sum(axis=0).max())[0])  # not the colour bar
@@ -48,11 +58,10 @@ def test_plot_alignment_draws_boxes_where_the_matches_are(tmp_path):
     white[rows.min():rows.max() + 1, cols.min():cols.max() + 1] = np.all(img > 245, axis=-1)[
         rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     ys, xs = np.nonzero(white)
-    cell_x, cell_y = (xs.max() - xs.min() + 1) / 15, (ys.max() - ys.min() + 1) / 15
     x0, y0, x1, y1 = rects[0]
-    tol = 2.5  # px: line width 2 px at 100 dpi plus rounding of the cell edges
-    assert abs(x0 - (xs.min() + cell_x / 2)) <= tol and abs(x1 - (xs.max() + 1 - cell_x / 2)) <= tol
-    assert abs(y0 - (ys.min() + cell_y / 2)) <= tol and abs(y1 - (ys.max() + 1 - cell_y / 2)) <= tol
+    tol = 3.0  # px: the 2 px outline at 100 dpi covers the block's outermost pixels, plus rounding
+    assert abs(x0 - xs.min()) <= tol and abs(x1 - (xs.max() + 1)) <= tol, (rects[0], xs.min(), xs.max())
+    assert abs(y0 - ys.min()) <= tol and abs(y1 - (ys.max() + 1)) <= tol, (rects[0], ys.min(), ys.max())
 
     for x0, y0, x1, y1 in rects:
         # sample the four edges: (almost) all red; the centre and a point outside: not red
@@ -64,6 +73,10 @@ def test_plot_alignment_draws_boxes_where_the_matches_are(tmp_path):
         assert not red[int((y0 + y1) / 2), int((x0 + x1) / 2)]
     # nothing red away from the boxes: the middle of the map between them
     assert not red[int(rects[0][3] + 3):int(rects[1][1] - 3), int(rects[1][2] + 5):int(rects[0][0] - 5)].any()
+    # each box is labelled (times and score: yellow text on a dark patch) beside its top-right corner
+    label = (img[..., 0] > 200) & (img[..., 1] > 180) & (img[..., 2] < 120)
+    for x0, y0, x1, y1 in rects:
+        assert label[int(y0):int(y0) + 25, int(x1):int(x1) + 60].sum() > 20
 
 
 def test_plot_alignment_ground_truth_and_bad_input(tmp_path):
@@ -76,6 +89,8 @@ def test_plot_alignment_ground_truth_and_bad_input(tmp_path):
         report.plot_alignment(np.zeros(5), [], out)
     with pytest.raises(ValueError, match="scores"):
         report.plot_alignment(np.zeros((5, 5)), [[0, 0, 1, 1]], out, scores=[1, 2])
+    with pytest.raises(ValueError, match="r_intervals"):
+        report.plot_alignment(np.zeros((5, 5)), [], out, q_intervals=np.zeros((5, 2)), r_intervals=np.zeros((4, 2)))
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,12 @@ Guards bound what one input can cost: only regular files are opened (a FIFO or d
 be an endless stream, a folder is no video); decoding stops with VideoDecodeError past
 `max_duration` seconds of media or `timeout` seconds of wall clock (checked per decoded
 frame), and streams of more than `max_pixels` pixels per frame are refused before decoding.
+
+Damaged files keep what decodes: a stream that stops well short of its declared duration
+(a download cut short) or that fails to decode from some point on yields the frames before
+the damage, then ends with a PartialDecodeWarning naming the file, the decoded span and the
+declared span (`VideoInfo.damage` says the same). strict=True raises VideoDecodeError there
+instead, as the guards do.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ import math
 import os
 import stat
 import time
+import warnings
 from dataclasses import asdict, dataclass, fields
 from typing import Iterator
 
 import numpy as np
 
-from vcdfast.errors import VideoDecodeError
+from vcdfast.errors import PartialDecodeWarning, VideoDecodeError
 
 __all__ = ["DecodedVideo", "MAX_DURATION_S", "MAX_PIXELS", "Sampling", "VideoInfo", "check_regular_file", "decode",
            "iter_frames", "probe"]
@@ -79,7 +86,9 @@ class Sampling:
 @dataclass
 class VideoInfo:
     """What the container says about the video stream. width/height are as displayed (after
-    rotation); duration is seconds from the stream start (None when the file does not say)."""
+    rotation); duration is seconds from the stream start (None when the file does not say).
+    For a damaged file decoded leniently, `damage` says what was kept and why, and
+    `decoded_end` is where the decodable part ends (s); both None for a whole stream."""
 
     path: str
     duration: float | None
@@ -90,6 +99,8 @@ class VideoInfo:
     avg_fps: float | None
     start_time: float
     frame_count: int | None
+    damage: str | None = None
+    decoded_end: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -212,7 +223,7 @@ class _Targets:
 
 def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] | None = None,
                 threads: int | None = None, info: list | None = None, max_duration: float | None = MAX_DURATION_S,
-                timeout: float | None = None, max_pixels: int | None = MAX_PIXELS
+                timeout: float | None = None, max_pixels: int | None = MAX_PIXELS, strict: bool = False
                 ) -> Iterator[tuple[np.ndarray, float]]:
     """Yield (frame, t): uint8 RGB (H, W, 3) upright frames and their times in seconds from the
     stream start, for each sampling target. size = (width, height) resizes (bilinear, in
@@ -222,8 +233,9 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
     a bound.
 
     Raises VideoDecodeError naming the file: at open, or mid-file with the coverage so far
-    (frames already yielded stay valid); a stream that stops well short of its declared
-    duration (a truncated download) is such an error.
+    (frames already yielded stay valid). Damage (a stream that stops well short of its
+    declared duration, or a decoding error after the first frame) ends the stream with a
+    PartialDecodeWarning and `VideoInfo.damage` set; with strict=True it is such an error.
     """
     if not isinstance(sampling, Sampling):
         raise TypeError(f"sampling must be a vcdfast.decode.Sampling, got {type(sampling).__name__}")
@@ -314,14 +326,32 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
         # a stream that stops short of the declared duration was cut; the slack lets audio outlast video
         slack = max(1.0, 2.0 * (interval or 0.0))
         if reached_eof and declared is not None and last_t + slack < declared:
-            raise VideoDecodeError(path, f"stream ends at {last_t:.3f} s but the file declares {declared:.3f} s "
+            cut = VideoDecodeError(path, f"stream ends at {last_t:.3f} s but the file declares {declared:.3f} s "
                                          "(truncated?)", frames_decoded=emitted, decoded_until=last_t)
+            if strict:
+                raise cut
+            _damaged(vinfo, last_t + (interval or 0.0), cut.cause)
     except VideoDecodeError:
         raise
     except Exception as e:  # av.error.* from a corrupt packet, MemoryError, ...
-        raise VideoDecodeError(path, e, frames_decoded=emitted, decoded_until=last_t) from e
+        import av
+
+        error = VideoDecodeError(path, e, frames_decoded=emitted, decoded_until=last_t)
+        if strict or not emitted or not isinstance(e, av.error.FFmpegError):
+            raise error from e
+        _damaged(vinfo, last_t, f"{type(e).__name__}: {e}")
     finally:
         container.close()
+
+
+def _damaged(info: VideoInfo, decoded_end: float, why: str) -> None:
+    """Record on `info` that only [0, decoded_end) decoded, and warn."""
+    declared = (f"the declared 0.000-{info.duration:.3f} s" if info.duration is not None
+                else "a stream of undeclared length")
+    info.decoded_end = decoded_end
+    info.damage = f"decoded 0.000-{decoded_end:.3f} s of {declared}: {why}"
+    warnings.warn(PartialDecodeWarning(f"video {info.path!r} is damaged; keeping its decodable part, "
+                                       f"{info.damage}"), stacklevel=3)
 
 
 def _check_pixels(path, width: int, height: int, max_pixels: int | None) -> None:

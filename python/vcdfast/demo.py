@@ -85,8 +85,6 @@ def run_demo(folder=None, *, model: str = "sscd-mobile", progress: bool | None =
     query = write_video(folder / "query.mp4", query_content, float(starts[-1]))
     truth = [("ref1", 4.0, 12.0, 7.0, 15.0), ("ref3", 16.0, 24.0, 5.0, 13.0)]
     with Index.open(folder / "index", model=model) as ix:
-        report = ix.add(paths, progress=progress)
-        if not report.ok:
-            raise RuntimeError(f"demo indexing failed: {report.failed}")
+        ix.add(paths, progress=progress)  # AddError if any failed
         matches = ix.query(query)
     return DemoResult(folder, paths, query, truth, matches)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -255,11 +256,14 @@ class Embedder:
     # ------------------------------------------------------------------ pipeline
 
     def embed_video(self, path, sampling: Sampling = Sampling(), *, max_duration: float | None = MAX_DURATION_S,
-                    timeout: float | None = None, max_pixels: int | None = MAX_PIXELS) -> VideoEmbedding:
+                    timeout: float | None = None, max_pixels: int | None = MAX_PIXELS, strict: bool = False,
+                    on_progress: Callable[[float], None] | None = None) -> VideoEmbedding:
         """Decode (worker thread) and embed (this thread) in a pipeline. A decode error raises
         VideoDecodeError naming the file, with `.partial` = the VideoEmbedding of the frames
         embedded before it (None if the file never opened). max_duration, timeout and
-        max_pixels bound one input (see vcdfast.decode.iter_frames).
+        max_pixels bound one input; a damaged file gives its decodable part unless strict
+        (see vcdfast.decode.iter_frames). on_progress(t) is called in this thread after each
+        batch with the media time (s) embedded so far.
 
         Frames cross a bounded queue one by one; the consumer takes what is waiting, up to a
         batch, so batches are full when the model is the bottleneck (the queue fills) and small
@@ -282,7 +286,7 @@ class Embedder:
             try:
                 for item in iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
                                         info=info, max_duration=max_duration, timeout=timeout,
-                                        max_pixels=max_pixels):
+                                        max_pixels=max_pixels, strict=strict):
                     if not put(item):
                         return
                 put(_DONE)
@@ -312,6 +316,8 @@ class Embedder:
                     times.extend(t for _, t in pending[:ready])
                     done = (done + [img for img, _ in pending[:ready]])[max(0, len(done) + ready - lookahead):]
                     pending = pending[ready:]
+                    if on_progress is not None:
+                        on_progress(times[-1])
                 if control is _DONE:
                     break
                 if control is not None:

@@ -50,3 +50,23 @@ class VideoNotFoundError(VcdfastError, KeyError):
 
 
 __all__ += ["IndexLockedError", "IndexMismatchError", "VideoNotFoundError"]
+
+
+class AddError(VcdfastError):
+    """`Index.add` finished its batch but some inputs failed. Everything else was indexed;
+    `.report` is the AddReport and `.failed` its {input path: error message}."""
+
+    def __init__(self, report):
+        self.report = report
+        self.failed = dict(report.failed)
+        lines = "".join(f"\n  {path}: {message}" for path, message in self.failed.items())
+        rest = " (the others were)" if report.count else ""
+        super().__init__(f"{len(self.failed)} of {len(self.failed) + report.count} input(s) not indexed{rest}:{lines}")
+
+
+class PartialDecodeWarning(UserWarning):
+    """A damaged video (truncated, or undecodable from some point on) was kept for the part that
+    decodes. The message names the file, the decoded span and the declared span."""
+
+
+__all__ += ["AddError", "PartialDecodeWarning"]

@@ -56,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vcdfast.errors import IndexLockedError, IndexMismatchError, VideoDecodeError, VideoNotFoundError
+from vcdfast.errors import AddError, IndexLockedError, IndexMismatchError, VideoDecodeError, VideoNotFoundError
 from vcdfast.query import (AlignMethod, Match, QueryOptions, Similarity, align_pairs, align_views, boxes_to_matches,
                            frame_votes, intervals, vote)
 from vcdfast.store import IndexType, MatrixStore, MilvusStore, pool, video_key
@@ -104,11 +104,18 @@ class AddReport:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # same id, same content: already indexed
+    kept: list[str] = field(default_factory=list)  # same id, other content, on_conflict="skip": old entry kept
     failed: dict[str, str] = field(default_factory=dict)  # input path -> error message
+    partial: dict[str, str] = field(default_factory=dict)  # id -> why only part of its file was indexed
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    @property
+    def count(self) -> int:
+        """Inputs that did not fail."""
+        return len(self.added) + len(self.replaced) + len(self.skipped) + len(self.kept)
 
 
 @dataclass
@@ -302,18 +309,20 @@ class Index:
             self._embedder = Embedder(self.spec, views=self.views)
         return self._embedder
 
-    def embed(self, path):
-        return self.embedder.embed_video(path, self.sampling)
+    def embed(self, path, **kw):
+        """Embedder.embed_video(path, the index's sampling, **kw)."""
+        return self.embedder.embed_video(path, self.sampling, **kw)
 
-    def embed_query(self, path, views: Sequence[str] | None = None):
-        """A query video embedded with query-side views (default: QueryOptions().views)."""
+    def embed_query(self, path, views: Sequence[str] | None = None, **kw):
+        """A query video embedded with query-side views (default: QueryOptions().views);
+        **kw as for Embedder.embed_video."""
         from vcdfast.embed import Embedder
         from vcdfast.views import expand_views
 
         views = expand_views(views if views is not None else QueryOptions().views)
         if views not in self._query_embedders:
             self._query_embedders[views] = Embedder(self.spec, views=views)
-        return self._query_embedders[views].embed_video(path, self.sampling)
+        return self._query_embedders[views].embed_video(path, self.sampling, **kw)
 
     def _check_embedding(self, emb, what: str) -> None:
         if emb.model.identity() != self.settings["model"]:
@@ -330,15 +339,29 @@ class Index:
     # --- ingest ---
 
     def add(self, path_or_paths, *, ids: Sequence[str] | None = None, id_from: IdFrom = IdFrom.STEM,
-            batch_rows: int = 32768, progress: bool | None = None,
-            on_progress: Callable[[str], None] | None = None) -> AddReport:
+            on_conflict: str = "error", on_error: str = "raise", strict: bool = False, batch_rows: int = 32768,
+            progress: bool | None = None, on_progress: Callable[[str], None] | None = None,
+            on_media: Callable[[str, float], None] | None = None) -> AddReport:
         """Embed and index one video file or many. One id per file (`ids`, else from the
         file name per `id_from`). A file whose id is indexed with the same content hash is
-        skipped; with other content it replaces the old entry. A file that fails (decode
-        error, no frames, unreadable) is reported in `.failed` and the rest go on. Rows
-        reach the stores in batches of about `batch_rows`."""
+        skipped. An id indexed with other content is a conflict, settled by `on_conflict`:
+        "error" (default: the file fails, the indexed video stays), "replace" or "skip"
+        (the indexed video stays, the id is listed in `.kept`).
+
+        A file that fails (decode error, no frames, unreadable, conflict) does not stop the
+        batch: the others are indexed. Then, with on_error="raise" (default), AddError lists
+        the failures (its `.report` is the AddReport); with on_error="report" they are only in
+        the returned report's `.failed`. A damaged file (truncated, or undecodable from some
+        point on) is indexed for its decodable part with a PartialDecodeWarning and listed in
+        `.partial`; strict=True makes it a failure instead. Rows reach the stores in batches
+        of about `batch_rows`. on_progress(path) is called after each file, on_media(path,
+        seconds of media embedded so far) during each one."""
         from vcdfast.decode import check_regular_file
 
+        if on_conflict not in ("error", "replace", "skip"):
+            raise ValueError(f"on_conflict must be 'error', 'replace' or 'skip', got {on_conflict!r}")
+        if on_error not in ("raise", "report"):
+            raise ValueError(f"on_error must be 'raise' or 'report', got {on_error!r}")
         self._writable()
         paths = [path_or_paths] if isinstance(path_or_paths, (str, os.PathLike)) else list(path_or_paths)
         paths = [os.fspath(p) for p in paths]
@@ -362,9 +385,19 @@ class Index:
                     old = self.matrices.meta(key) if key is not None else None
                     if old is not None and old["state"] == COMMITTED and old.get("content_hash") == digest:
                         report.skipped.append(vid)
+                    elif old is not None and on_conflict == "skip":
+                        report.kept.append(vid)
+                    elif old is not None and on_conflict == "error":
+                        raise ValueError(
+                            f"id {vid!r} is already indexed from {old.get('source')!r}, which has other content; "
+                            f"{os.path.abspath(p)!r} was not added. Replace the indexed video (--replace, "
+                            "on_conflict='replace') or give the files distinct ids (--id-from path, id_from='path')")
                     else:
-                        emb = self.embed(p)
+                        emb = self.embed(p, strict=strict, on_progress=(
+                            None if on_media is None else lambda t, p=p: on_media(p, t)))
                         self._check_embedding(emb, f"video {p!r}")
+                        if emb.info.damage is not None:
+                            report.partial[vid] = emb.info.damage
                         batch.append((vid, emb, {"source": os.path.abspath(p), "content_hash": digest}))
                         rows += emb.vectors.shape[0] * emb.vectors.shape[1]
                 except (VideoDecodeError, OSError, ValueError) as e:
@@ -376,6 +409,8 @@ class Index:
                 if on_progress is not None:
                     on_progress(p)
             self._ingest(batch, report)
+        if report.failed and on_error == "raise":
+            raise AddError(report)
         return report
 
     def add_many(self, paths: Iterable, **kw) -> AddReport:
