@@ -39,6 +39,12 @@ VIEW_SETS = {"full": ("full",), "full+flip": ("full", "flip"), "full+flip+inset"
 # --------------------------------------------------------------------------- embeddings
 
 
+def model_views(model: str) -> tuple[str, ...]:
+    """Every query view some setting of `model` uses (embedded once per query)."""
+    sets = [VIEW_SETS[name] for name in VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS))]
+    return tuple(v for v in QUERY_VIEWS if any(v in views for views in sets))
+
+
 def embed_split(split: Path, model: str, work: Path) -> dict:
     """{"refs": {id: (vectors (T,1,D), intervals (T,2))}, "queries": {id: (vectors (T,V,D), intervals)},
     "views": expanded query view names}, cached in work."""
@@ -46,7 +52,8 @@ def embed_split(split: Path, model: str, work: Path) -> dict:
     from vcdfast.views import expand_views
 
     meta = json.loads((split / "dataset.json").read_text())
-    cache = work / f"emb-{model}-{split.name}-{meta.get('gt_sha256', '')[:12] or meta['seed']}.npz"
+    views = model_views(model)
+    cache = work / f"emb-{model}-{split.name}-{meta['seed']}-{'+'.join(views)}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         out = {"refs": {}, "queries": {}, "views": tuple(json.loads(str(z["views"])))}
@@ -56,8 +63,8 @@ def embed_split(split: Path, model: str, work: Path) -> dict:
                 out[side][vid] = (z[key], z[key + "#int"])
         return out
     arrays = {}
-    for side, views, items in (("refs", ("full",), meta["references"]), ("queries", QUERY_VIEWS, meta["queries"])):
-        emb = Embedder(model, views=views)
+    for side, side_views, items in (("refs", ("full",), meta["references"]), ("queries", views, meta["queries"])):
+        emb = Embedder(model, views=side_views)
         t0 = time.process_time()
         for it in items:
             e = emb.embed_video(split / it["path"])
@@ -65,9 +72,8 @@ def embed_split(split: Path, model: str, work: Path) -> dict:
             arrays[f"{side}/{it['id']}#int"] = e.intervals()
         print(f"# embedded {len(items)} {side} of {split.name} with {model}: {time.process_time() - t0:.0f} s CPU",
               file=sys.stderr)
-    views = expand_views(QUERY_VIEWS)
     work.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, views=json.dumps(views), **arrays)
+    np.savez(cache, views=json.dumps(expand_views(views)), **arrays)
     return embed_split(split, model, work)
 
 
