@@ -163,8 +163,8 @@ def cmd_query(args) -> int:
                     hits = ix.query_videos(p, top_n=args.candidates)
                     all_matches += hits
                 else:
-                    all_matches += ix.query(p, top_k=args.top_k, candidates=args.candidates, method=args.method,
-                                            params=params or None)
+                    all_matches += ix.query(p, frame_neighbours=args.top_k, candidates=args.candidates,
+                                            method=args.method, params=params or None)
             except (VideoDecodeError, OSError, ValueError) as e:
                 failures.add(p, e)
         if args.video_level:
@@ -189,7 +189,7 @@ def _match_fields():
 
 
 def cmd_compare(args) -> int:
-    from vcdfast.index import compare
+    from vcdfast.pairwise import compare
 
     params = dict(args.param or [])
     matches, sim_map = compare(args.a, args.b, model=args.model or "sscd", sampling=_sampling(args),
@@ -210,7 +210,7 @@ def cmd_compare(args) -> int:
 def cmd_list(args) -> int:
     with _open_index(args, create=False, read_only=True) as ix:
         rows = [{"id": r.id, "frames": r.frames, "duration": r.duration, "source": r.source, "added": r.added}
-                for r in ix.list()]
+                for r in ix.videos()]
     _print_rows(rows, ["id", "frames", "duration", "source", "added"], args.format)
     return 0
 
@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index", default=os.environ.get("VCDFAST_INDEX", DEFAULT_INDEX),
                         help=f"index folder (default: $VCDFAST_INDEX or ./{DEFAULT_INDEX})")
-    common.add_argument("--uri", default=None, help="Milvus server URI (http://host:19530) instead of milvus-lite")
+    common.add_argument("--uri", default=None, help="Milvus server URI (http://host:19530) instead of the in-process search")
     common.add_argument("--format", type=Format, choices=list(Format), default=Format.TABLE,
                         metavar="{" + ",".join(_choices(Format)) + "}")
     common.add_argument("--errors", metavar="FILE", help="write per-input errors as JSON")
