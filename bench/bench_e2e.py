@@ -39,7 +39,7 @@ MD_BEGIN, MD_END = "<!-- bench_e2e:begin -->", "<!-- bench_e2e:end -->"
 
 
 def configs() -> dict:
-    from vcdfast.index import DEFAULT_MODEL
+    from vcdfast.index.settings import DEFAULT_MODEL
     from vcdfast.query import SEED_RECIPE, QueryOptions
 
     previous = QueryOptions(views=("full",), background=None, votes="sum", min_score=None,
@@ -153,9 +153,7 @@ def run_split(split: Path, work: Path) -> tuple[list[dict], dict]:
                     pred += index.query(embs[q["id"]], query_id=q["id"], options=options)
                 query_cpu = time.process_time() - c0
                 for q in queries:  # candidates again, outside the timed loop
-                    e = embs[q["id"]].vectors
-                    bias = index.background(options.background).bias(e) if options.background else None
-                    cands[q["id"]] = [meta_["id"] for _, meta_, _ in index.candidates(e, options, bias)]
+                    cands[q["id"]] = [m.id for m in index.candidates(embs[q["id"]].vectors, options)]
                 q_seconds = sum(q["duration"] for q in queries)
                 results.append({"bench": "e2e", "split": split.name, "config": name, "model": model,
                                 **judge(pred, cands, detail=True),

@@ -131,7 +131,7 @@ def child(video: str, model: str, mode: str, batch_size: int) -> None:
         if ix is None:
             record.update(frames=frames, duration_s=duration, result_mib=round(result_bytes / 2**20, 2))
         else:
-            stored = ix.list()[0]
+            stored = ix.videos()[0]
             record.update(frames=stored.frames, duration_s=stored.duration, verify_ok=ix.verify().ok)
             ix.close()
         print(json.dumps(record))

@@ -1,6 +1,7 @@
 """Crash consistency: an ingest killed with SIGKILL at random moments, again and again.
 
-A child process ingests a batch of 50 synthetic videos (real milvus-lite + LevelDB), one
+A child process ingests a batch of 50 synthetic videos (real LevelDB + the embedded faiss
+file, which the writer saves whenever it falls half behind LevelDB), one
 add_embedding call each, skipping ids already indexed. The test kills it with SIGKILL
 (its whole process group) at a random moment inside an add (timed from the adds it has seen),
 now and then after letting one video through, 30 times; every restart must open the index,
@@ -121,7 +122,7 @@ def test_sigkill_during_ingest_loses_nothing_and_duplicates_nothing(tmp_path):
     with Index.open(index_dir, read_only=True) as ix:
         check = ix.verify()
         assert check.ok, check.problems
-        assert sorted(r.id for r in ix.list()) == [f"v{i:02d}" for i in range(VIDEOS)]
+        assert sorted(r.id for r in ix.videos()) == [f"v{i:02d}" for i in range(VIDEOS)]
         assert check.rows == sum(len(video(i)) for i in range(VIDEOS))
         for i in range(VIDEOS):
             assert np.array_equal(ix.get(f"v{i:02d}").vectors[:, 0], video(i))

@@ -133,8 +133,8 @@ def test_bad_files_are_named_the_batch_goes_on_and_the_index_holds_only_good_fil
     with Index.open(tmp_path / "ix", read_only=True) as ix:
         check = ix.verify()
         assert check.ok, check.problems
-        assert len(ix) == len(good) and sorted(r.id for r in ix.list()) == sorted(Path(p).stem for p in good)
-        frames = {r.id: r.frames for r in ix.list()}
+        assert len(ix) == len(good) and sorted(r.id for r in ix.videos()) == sorted(Path(p).stem for p in good)
+        frames = {r.id: r.frames for r in ix.videos()}
     assert frames["one_pixel"] == 2 and all(frames[f"good{k}"] == 3 for k in range(3))  # 1 fps sampling
 
 

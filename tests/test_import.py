@@ -14,7 +14,7 @@ import pytest
 import vcdfast
 
 PYTHON_DIR = str(Path(vcdfast.__file__).resolve().parent.parent)
-HEAVY = ["av", "onnxruntime", "pymilvus", "milvus_lite", "plyvel", "matplotlib", "torch"]
+HEAVY = ["av", "onnxruntime", "pymilvus", "milvus_lite", "plyvel", "faiss", "matplotlib", "torch"]
 
 # Budget: vcdfast's own import (its modules, importlib.metadata, the extension) may cost at most
 # 0.75x NumPy's import time, measured in the same process, best of 3 runs. A ratio, not

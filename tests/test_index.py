@@ -1,6 +1,7 @@
-"""Index behaviour with synthetic embeddings and real stores (milvus-lite file, LevelDB):
-settings, ids, replace/remove bookkeeping, the pending/committed state machine, key
-collisions, and query on planted copies."""
+"""Index behaviour with synthetic embeddings and real stores (LevelDB, the embedded faiss
+file; a milvus-lite file where the Milvus write order is under test): settings, ids,
+replace/remove bookkeeping, conflicts, the pending/committed state machine, key collisions,
+and query on planted copies."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 
 from vcdfast.decode import Sampling
 from vcdfast.embed import VideoEmbedding
-from vcdfast.errors import IndexLockedError, IndexMismatchError, VideoNotFoundError
-from vcdfast.index import Index
+from vcdfast.errors import IdConflictError, IndexLockedError, IndexMismatchError, VideoNotFoundError
+from vcdfast.index import Index, VideoMeta, VideoState
+from vcdfast.index.search import search_frames, select_candidates
+from vcdfast.query import QueryOptions
 from vcdfast.store import video_key
 
 MODEL = "sscd-mobile"
@@ -61,13 +64,17 @@ def test_odd_ids_add_get_remove_and_counts(index):
     vids = {vid: video(i) for i, vid in enumerate(WEIRD_IDS)}
     report = index.add_embeddings([(vid, emb(v), {}) for vid, v in vids.items()])
     assert sorted(report.added) == sorted(WEIRD_IDS)
-    assert len(index) == 3 and [r.id for r in index.list()] == sorted(WEIRD_IDS)
+    assert len(index) == 3 and [r.id for r in index.videos()] == sorted(WEIRD_IDS)
     for vid, v in vids.items():
         assert index.get(vid).vectors.tobytes() == v[:, None, :].tobytes()
     v = index.verify()
     assert v.ok and v.videos == 3 and v.rows == 90, v.problems
-    # re-adding an id replaces it (new length), the others stay
-    index.add_embedding(WEIRD_IDS[0], emb(video(10, 12)))
+    # re-adding an id with other content is refused naming both; replace replaces it (new length)
+    with pytest.raises(IdConflictError, match="already indexed"):
+        index.add_embedding(WEIRD_IDS[0], emb(video(10, 12)), source="/videos/new.mp4")
+    assert index.add_embedding(WEIRD_IDS[0], emb(video(0))).skipped == [WEIRD_IDS[0]]  # same content
+    assert index.add_embedding(WEIRD_IDS[0], emb(video(10, 12)), on_conflict="skip").kept == [WEIRD_IDS[0]]
+    index.add_embedding(WEIRD_IDS[0], emb(video(10, 12)), on_conflict="replace")
     assert len(index) == 3 and index.record(WEIRD_IDS[0]).frames == 12
     v = index.verify()
     assert v.ok and v.rows == 72, v.problems
@@ -82,38 +89,41 @@ def test_odd_ids_add_get_remove_and_counts(index):
     assert index.stats()["videos"] == 2 and index.stats()["rows"] == 42
 
 
+def _meta(vid: str, key: int, state: VideoState, frames: int) -> VideoMeta:
+    return VideoMeta.new(vid, key, state, np.zeros((frames, 1, 512), np.float32), duration=float(frames),
+                         last_end=float(frames), source=None, content_hash=None, added="")
+
+
 def test_pending_video_is_invisible_then_rolled_back(tmp_path):
-    """A crash between the Milvus insert and the commit: queries ignore the video, the next
-    writable open removes it from both stores."""
+    """Milvus write order: a crash between the Milvus insert and the commit. Queries ignore
+    the video, the next writable open removes it from both stores."""
     path = tmp_path / "ix"
     committed, pending = video(1), video(2)
-    with Index.open(path, model=MODEL) as ix:
+    with Index.open(path, model=MODEL, uri=str(tmp_path / "milvus.db")) as ix:
         ix.add_embedding("kept", emb(committed))
-        key = video_key("lost")
-        ix.matrices.put([(key, {"id": "lost", "state": "pending", "source": None, "content_hash": None,
-                                "duration": 30.0, "last_end": 30.0, "frames": 30, "views": 1, "dim": 512,
-                                "added": ""}, pending[:, None, :], np.arange(30.0))])
-        ix.vectors.insert([(key, pending[:, None, :], np.arange(30.0))])
-        ix.vectors.flush()
+        meta = _meta("lost", video_key("lost"), VideoState.PENDING, 30)
+        ix.catalog.put([(meta, pending[:, None, :], np.arange(30.0))])
+        ix.first_stage.insert([(meta.key, meta.rev, pending[:, None, :])])
+        ix.first_stage.flush()
         # the pending video's rows are the nearest neighbours, yet it is never a candidate
-        assert [m["id"] for _, m, _ in ix.candidates(pending[:, None, :])] == ["kept"]
+        options = QueryOptions()
+        keys, scores = search_frames(ix.first_stage, pending[:, None, :], options.frame_neighbours)
+        assert meta.key in keys and [m.id for m in select_candidates(ix.catalog, keys, scores, options)] == ["kept"]
         assert "lost" not in ix and not ix.verify().ok
     with Index.open(path) as ix:
         assert ix.repaired == ["lost"]
         v = ix.verify()
         assert v.ok and v.videos == 1 and v.rows == 30, v.problems
-        assert ix.matrices.key_of("lost") is None
+        assert ix.catalog.key_of("lost") is None
 
 
 def test_key_collision_gets_another_key(index):
     # plant another id's record at the key "b" hashes to, as a hash collision would
-    index.matrices.put([(video_key("b"), {"id": "a", "state": "committed", "source": None, "content_hash": None,
-                                          "duration": 1.0, "last_end": 1.0, "frames": 1, "views": 1, "dim": 512,
-                                          "added": ""}, video(0, 1)[:, None, :], np.zeros(1))])
+    index.catalog.put([(_meta("a", video_key("b"), VideoState.COMMITTED, 1), video(0, 1)[:, None, :], np.zeros(1))])
     index.add_embedding("b", emb(video(5)))
-    key_b = index.matrices.key_of("b")
+    key_b = index.catalog.key_of("b")
     assert key_b == video_key("b", 1) != video_key("b")
-    assert index.matrices.meta(video_key("b"))["id"] == "a"  # the other video is untouched
+    assert index.catalog.get(video_key("b")).id == "a"  # the other video is untouched
     assert index.get("b").vectors.tobytes() == video(5)[:, None, :].tobytes()
 
 

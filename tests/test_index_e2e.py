@@ -1,5 +1,5 @@
 """End to end with real parts: PyAV-generated videos, ONNX Runtime with the real SSCD models,
-a milvus-lite file and LevelDB. A query built from two edited segments of two indexed
+LevelDB and the embedded first stage. A query built from two edited segments of two indexed
 videos must find both, at the right times; an unrelated query must find nothing.
 
 These check mechanics (planted copies, times), with query options of their own: generated

@@ -56,7 +56,7 @@ def test_one_writer_thread_and_reader_threads_share_an_index(tmp_path):
         def read():
             try:
                 while not stop.is_set():
-                    n = len(ix.list())
+                    n = len(ix.videos())
                     seen.append(n)
                     ix.query(_emb(0), query_id="q")  # searches, loads candidates, aligns
                     assert ix.get("v0").vectors.shape == (12, 1, 512)
@@ -69,7 +69,7 @@ def test_one_writer_thread_and_reader_threads_share_an_index(tmp_path):
         for t in threads:
             t.join(timeout=600)
         assert not errors, errors
-        assert sorted(r.id for r in ix.list()) == [f"v{i}" for i in range(9)]
+        assert sorted(r.id for r in ix.videos()) == [f"v{i}" for i in range(9)]
         assert ix.verify().ok
     assert seen and min(seen) >= 1 and max(seen) <= 9
 

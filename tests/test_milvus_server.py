@@ -46,14 +46,14 @@ def test_end_to_end_on_milvus_server(tmp_path, corpus, server_uri):  # noqa: F81
     run_end_to_end(tmp_path / "ix", corpus, "sscd-mobile", uri=server_uri)
     # the folder records the server: reopening needs no URI
     with Index.open(tmp_path / "ix") as ix:
-        assert ix.vectors.uri == server_uri and len(ix) == 3
+        assert ix.first_stage.uri == server_uri and len(ix) == 3
         # the server indexes flushed segments in the background; wait_indexed returns once it has
-        ix.vectors.wait_indexed(timeout=600)
-        built = ix.vectors.client.describe_index(ix.vectors.frames, "vec")
+        ix.first_stage.wait_indexed(timeout=600)
+        built = ix.first_stage.client.describe_index(ix.first_stage.frames, "vec")
         assert built["state"] == "Finished" and built["indexed_rows"] == built["total_rows"] > 0, built
         v = ix.verify()
         assert v.ok and v.videos == 3, v.problems
         ix.remove("ref2")
         v = ix.verify()
         assert v.ok and v.videos == 2, v.problems
-        ix.vectors.drop()
+        ix.first_stage.drop()

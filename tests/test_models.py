@@ -122,14 +122,11 @@ def test_missing_file():
 
 
 def test_export_isc_cli_arguments():
-    """The entry the CLI wires as `vcdfast models export-isc`; parsing needs no torch."""
-    import argparse
+    """`vcdfast models export-isc` as the CLI parses it; parsing needs no torch."""
+    from vcdfast.cli import build_parser, cmd_models_export_isc
 
-    from vcdfast.export_isc import add_arguments
-
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = parser.parse_args(["ck.pth.tar", "--out", "models", "--no-fp16", "--gem-p", "3"])
-    assert (args.checkpoint, args.out, args.fp16, args.gem_p, args.trust_checkpoint) == \
-        ("ck.pth.tar", "models", False, 3.0, False)
-    assert parser.parse_args(["ck"]).fp16 is True
+    args = build_parser().parse_args(["models", "export-isc", "ck.pth.tar", "--out", "models", "--no-fp16", "--trust"])
+    assert (args.func, args.checkpoint, args.out, args.no_fp16, args.trust) == \
+        (cmd_models_export_isc, "ck.pth.tar", "models", True, True)
+    args = build_parser().parse_args(["models", "export-isc", "ck"])
+    assert (args.out, args.no_fp16, args.trust) == (None, False, False)

@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from vcdfast.errors import IndexLockedError
-from vcdfast.store import IndexType, MatrixStore, MilvusStore, decode_matrix, encode_matrix, pool, video_key
+from vcdfast.index import VideoMeta, VideoState
+from vcdfast.index.catalog import Catalog
+from vcdfast.store import (EmbeddedStore, IndexType, MatrixStore, MilvusStore, decode_matrix, encode_matrix, pool,
+                           video_key)
+from vcdfast.store import embedded
 
 
 def unit(x):
@@ -43,11 +47,11 @@ def test_matrix_store_records_states_and_lock(tmp_path):
     try:
         v = unit(np.random.default_rng(1).standard_normal((5, 1, 8)))
         t = np.arange(5.0)
-        meta = {"id": "a'b\"c ✓", "state": "pending"}
+        meta = {"id": "a'b\"c ✓", "state": VideoState.PENDING.value}
         store.put([(42, meta, v, t)])
-        assert store.key_of("a'b\"c ✓") == 42 and store.meta(42)["state"] == "pending"
-        store.set_state([42], "committed")
-        assert store.meta(42)["state"] == "committed"
+        assert store.key_of("a'b\"c ✓") == 42 and store.meta(42)["state"] == VideoState.PENDING
+        store.set_state([42], VideoState.COMMITTED.value)
+        assert store.meta(42)["state"] == VideoState.COMMITTED
         v2, t2 = store.matrix(42)
         assert v2.tobytes() == v.tobytes() and t2.tobytes() == t.tobytes()
         assert list(store.id_keys()) == [("a'b\"c ✓", 42)] and list(store.matrix_keys()) == [42]
@@ -59,32 +63,90 @@ def test_matrix_store_records_states_and_lock(tmp_path):
         store.close()
 
 
-@pytest.fixture(scope="module")
-def milvus(tmp_path_factory):
-    store = MilvusStore(str(tmp_path_factory.mktemp("milvus") / "m.db"), "t", 32, index_type=IndexType.FLAT)
+@pytest.fixture(params=["embedded", "milvus-lite"])
+def first_stage(request, tmp_path):
+    if request.param == "embedded":
+        store = EmbeddedStore(tmp_path, 32, None, read_only=False)
+    else:
+        store = MilvusStore(str(tmp_path / "m.db"), "t", 32, index_type=IndexType.FLAT)
     yield store
     store.close()
 
 
-def test_milvus_store_insert_search_delete(milvus):
+def test_first_stage_insert_search_delete(first_stage):
     rng = np.random.default_rng(2)
     videos = {key: unit(rng.standard_normal((n, 2, 32))) for key, n in ((11, 6), (2**62 + 5, 4), (7, 9))}
-    sent = milvus.insert([(k, v, np.arange(len(v), dtype=np.float64)) for k, v in videos.items()])
-    milvus.flush()
+    sent = first_stage.insert([(k, "r1", v) for k, v in videos.items()])
+    first_stage.flush()
     assert sent == sum(v.shape[0] * v.shape[1] for v in videos.values())
-    assert milvus.frame_counts() == {k: v.shape[0] * v.shape[1] for k, v in videos.items()}
-    assert milvus.video_keys() == set(videos)
+    assert first_stage.row_counts() == {k: v.shape[0] * v.shape[1] for k, v in videos.items()}
+    assert first_stage.video_keys() == set(videos)
     # each stored row finds its own video first, with cosine 1
     q = videos[2**62 + 5][:, 1]
-    keys, scores = milvus.search_frames(q, 3)
+    keys, scores = first_stage.search_frames(q, 3)
     assert (keys[:, 0] == 2**62 + 5).all() and np.allclose(scores[:, 0], 1.0, atol=1e-5)
-    keys, scores = milvus.search_videos(pool(videos[7])[None], 2)
+    keys, scores = first_stage.search_videos(pool(videos[7])[None], 2)
     assert keys[0, 0] == 7 and scores[0, 0] == pytest.approx(1.0, abs=1e-5)
-    milvus.delete([11])
-    milvus.flush()
-    assert set(milvus.frame_counts()) == {2**62 + 5, 7} and milvus.video_keys() == {2**62 + 5, 7}
-    keys, _ = milvus.search_frames(videos[11][:, 0], 50)  # more than the rows left: padded
-    assert 11 not in keys and (keys == -1).any()
+    first_stage.delete([11])
+    first_stage.flush()
+    assert set(first_stage.row_counts()) == {2**62 + 5, 7} and first_stage.video_keys() == {2**62 + 5, 7}
+    keys, scores = first_stage.search_frames(videos[11][:, 0], 50)  # more than the rows left: padded
+    assert 11 not in keys and (keys == -1).any() and (scores[keys == -1] == -np.inf).all()
+
+
+def _catalog(tmp_path, videos: dict[str, np.ndarray]) -> Catalog:
+    catalog = Catalog(MatrixStore(tmp_path / "m"))
+    catalog.put([(VideoMeta.new(vid, video_key(vid), VideoState.COMMITTED, v, duration=None, last_end=len(v),
+                                source=None, content_hash=None, added=""), v, np.arange(float(len(v))))
+                 for vid, v in videos.items()])
+    return catalog
+
+
+def test_embedded_file_catches_up_and_is_rebuilt_when_damaged(tmp_path, monkeypatch):
+    """The file is derived from LevelDB: a stale file catches up, a damaged one is reported
+    by check() and rebuilt; from TRAIN_ROWS rows on the index is IVF and still finds rows."""
+    monkeypatch.setattr(embedded, "TRAIN_ROWS", 10_000)  # an IVF index from a test-sized catalogue
+    rng = np.random.default_rng(5)
+    videos = {f"v{i}": unit(rng.standard_normal((100, 1, 32))) for i in range(120)}
+    catalog = _catalog(tmp_path, dict(list(videos.items())[:20]))
+    try:
+        store = EmbeddedStore(tmp_path, 32, None, read_only=False)
+        store.sync(catalog)  # 2,000 rows: exact
+        assert store.trained_rows == 0 and store.row_counts() == {video_key(v): 100 for v in list(videos)[:20]}
+        store.close()
+        catalog.put([(VideoMeta.new(vid, video_key(vid), VideoState.COMMITTED, v, duration=None, last_end=100.0,
+                                    source=None, content_hash=None, added=""), v, np.arange(100.0))
+                     for vid, v in list(videos.items())[20:]])  # 12,000 rows: written while the file was closed
+        store = EmbeddedStore(tmp_path, 32, None, read_only=False)
+        store.sync(catalog)
+        revs = {m.key: m.rev for m in catalog.videos()}
+        assert store.trained_rows == 12_000 and store.check(revs) == []
+        assert store.row_counts() == {video_key(v): 100 for v in videos}
+        keys, _ = store.search_frames(videos["v77"][:, 0], 5)
+        assert (keys[:, 0] == video_key("v77")).mean() > 0.9  # approximate search, exact rows
+        store.close()
+        raw = bytearray((tmp_path / embedded.FILE).read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        (tmp_path / embedded.FILE).write_bytes(bytes(raw))
+        store = EmbeddedStore(tmp_path, 32, None, read_only=True)
+        assert "checksum mismatch" in store.load_problem and store.row_counts() == {}
+        store.sync(catalog)  # read-only: rebuilt in memory, the file left as it is
+        assert any("checksum mismatch" in p for p in store.check(revs)) and len(store.row_counts()) == 120
+        store.close()
+        store = EmbeddedStore(tmp_path, 32, None, read_only=False)
+        store.sync(catalog)  # writable: rebuilt and saved
+        assert store.check(revs) == []
+        store.close()
+    finally:
+        catalog.matrices.close()
+
+
+def test_dedup_keeps_one_row_per_run_of_near_duplicates():
+    base = unit(np.random.default_rng(6).standard_normal((3, 1, 16)))
+    v = np.repeat(base, [4, 1, 3], axis=0)  # runs of 4, 1 and 3 identical frames
+    assert len(embedded.searchable(v, None)) == 8
+    kept = embedded.searchable(v, 0.99)
+    assert kept.shape == (3, 16) and np.array_equal(kept, base[:, 0])
 
 
 def test_pool_is_normalised_mean():
@@ -104,12 +166,11 @@ def test_milvus_store_inserts_chunk_by_chunk(tmp_path):
     try:
         rng = np.random.default_rng(4)
         big, small = unit(rng.standard_normal((6000, 2, 32))), unit(rng.standard_normal((7, 2, 32)))
-        t_big, t_small = np.arange(6000) * 0.5 + 0.25, np.arange(7.0)
         whole = big.reshape(-1, 32).tolist()  # what holding the video as rows at once costs, at least
         tracemalloc.start()
         baseline = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-        sent = store.insert([(5, big, t_big), (6, small, t_small)])
+        sent = store.insert([(5, "r", big), (6, "r", small)])
         peak = tracemalloc.get_traced_memory()[1] - baseline
         tracemalloc.stop()
         whole_bytes = sum(sys.getsizeof(r) + 32 * sys.getsizeof(1.0) for r in whole)
@@ -117,13 +178,11 @@ def test_milvus_store_inserts_chunk_by_chunk(tmp_path):
         # buffers (all rows at once peaked at ~1.5x whole_bytes)
         assert peak < whole_bytes / 4, (peak, whole_bytes)
         store.flush()
-        assert sent == 12014 and store.frame_counts() == {5: 12000, 6: 14} and store.video_keys() == {5, 6}
-        got = store.client.query(store.frames, filter="key == 5", output_fields=["frame", "t", "view", "vec"],
-                                 limit=16000)
-        got.sort(key=lambda r: (r["frame"], r["view"]))
-        assert [(r["frame"], r["view"]) for r in got] == [(f, v) for f in range(6000) for v in range(2)]
-        assert np.array_equal([r["t"] for r in got], np.repeat(t_big, 2).astype(np.float32))  # FLOAT field
-        assert np.array_equal(np.array([r["vec"] for r in got], np.float32), big.reshape(-1, 32))
+        assert sent == 12014 and store.row_counts() == {5: 12000, 6: 14} and store.video_keys() == {5, 6}
+        got = store.client.query(store.frames, filter="key == 5", output_fields=["vec"], limit=16000)
+        # every row exactly once (rows carry no frame index: a hit only names its video)
+        assert sorted(np.array(r["vec"], np.float32).tobytes() for r in got) == sorted(
+            row.tobytes() for row in big.reshape(-1, 32))
         keys, scores = store.search_frames(big[4321], 1)
         assert (keys[:, 0] == 5).all() and np.allclose(scores[:, 0], 1.0, atol=1e-5)
     finally:

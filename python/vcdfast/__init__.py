@@ -50,8 +50,12 @@ __all__ = [
 
 def __getattr__(name: str):
     """`vcdfast.Index`, `vcdfast.Match`, `vcdfast.compare`: loaded on first use."""
-    if name in ("Index", "Match", "compare"):
+    if name in ("Index", "Match"):
         from vcdfast import index
 
         return getattr(index, name)
+    if name == "compare":
+        from vcdfast.pairwise import compare
+
+        return compare
     raise AttributeError(f"module 'vcdfast' has no attribute {name!r}")

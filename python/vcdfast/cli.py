@@ -323,7 +323,7 @@ def _print_query_results(results: list[QueryResult], args) -> None:
 def cmd_compare(args) -> int:
     from vcdfast.decode import Sampling
     from vcdfast.embed import Embedder
-    from vcdfast.index import compare
+    from vcdfast.pairwise import compare
 
     embedder = Embedder(args.model or "sscd", views=_views(args) or ("full",))
     progress = Progress(2, quiet=args.quiet)
@@ -357,7 +357,7 @@ def cmd_compare(args) -> int:
 def cmd_list(args) -> int:
     with _open_index(args, create=False, read_only=True) as ix:
         rows = [{"id": r.id, "frames": r.frames, "duration": r.duration, "source": r.source, "added": r.added}
-                for r in ix.list()]
+                for r in ix.videos()]
     _print_rows(rows, ["id", "frames", "duration", "source", "added"], args.format)
     return 0
 
@@ -572,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument("--index", default=os.environ.get("VCDFAST_INDEX", DEFAULT_INDEX),
                        help=f"index folder (default: $VCDFAST_INDEX or ./{DEFAULT_INDEX})")
-    store.add_argument("--uri", default=None, help="Milvus server URI (http://host:19530) instead of milvus-lite")
+    store.add_argument("--uri", default=None, help="Milvus server URI (http://host:19530) instead of the in-process search")
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--model", default=None, help="model name or .onnx path (default: the index's, else sscd)")
     model.add_argument("--fps", type=_positive(float), default=None,

@@ -1,6 +1,6 @@
 """`vcdfast demo`: make a few videos, index them, query a video that copies two edited
 segments, and show the matches next to the truth. Needs no data and no server: the videos
-are drawn here and written with PyAV, the index is a milvus-lite file plus LevelDB.
+are drawn here and written with PyAV, the index is LevelDB plus its in-process search file.
 """
 
 from __future__ import annotations

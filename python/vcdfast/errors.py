@@ -38,6 +38,10 @@ class IndexMismatchError(VcdfastError):
     """An index was opened with another model, views or sampling than it was built with."""
 
 
+class IdConflictError(VcdfastError, ValueError):
+    """An add gave an id that the index holds with other content (on_conflict="error")."""
+
+
 class IndexLockedError(VcdfastError):
     """Another process holds the index open for writing."""
 
@@ -49,7 +53,7 @@ class VideoNotFoundError(VcdfastError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-__all__ += ["IndexLockedError", "IndexMismatchError", "VideoNotFoundError"]
+__all__ += ["IdConflictError", "IndexLockedError", "IndexMismatchError", "VideoNotFoundError"]
 
 
 class AddError(VcdfastError):

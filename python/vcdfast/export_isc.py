@@ -14,14 +14,13 @@ brings the checkpoint; nothing is downloaded.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
 
 from vcdfast.errors import ModelError
 
-__all__ = ["add_arguments", "export_isc", "load_checkpoint", "main"]
+__all__ = ["export_isc", "load_checkpoint"]
 
 # names the 2021 checkpoints use -> their names in timm >= 0.9
 _ARCH_ALIASES = {
@@ -211,22 +210,3 @@ def export_isc(checkpoint, out_dir=None, *, fp16: bool = True, gem_p: float = 1.
     written.append(write_sidecar(spec))
     return written
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `vcdfast models export-isc`."""
-    parser.add_argument("checkpoint", help="ISC21 checkpoint in the original format (e.g. isc_ft_v107.pth.tar)")
-    parser.add_argument("--out", default=None, help="output directory (default: $VCDFAST_MODEL_DIR or "
-                                                   "~/.cache/vcdfast/models, where get_model('isc') looks)")
-    parser.add_argument("--no-fp16", dest="fp16", action="store_false", help="skip the fp16 file")
-    parser.add_argument("--gem-p", type=float, default=1.0, help="GeM power at inference (the original's default: 1)")
-    parser.add_argument("--opset", type=int, default=17)
-    parser.add_argument("--trust-checkpoint", action="store_true",
-                        help="allow a full unpickle of the checkpoint (runs code from the file)")
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run the export from parsed arguments; prints the written paths."""
-    for path in export_isc(args.checkpoint, args.out, fp16=args.fp16, gem_p=args.gem_p, opset=args.opset,
-                           trust=args.trust_checkpoint):
-        print(path)
-    return 0

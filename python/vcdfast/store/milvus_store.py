@@ -2,8 +2,9 @@
 
 Two collections per index, named `<prefix>_frames` and `<prefix>_videos`:
 
-- frames: one row per (frame, view): auto primary key, `key` (INT64 video key), `frame`
-  (INT32 frame index), `t` (FLOAT timestamp, s), `view` (INT16 view index), `vec`.
+- frames: one row per (frame, view): auto primary key, `key` (INT64 video key), `vec`. Which
+  frame a row came from is not needed: a hit votes for its video, and the matrices come from
+  LevelDB.
 - videos: one row per video: `key` is the primary key, `vec` the pooled descriptor (mean of
   the frame descriptors, re-normalised) for video-level near-duplicate search.
 
@@ -28,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 
 from vcdfast.errors import IndexLockedError
+from vcdfast.store.pooling import pool
 
 __all__ = ["IndexType", "MilvusStore"]
 
@@ -53,7 +55,10 @@ def _key_list(keys: Iterable[int]) -> str:
 
 
 class MilvusStore:
-    """Frame-level and video-level vector collections of one index."""
+    """Frame-level and video-level vector collections of one index: a first stage that holds
+    its own copy of the vectors (not `derived` from LevelDB)."""
+
+    derived = False
 
     insert_chunk = 4096  # rows per insert call: ~8 MiB of 512-d float32, under gRPC's limits
     search_chunk = 256  # query vectors per search call (server limits nq * top_k)
@@ -108,9 +113,6 @@ class MilvusStore:
         s = self.client.create_schema(auto_id=True, enable_dynamic_field=False)
         s.add_field("pk", DataType.INT64, is_primary=True)
         s.add_field("key", DataType.INT64)
-        s.add_field("frame", DataType.INT32)
-        s.add_field("t", DataType.FLOAT)
-        s.add_field("view", DataType.INT16)
         s.add_field("vec", DataType.FLOAT_VECTOR, dim=self.dim)
         self.client.create_collection(name, schema=s, index_params=self._index_params("vec"),
                                       consistency_level="Strong")
@@ -126,26 +128,20 @@ class MilvusStore:
 
     # --- writes ---
 
-    def insert(self, items: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> int:
-        """Insert videos given as (key, vectors (T, V, D) float32, timestamps (T,)): every
-        (frame, view) row into frames and the pooled vector into videos. Returns rows sent.
-        Rows become Python objects one insert chunk at a time (a 24 h video at once would
-        take ~1.4 GB); small videos share chunks."""
+    def insert(self, items: Sequence[tuple[int, str, np.ndarray]]) -> int:
+        """Insert videos given as (key, rev, vectors (T, V, D) float32): every (frame, view)
+        row into frames and the pooled vector into videos. Returns rows sent. Rows become
+        Python objects one insert chunk at a time (a 24 h video at once would take ~1.4 GB);
+        small videos share chunks."""
         rows: list[dict] = []
         sent = 0
-        for key, vectors, timestamps in items:
-            t_count, v_count, _ = vectors.shape
-            n = t_count * v_count
-            flat = vectors.reshape(n, self.dim)
-            times = np.repeat(np.asarray(timestamps, np.float64), v_count)
+        for key, _, vectors in items:
+            flat = vectors.reshape(-1, self.dim)
             key = int(key)
             start = 0
-            while start < n:
-                end = min(n, start + self.insert_chunk - len(rows))
-                row = np.arange(start, end)
-                rows += [{"key": key, "frame": f, "t": t, "view": v, "vec": vec} for f, t, v, vec in
-                         zip((row // v_count).tolist(), times[start:end].tolist(), (row % v_count).tolist(),
-                             flat[start:end].tolist())]
+            while start < len(flat):
+                end = min(len(flat), start + self.insert_chunk - len(rows))
+                rows += [{"key": key, "vec": vec} for vec in flat[start:end].tolist()]
                 start = end
                 if len(rows) == self.insert_chunk:
                     self.client.insert(self.frames, rows)
@@ -155,7 +151,7 @@ class MilvusStore:
             sent += len(rows)
         for i in range(0, len(items), self.insert_chunk):
             self.client.insert(self.videos, [{"key": int(k), "vec": pool(v).tolist()}
-                                             for k, v, _ in items[i:i + self.insert_chunk]])
+                                             for k, _, v in items[i:i + self.insert_chunk]])
         return sent
 
     def delete(self, keys: Iterable[int]) -> None:
@@ -235,7 +231,22 @@ class MilvusStore:
         finally:
             it.close()
 
-    def frame_counts(self) -> dict[int, int]:
+    name = "Milvus"
+
+    def describe(self) -> str:
+        return f"Milvus {self.index_type.value} at {self.uri}"
+
+    def searchable_rows(self, vectors: np.ndarray) -> int:
+        return vectors.shape[0] * vectors.shape[1]
+
+    def sync(self, catalog) -> None:
+        """Nothing to catch up: rows are written before their video is committed."""
+
+    def check(self, revs: dict[int, str]) -> list[str]:
+        """No checks beyond the row counts (Milvus keeps no revisions)."""
+        return []
+
+    def row_counts(self) -> dict[int, int]:
         """Rows per video key in the frames collection."""
         counts: dict[int, int] = {}
         for batch in self._scan_keys(self.frames):
@@ -282,9 +293,3 @@ class _LiteLocked(logging.Filter):
             return False
         return True
 
-
-def pool(vectors: np.ndarray) -> np.ndarray:
-    """One descriptor per video: the mean over frames and views, L2-normalised."""
-    v = np.asarray(vectors, np.float32).reshape(-1, vectors.shape[-1]).mean(axis=0)
-    n = float(np.linalg.norm(v))
-    return v / n if n > 0 else v

@@ -1,0 +1,121 @@
+"""The query path as stages, each callable on its own (bench/bench_index.py times them):
+
+    search_frames      query vectors -> per vector the keys and scores of its nearest reference rows
+    select_candidates  keys, scores (and the score normalisation's bias) -> the committed
+                       videos with most votes
+    load_candidates    videos -> their (T, V, D) matrices and timestamps (LevelDB)
+    align_candidates   query, matrices -> boxes and scores per candidate (C++ batch)
+    to_matches         boxes -> Matches in seconds
+
+`query` runs them in that order with one vcdfast.query.QueryOptions (the defaults' one
+home); `query_videos` is the video-level search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vcdfast.index.catalog import Catalog, VideoMeta
+from vcdfast.query import Match, QueryOptions, align_views, boxes_to_matches, frame_votes, intervals, vote
+from vcdfast.store import pool
+
+__all__ = ["VideoMatch", "align_candidates", "load_candidates", "query", "query_videos", "search_frames",
+           "select_candidates", "to_matches"]
+
+@dataclass(frozen=True)
+class VideoMatch:
+    """Video-level near-duplicate hit: cosine of the pooled descriptors."""
+
+    query_id: str
+    ref_id: str
+    score: float
+
+
+def search_frames(first_stage, vectors: np.ndarray, frame_neighbours: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D) or (T, V, D) query vectors -> (keys (N', K) int64, scores (N', K) float32): per
+    query row its `frame_neighbours` nearest reference rows' video keys and similarities,
+    padded with key -1 / score -inf (N' = N, or T * V)."""
+    if frame_neighbours < 1:
+        raise ValueError(f"frame_neighbours must be >= 1, got {frame_neighbours}")
+    q = np.ascontiguousarray(vectors, np.float32).reshape(-1, vectors.shape[-1])
+    return first_stage.search_frames(q, frame_neighbours)
+
+
+def select_candidates(catalog: Catalog, keys: np.ndarray, scores: np.ndarray, options: QueryOptions,
+                      frames: np.ndarray | None = None, bias: np.ndarray | None = None) -> list[VideoMeta]:
+    """The options.candidates committed videos with most votes, most first: options.votes
+    "frame" (vcdfast.query.frame_votes over `frames`, each row's query frame, and `bias`, its
+    normalisation) or "sum" (query.vote). Hits on videos being written or removed are ignored."""
+    if options.votes == "frame":
+        frames = np.arange(len(keys)) if frames is None else frames
+        ranked = frame_votes(frames, keys, scores, bias)[0]
+    else:
+        ranked = vote(keys, scores)[0]
+    out = []
+    for key in ranked.tolist():
+        meta = catalog.committed(key)
+        if meta is not None:
+            out.append(meta)
+            if len(out) == options.candidates:
+                break
+    return out
+
+
+def load_candidates(catalog: Catalog, metas: Sequence[VideoMeta]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each candidate's (vectors (T, V, D) float32, timestamps (T,) float64)."""
+    return [catalog.matrix(m.key) for m in metas]
+
+
+def align_candidates(query_vectors: np.ndarray, refs: Sequence[np.ndarray], options: QueryOptions,
+                     bias: np.ndarray | None = None, num_threads: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per reference (boxes (N, 4) int64 [q_start, r_start, q_end, r_end], scores (N,)): the
+    query's views against each reference, aligned and trimmed on one map per pair
+    (vcdfast.query.align_views)."""
+    return align_views(query_vectors, list(refs), bias, options, num_threads)
+
+
+def to_matches(query_id: str, query_intervals: np.ndarray, metas: Sequence[VideoMeta], timestamps: Sequence[np.ndarray],
+               found: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[Match]:
+    """Frame boxes -> Matches in seconds, best score first."""
+    matches: list[Match] = []
+    for meta, ts, (boxes, scores) in zip(metas, timestamps, found):
+        matches += boxes_to_matches(query_id, meta.id, boxes, scores, query_intervals, intervals(ts, meta.last_end))
+    matches.sort(key=lambda m: (-m.score, m.ref_id, m.query_start))
+    return matches
+
+
+def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptions, background=None,
+          num_threads: int | None = None) -> list[Match]:
+    """All the stages for one query embedding (T, V, D): `background` (vcdfast.normalise,
+    when options.background is set) gives each query descriptor its bias."""
+    q = np.ascontiguousarray(emb.vectors, np.float32)
+    t, v, _ = q.shape
+    bias = background.bias(q) if background is not None else None
+    keys, scores = search_frames(first_stage, q, options.frame_neighbours)
+    metas = select_candidates(catalog, keys, scores, options, np.repeat(np.arange(t), v),
+                              None if bias is None else bias.ravel())
+    refs = load_candidates(catalog, metas)
+    found = align_candidates(q, [m for m, _ in refs], options, bias, num_threads)
+    return to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found)
+
+
+def query_videos(first_stage, catalog: Catalog, emb, query_id: str, top_n: int) -> list[VideoMatch]:
+    """The `top_n` committed videos whose pooled descriptor is nearest the query's."""
+    if top_n < 1:
+        raise ValueError(f"top_n must be >= 1, got {top_n}")
+    q = pool(emb.vectors)[None, :]
+    fetch = top_n
+    while True:
+        keys, scores = first_stage.search_videos(q, fetch)
+        out = []
+        for key, score in zip(keys[0].tolist(), scores[0].tolist()):
+            meta = catalog.committed(key) if key >= 0 else None
+            if meta is not None:
+                out.append(VideoMatch(query_id, meta.id, float(score)))
+        # hits on videos being written or removed were dropped: ask for more while there may be more
+        if len(out) >= top_n or keys[0, -1] < 0:
+            return out[:top_n]
+        fetch *= 2
