@@ -109,6 +109,17 @@ def test_usage_errors_exit_2(capsys):
         assert err.count("\n") == 1 and err.startswith("vcdfast query: error: argument --"), err
 
 
+def test_query_views_option(indexed, corpus, capsys):  # noqa: F811
+    """--query-views picks the views a query is embedded with (a bad name is a usage error
+    before anything is decoded): the whole frame alone still finds the unflipped copy."""
+    rc, _, err = run(capsys, "query", "--index", indexed["index"], "--query-views", "full,bogus", corpus["query"])
+    assert rc == 2 and err.count("\n") == 1 and "argument --query-views: unknown view 'bogus'" in err, err
+    rc, out, _ = run(capsys, "query", "--index", indexed["index"], "--format", "json", "-q", "--query-views", "full",
+                     corpus["query"])
+    (result,) = json.loads(out)
+    assert rc == 0 and "ref1" in {m["ref_id"] for m in result["matches"]}, result
+
+
 def test_demo_finds_both_copies(tmp_path, capsys):
     rc, out, _ = run(capsys, "demo", "--dir", tmp_path, "-q")
     assert rc == 0, out

@@ -270,8 +270,11 @@ def cmd_query(args) -> int:
             progress.start(p)
             try:
                 # video-level search pools the index's own views; segment search embeds the query's views
-                embed = ix.embed if args.video_level else ix.embed_query
-                emb = embed(p, strict=args.strict, on_progress=progress.media)
+                if args.video_level:
+                    emb = ix.embed(p, strict=args.strict, on_progress=progress.media)
+                else:
+                    emb = ix.embed_query(p, args.query_views.split(",") if args.query_views else None,
+                                         strict=args.strict, on_progress=progress.media)
                 result.coverage = _coverage(emb)
                 progress.media(result.coverage["decoded"][1])
                 if args.video_level:
@@ -515,13 +518,14 @@ def check_args(args) -> None:
     """Everything about the options that can be known before decoding: raises UsageError."""
     from vcdfast.errors import ModelError
 
-    if getattr(args, "views", None):
-        from vcdfast.views import expand_views
+    for option in ("views", "query_views"):
+        if getattr(args, option, None):
+            from vcdfast.views import expand_views
 
-        try:
-            expand_views(args.views.split(","))
-        except ValueError as e:
-            raise UsageError(f"argument --views: {e}") from None
+            try:
+                expand_views(getattr(args, option).split(","))
+            except ValueError as e:
+                raise UsageError(f"argument --{option.replace('_', '-')}: {e}") from None
     if getattr(args, "model", None):
         from vcdfast.models import get_model
 
@@ -538,6 +542,8 @@ def check_args(args) -> None:
             raise UsageError(f"argument --plot: drawing needs matplotlib: {REPORT_HINT}") from None
     if getattr(args, "video_level", False) and getattr(args, "param", None):
         raise UsageError("argument --param: --video-level does no alignment")
+    if getattr(args, "video_level", False) and getattr(args, "query_views", None):
+        raise UsageError("argument --query-views: --video-level uses the index's views")
     for option in ("errors", "report", "plot"):
         _check_output(f"--{option}", getattr(args, option, None))
 
@@ -609,6 +615,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="nearest reference frames per query descriptor (default: vcdfast.query.QueryOptions)")
     p.add_argument("--candidates", type=_positive(int), default=None,
                    help="reference videos aligned per query (default: vcdfast.query.QueryOptions)")
+    p.add_argument("--query-views", default=None,
+                   help="comma-separated views the query is embedded with; a frame pair scores its best view "
+                        "(default: vcdfast.query.QueryOptions().views: full,flip,inset,1x2). inset: the "
+                        "picture-in-picture or letterboxed rectangle found in the query itself. Each view is "
+                        "one more model run per sampled query frame")
     p.add_argument("--video-level", action="store_true", help="whole-video near-duplicate search only")
     p.add_argument("--report", metavar="OUT_HTML",
                    help="write one HTML page with a section per query: each match with thumbnails")
