@@ -123,14 +123,16 @@ def align(maps: dict, tn_params: dict) -> dict:
     return {(qid, rid): tn(sim, **tn_params) for qid, cands in maps.items() for rid, sim in cands}
 
 
-def trimmed(maps: dict, found: dict, trim_sim: float | None, trim_gap: int) -> dict:
-    """Boxes cut to chains and rescored (vcdfast.align.trim); None: as TN left them."""
+def trimmed(maps: dict, found: dict, trim_sim: float | None, trim_gap: int, max_iou: float) -> dict:
+    """Boxes cut to chains and rescored (vcdfast.align.trim), then TN's overlap rule again
+    (vcdfast.query.suppress_overlaps), as vcdfast.query.align_views does; None: as TN left them."""
     from vcdfast.align import trim
+    from vcdfast.query import suppress_overlaps
 
     if trim_sim is None:
         return found
     sims = {(qid, rid): sim for qid, cands in maps.items() for rid, sim in cands}
-    return {pair: tuple(trim(sims[pair], boxes, trim_sim=trim_sim, trim_gap=trim_gap))
+    return {pair: suppress_overlaps(*trim(sims[pair], boxes, trim_sim=trim_sim, trim_gap=trim_gap), max_iou)
             for pair, (boxes, _) in found.items()}
 
 
@@ -196,7 +198,7 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                 tn_params = {**kernel_tn, "max_step": step, "min_sim": min_sim, "min_length": min_len}
                 found = align(maps, tn_params)
                 for trim in GRID["trim_sim"]:
-                    cut = trimmed(maps, found, trim, SEED["trim_gap"])
+                    cut = trimmed(maps, found, trim, SEED["trim_gap"], tn_params["max_iou"])
                     for min_score in GRID["min_score"]:
                         cfg = {**first, "tn": tn_params, "trim_sim": trim, "min_score": min_score}
                         emit(model, None, cfg, matches(emb, cut, min_score), cand_ids)

@@ -16,7 +16,8 @@ import numpy as np
 from vcdfast.normalise import DEFAULT_BACKGROUND, BackgroundSpec
 
 __all__ = ["SEED_RECIPE", "AlignMethod", "Match", "QueryOptions", "Similarity", "align_pairs", "align_views",
-           "boxes_to_matches", "frame_votes", "intervals", "method_params", "similarity_map", "vote"]
+           "boxes_to_matches", "frame_votes", "intervals", "method_params", "similarity_map", "suppress_overlaps",
+           "vote"]
 
 
 class AlignMethod(str, enum.Enum):
@@ -222,11 +223,34 @@ def align_views(q: np.ndarray, refs: list[np.ndarray], bias: np.ndarray | None, 
     aligned with options' method and parameters, boxes cut to chains and rescored, all on
     one map per pair in the C++ batch; matches below options.min_score dropped -> per
     reference (boxes (N, 4) int64, scores (N,) float32)."""
-    found = align_pairs(q, refs, method=options.method, params=options.alignment_params(),
-                        similarity=Similarity.QUERY_VIEW_MAX, bias=bias, num_threads=num_threads)
+    params = options.alignment_params()
+    found = align_pairs(q, refs, method=options.method, params=params, similarity=Similarity.QUERY_VIEW_MAX,
+                        bias=bias, num_threads=num_threads)
+    if params.get("trim_sim") is not None and "max_iou" in params:
+        # TN keeps boxes overlapping by less than max_iou; trimming can bring two of them together
+        found = [suppress_overlaps(b, s, params["max_iou"]) for b, s in found]
     if options.min_score is None:
         return found
     return [(b[s >= options.min_score], s[s >= options.min_score]) for b, s in found]
+
+
+def suppress_overlaps(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> tuple[np.ndarray, np.ndarray]:
+    """Best score first, drop each box whose IoU with a kept one is >= max_iou (VCSL's IoU
+    of inclusive frame boxes, as TN applies it); kept boxes stay in their order."""
+    boxes, scores = np.asarray(boxes), np.asarray(scores)
+    area = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
+    keep: list[int] = []
+    for i in np.argsort(-scores, kind="stable").tolist():
+        if keep:
+            k = np.array(keep)
+            dq = np.minimum(boxes[k, 2], boxes[i, 2]) - np.maximum(boxes[k, 0], boxes[i, 0]) + 1
+            dr = np.minimum(boxes[k, 3], boxes[i, 3]) - np.maximum(boxes[k, 1], boxes[i, 1]) + 1
+            inter = np.clip(dq, 0, None) * np.clip(dr, 0, None)
+            if (inter / (area[k] + area[i] - inter) >= max_iou).any():
+                continue
+        keep.append(i)
+    keep.sort()
+    return boxes[keep].reshape(-1, 4), scores[keep]
 
 
 def boxes_to_matches(query_id: str, ref_id: str, boxes: np.ndarray, scores: np.ndarray,
