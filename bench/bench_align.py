@@ -43,10 +43,10 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the peers' NumPy stays on one core too
 
 import numpy as np  # noqa: E402
+from benchenv import cpu_model, git_sha
 
 import vcdfast  # noqa: E402
 from vcdfast.align import hv, tn  # noqa: E402
-from benchenv import cpu_model, git_sha
 
 REPO = Path(__file__).resolve().parent.parent
 TOWHEE = dict(max_step=10, top_k=5, max_path=10, min_sim=0.2, min_length=5, max_iou=0.3)
@@ -174,7 +174,8 @@ def main() -> None:
         for method, ours, peer, params in (("tn", tn, peer_tn, TOWHEE), ("hv", hv, peer_hv, HV_DEFAULT)):
             wall, cpu, reps = time_calls(lambda: ours(sims, **params), 0.3 if args.quick else 1.0, 2000)
             # VCSL's hv builds a Python list entry per cell: beyond ~2M cells it takes minutes and GBs.
-            peer_reps = 0 if method == "hv" and p * q > HV_PEER_MAX_CELLS else 1 if max(p, q) > 1000 or args.quick else 3
+            peer_reps = (0 if method == "hv" and p * q > HV_PEER_MAX_CELLS
+                         else 1 if max(p, q) > 1000 or args.quick else 3)
             peer_walls, peer_boxes, peer_cpu0 = [], None, time.process_time()
             for _ in range(peer_reps):
                 t0 = time.perf_counter()
