@@ -49,8 +49,9 @@ import vcdfast  # noqa: E402
 from vcdfast.align import hv, tn  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-TOWHEE = dict(max_step=10, top_k=5, max_path=10, min_sim=0.2, min_length=5, max_iou=0.3)
-HV_DEFAULT = dict(iou_thresh=0.9, min_sim=0.2, max_peaks=100)
+# The kernels' defaults (TN's are towhee's), without trimming, which the peers do not have.
+TOWHEE = {k: v for k, v in vcdfast.align.defaults("tn").items() if not k.startswith("trim_")}
+HV_DEFAULT = {k: v for k, v in vcdfast.align.defaults("hv").items() if not k.startswith("trim_")}
 SHAPES = [(44, 44), (187, 187), (738, 738), (3496, 3496), (187, 738), (738, 187), (44, 3496), (3496, 187)]
 FIXTURE_MAPS = ["median_187", "wide_187x738", "tall_738x187", "square_738"]
 HV_PEER_MAX_CELLS = 2_000_000
