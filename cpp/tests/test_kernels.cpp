@@ -147,7 +147,8 @@ struct Videos {
       std::vector<float> ref = uniform(length * kDim, rng);
       for (std::size_t f = 0; f < length; ++f) {
         if (length >= 12 && f < 12)
-          for (std::size_t d = 0; d < kDim; ++d) ref[f * kDim + d] = query[(10 + f) * kDim + d] + 0.2f * ref[f * kDim + d];
+          for (std::size_t d = 0; d < kDim; ++d)
+            ref[f * kDim + d] = query[(10 + f) * kDim + d] + 0.2f * ref[f * kDim + d];
         unit(&ref[f * kDim]);
       }
       refs.push_back(std::move(ref));
