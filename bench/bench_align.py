@@ -21,7 +21,8 @@ over repeats; the peer is run fewer times (it is 2-4 orders of magnitude slower)
 hv not at all beyond 2M cells (it builds a Python list entry per cell: minutes and GBs at
 3,496 x 3,496). `speedup` is peer / vcdfast in wall time, `speedup_cpu` in CPU time. One
 core: the single-pair kernels are single-threaded. Batch rows: pairs/s of vcdfast.align.align_batch
-(cosine + TN per pair, 187-frame videos) on 1 and 2 threads.
+(cosine + TN per pair, 187-frame videos) on 1 and 2 threads, with the kernels' TN defaults and
+with vcdfast.query's (which trim each box in the batch).
 
 Output: one JSON line per measurement (cpu model, SIMD level, threads, git sha on each), then a
 table whose lines start with '#'.
@@ -43,14 +44,15 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the peers' NumPy stays on one core too
 
 import numpy as np  # noqa: E402
+from benchenv import cpu_model, git_sha
 
 import vcdfast  # noqa: E402
 from vcdfast.align import hv, tn  # noqa: E402
-from benchenv import cpu_model, git_sha
 
 REPO = Path(__file__).resolve().parent.parent
-TOWHEE = dict(max_step=10, top_k=5, max_path=10, min_sim=0.2, min_length=5, max_iou=0.3)
-HV_DEFAULT = dict(iou_thresh=0.9, min_sim=0.2, max_peaks=100)
+# The kernels' defaults (TN's are towhee's), without trimming, which the peers do not have.
+TOWHEE = {k: v for k, v in vcdfast.align.defaults("tn").items() if not k.startswith("trim_")}
+HV_DEFAULT = {k: v for k, v in vcdfast.align.defaults("hv").items() if not k.startswith("trim_")}
 SHAPES = [(44, 44), (187, 187), (738, 738), (3496, 3496), (187, 738), (738, 187), (44, 3496), (3496, 187)]
 FIXTURE_MAPS = ["median_187", "wide_187x738", "tall_738x187", "square_738"]
 HV_PEER_MAX_CELLS = 2_000_000
@@ -174,7 +176,8 @@ def main() -> None:
         for method, ours, peer, params in (("tn", tn, peer_tn, TOWHEE), ("hv", hv, peer_hv, HV_DEFAULT)):
             wall, cpu, reps = time_calls(lambda: ours(sims, **params), 0.3 if args.quick else 1.0, 2000)
             # VCSL's hv builds a Python list entry per cell: beyond ~2M cells it takes minutes and GBs.
-            peer_reps = 0 if method == "hv" and p * q > HV_PEER_MAX_CELLS else 1 if max(p, q) > 1000 or args.quick else 3
+            peer_reps = (0 if method == "hv" and p * q > HV_PEER_MAX_CELLS
+                         else 1 if max(p, q) > 1000 or args.quick else 3)
             peer_walls, peer_boxes, peer_cpu0 = [], None, time.process_time()
             for _ in range(peer_reps):
                 t0 = time.perf_counter()
@@ -212,14 +215,18 @@ def main() -> None:
             start = int(rng.integers(0, frames - n + 1))
             ref[start:start + n] = query[a:a + n]
         query3, refs3 = query[:, None, :], [r[:, None, :] for r in refs]
-        for threads in (1, 2):
-            wall, cpu, reps = time_calls(lambda: align_batch(query3, refs3, method="tn", num_threads=threads),
-                                         0.3 if args.quick else 1.5, 200)
-            row = dict(bench="align_batch", method="tn", similarity="cosine", frames=frames, dim=dim,
-                       refs=len(refs), threads=threads, pairs_per_s=round(len(refs) / wall, 1),
-                       ms_per_call=round(wall * 1e3, 3), reps=reps, **common)
-            print(json.dumps(row), flush=True)
-            batch_rows.append(row)
+        # towhee's TN as the kernels default it, and vcdfast.query's defaults (trimmed in the batch)
+        for preset in ("kernel", "query"):
+            params = vcdfast.align.defaults("tn", preset=preset)
+            for threads in (1, 2):
+                wall, cpu, reps = time_calls(
+                    lambda: align_batch(query3, refs3, method="tn", params=params, num_threads=threads),
+                    0.3 if args.quick else 1.5, 200)
+                row = dict(bench="align_batch", method="tn", similarity="cosine", preset=preset, frames=frames,
+                           dim=dim, refs=len(refs), threads=threads, pairs_per_s=round(len(refs) / wall, 1),
+                           ms_per_call=round(wall * 1e3, 3), reps=reps, **common)
+                print(json.dumps(row), flush=True)
+                batch_rows.append(row)
 
     print(f"# {common['cpu']} | SIMD {common['simd']} | git {common['git']} | peer: {peer_name}")
     print(f"# {'method':6} {'shape':>11} {'vcdfast ms':>11} {'(cpu ms)':>9} {'peer ms':>10} {'speedup':>9} "
@@ -233,8 +240,8 @@ def main() -> None:
               f"{peer_ms:>10} {speedup:>9} {speedup_cpu:>8} {str(r['boxes_equal']):>6}  {r['map']}")
     if batch_rows:
         for r in batch_rows:
-            print(f"# align_batch tn cosine {r['frames']}x{r['frames']}, {r['refs']} refs, threads={r['threads']}: "
-                  f"{r['pairs_per_s']:.0f} pairs/s")
+            print(f"# align_batch tn ({r['preset']} defaults) cosine {r['frames']}x{r['frames']}, {r['refs']} refs, "
+                  f"threads={r['threads']}: {r['pairs_per_s']:.0f} pairs/s")
     else:
         print("# align_batch: not available in this build (vcdfast.align.align_batch missing)")
 

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 from benchenv import cpu_model, git_sha
 
 REPO = Path(__file__).resolve().parent.parent

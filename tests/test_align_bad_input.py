@@ -150,7 +150,8 @@ def test_huge_step_path_and_peaks_are_valid():
     the map's size behave as the size itself."""
     sims = good_map()
     assert len(tn(sims, max_path=2**80).boxes) >= 1
-    np.testing.assert_array_equal(tn(sims, max_step=2**80).boxes, tn(sims, max_step=sims.shape[0] + sims.shape[1]).boxes)
+    whole = sims.shape[0] + sims.shape[1]
+    np.testing.assert_array_equal(tn(sims, max_step=2**80).boxes, tn(sims, max_step=whole).boxes)
     np.testing.assert_array_equal(hv(sims, max_peaks=2**80).boxes, hv(sims, max_peaks=sum(sims.shape)).boxes)
 
 

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference import dp_reference, dtw_reference
-from vcdfast import _core
 from vcdfast.align import dp, dtw
 
 DATA = Path(__file__).parent / "data"
@@ -77,7 +76,8 @@ dp_params = st.fixed_dictionaries(
     }
 )
 dtw_params = st.fixed_dictionaries(
-    {"discontinue": st.integers(0, 5), "min_sim": st.sampled_from([-1.0, 0.0, 0.2, 0.5]), "min_length": st.integers(0, 6)}
+    {"discontinue": st.integers(0, 5), "min_sim": st.sampled_from([-1.0, 0.0, 0.2, 0.5]),
+     "min_length": st.integers(0, 6)}
 )
 
 

@@ -458,8 +458,8 @@ def test_fuzz_in_subprocess(tmp_path):
     src = Path(vcdfast.__file__).resolve().parent.parent
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))
     # the warning filter: Hypothesis's failure report imports a deprecated helper (mypy_extensions)
-    cmd = [sys.executable, "-X", "faulthandler", "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", *FUZZ_COLLECT,
-           "-W", "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning",
+    cmd = [sys.executable, "-X", "faulthandler", "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider",
+           *FUZZ_COLLECT, "-W", "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning",
            "--rootdir", str(Path(__file__).parent.parent)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env,

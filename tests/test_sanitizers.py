@@ -8,7 +8,7 @@ sanitizer report fails the test. Skipped, with the reason, when the sources, CMa
 compiler, pybind11's CMake files or a runtime library are missing (e.g. when the tests run
 against an installed wheel).
 
-ASan: the similarity, alignment and fuzz test files.
+ASan: the similarity, alignment, trimming, parameter-table and fuzz test files.
 
 TSan: the files that run the core on several threads: align_batch with num_threads=2, cancel
 from another thread, the GIL released during a batch, kernels called from a thread pool,
@@ -39,8 +39,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ASAN_TESTS = ["test_similarity.py", "test_similarity_bad_input.py", "test_align_bad_input.py",
               "test_align_batch.py", "test_align_dp_dtw.py", "test_align_metamorphic.py", "test_align_tn_hv.py",
-              "test_fuzz_core.py"]
-TSAN_TESTS = ["test_align_batch.py", "test_similarity.py",
+              "test_fuzz_core.py", "test_query_trim.py", "test_query_view_max.py", "test_align_params.py"]
+TSAN_TESTS = ["test_align_batch.py", "test_similarity.py", "test_query_view_max.py",
               "test_fuzz_core.py::fuzz_align_batch_while_another_thread_switches_simd_level"]
 FUZZ_EXAMPLES_UNDER_ASAN = 25  # ASan costs ~2-3x; the plain run covers the full example count
 BUILD_TIMEOUT_S = 1200  # a cold build of every SIMD kernel file on 2 busy cores

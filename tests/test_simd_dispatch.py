@@ -76,7 +76,8 @@ def test_set_unsupported_level_is_value_error(level):
 
 @pytest.mark.parametrize("level", vcdfast.simd_levels())
 def test_env_var_forces_a_level(level):
-    code = "import numpy as np, vcdfast; q = np.ones((3, 4), np.float32); print(vcdfast.simd_level(), vcdfast.cosine(q, q)[0, 0])"
+    code = ("import numpy as np, vcdfast; q = np.ones((3, 4), np.float32); "
+            "print(vcdfast.simd_level(), vcdfast.cosine(q, q)[0, 0])")
     result = run_python(code, level)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [level, "4.0"]
@@ -88,7 +89,8 @@ def test_env_var_forces_a_level(level):
         ("sse9", r"VCDFAST_SIMD_LEVEL='sse9' is not a SIMD level; use serial, avx2 or avx512"),
         ("AVX2", r"VCDFAST_SIMD_LEVEL='AVX2' is not a SIMD level"),
     ]
-    + [(lvl, rf"VCDFAST_SIMD_LEVEL='{lvl}' is not supported on this CPU") for lvl in KNOWN if lvl not in vcdfast.simd_levels()],
+    + [(lvl, rf"VCDFAST_SIMD_LEVEL='{lvl}' is not supported on this CPU")
+       for lvl in KNOWN if lvl not in vcdfast.simd_levels()],
 )
 def test_env_var_with_bad_value_fails_the_import(value, message):
     result = run_python("import vcdfast", value)

@@ -165,7 +165,8 @@ def test_symmetric_chamfer_is_symmetric(simd_level):
 def test_out_is_filled_in_place(simd_level, kind):
     rng = np.random.default_rng(9)
     if kind == "cosine":
-        kernel, a, b = vcdfast.cosine, rng.standard_normal((13, 20), np.float32), rng.standard_normal((21, 20), np.float32)
+        kernel = vcdfast.cosine
+        a, b = rng.standard_normal((13, 20), np.float32), rng.standard_normal((21, 20), np.float32)
     else:
         kernel = CHAMFER[kind][0]
         a, b = rng.standard_normal((13, 3, 20), np.float32), rng.standard_normal((21, 2, 20), np.float32)

@@ -30,7 +30,8 @@ void require_finite(const FramesF32& frames, const std::string& name) {
   for (std::size_t f = 0; f < frames.frames; ++f)
     for (std::size_t v = 0; v < frames.views; ++v)
       if (!row_finite(frames.at(f, v), frames.dim))
-        fail(name + " contains NaN or infinity (frame " + std::to_string(f) + "); clean it (np.nan_to_num) before calling");
+        fail(name + " contains NaN or infinity (frame " + std::to_string(f) +
+             "); clean it (np.nan_to_num) before calling");
 }
 
 void check_frames(const FramesF32& frames, const FramesF32& query, const std::string& name, SimilarityKind kind) {

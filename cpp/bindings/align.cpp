@@ -24,7 +24,8 @@ SimMap checked_map(const py::array& sims) {
 // Needs align_defaults registered on `m` already.
 const char* method_doc(const py::module_& m, const std::string& method, const char* what) {
   static std::deque<std::string> docs;  // pybind11 keeps the pointer
-  std::string doc = std::string(what) + " of a (P, Q) float32 similarity map -> (boxes int64 (N, 4), scores float32 (N,)).\n"
+  std::string doc = std::string(what) +
+                    " of a (P, Q) float32 similarity map -> (boxes int64 (N, 4), scores float32 (N,)).\n"
                     "Keywords (defaults): ";
   const py::dict defaults = m.attr("align_defaults")(method);
   bool first = true;

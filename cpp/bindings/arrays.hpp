@@ -7,7 +7,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>  // shape messages cast std::vector; every binding TU must agree on it
 
-#include <cmath>
 #include <cstddef>
 #include <string>
 

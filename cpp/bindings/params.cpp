@@ -27,7 +27,8 @@ std::int64_t int_value(const py::handle& value, const std::string& what) {
   int overflow = 0;
   const long long v = PyLong_AsLongLongAndOverflow(index, &overflow);
   Py_DECREF(index);
-  if (overflow != 0) return overflow > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+  if (overflow > 0) return std::numeric_limits<std::int64_t>::max();
+  if (overflow < 0) return std::numeric_limits<std::int64_t>::min();
   if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
   return v;
 }
@@ -131,7 +132,8 @@ void parse_params(const py::handle& params, AlignConfig& config) {
         break;
     }
     if (!found)
-      throw py::type_error("unknown " + std::string(method) + " parameter '" + key + "'; valid: " + valid_names(method));
+      throw py::type_error("unknown " + std::string(method) + " parameter '" + key +
+                           "'; valid: " + valid_names(method));
   }
 }
 

@@ -37,7 +37,7 @@ struct SimilarityKernels {
   std::size_t tile_rows, tile_cols;  // the GEMM's register tile (MR x NR): threads split on its edges
 };
 
-// The entry of the active SIMD level (vcdfast::active_simd_level()); defined in ../dispatch.cpp.
+// The entry of the active SIMD level (vcdfast::active_simd_level()); defined in dispatch.cpp.
 const SimilarityKernels& active_similarity_kernels() noexcept;
 
 // Counts one similarity map (cosine_matrix or chamfer_matrix call): vcdfast::similarity_maps_computed().

@@ -95,8 +95,8 @@ def dtw(sims: np.ndarray, /, **params) -> Segments:
 def trim(sims: np.ndarray, boxes: np.ndarray, /, **params) -> Segments:
     """Each box (int64 (N, 4)) cut to the extent of the heaviest chain of frame pairs >= trim_sim
     inside it on the (P, Q) float32 map, and rescored with the chain's mean similarity; boxes
-    holding no such pair are dropped. Keywords: trim_sim (required) and trim_gap. A chain steps 1 to trim_gap rows down and 0 to trim_gap columns right.
-    Spec: cpp/align/README.md, "Trimming"."""
+    holding no such pair are dropped. Keywords: trim_sim (required) and trim_gap. A chain steps 1
+    to trim_gap rows down and 0 to trim_gap columns right. Spec: cpp/align/README.md, "Trimming"."""
     return Segments(*_core.trim(sims, boxes, **params))
 
 

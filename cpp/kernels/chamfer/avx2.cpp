@@ -52,10 +52,11 @@ void chamfer_reduce_f32_avx2(const float* tile, std::size_t ldt, std::size_t fra
         __m256 r_to_q = _mm256_setzero_ps();
         for (std::size_t w = 0; w < views_r; ++w) {
           const float* col = rows + w * frames_r + j;
-          // x - 0 is exact, so no bias costs nothing in the result.
+          // without a bias 0 is subtracted: exact, so the result is bit for bit the unbiased one.
           __m256 m = _mm256_sub_ps(load_lanes(col, n, mask), _mm256_set1_ps(b == nullptr ? 0.0f : b[0]));
           for (std::size_t v = 1; v < views; ++v)
-            m = nan_max(m, _mm256_sub_ps(load_lanes(col + v * ldt, n, mask), _mm256_set1_ps(b == nullptr ? 0.0f : b[v])));
+            m = nan_max(m, _mm256_sub_ps(load_lanes(col + v * ldt, n, mask),
+                                         _mm256_set1_ps(b == nullptr ? 0.0f : b[v])));
           r_to_q = _mm256_add_ps(r_to_q, m);
         }
         const __m256 mean = _mm256_div_ps(r_to_q, nw);

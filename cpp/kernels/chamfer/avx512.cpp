@@ -50,7 +50,7 @@ void chamfer_reduce_f32_avx512(const float* tile, std::size_t ldt, std::size_t f
         __m512 r_to_q = _mm512_setzero_ps();
         for (std::size_t w = 0; w < views_r; ++w) {
           const float* col = rows + w * frames_r + j;
-          // x - 0 is exact, so no bias costs nothing in the result.
+          // without a bias 0 is subtracted: exact, so the result is bit for bit the unbiased one.
           __m512 m = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, col), _mm512_set1_ps(b == nullptr ? 0.0f : b[0]));
           for (std::size_t v = 1; v < views; ++v)
             m = nan_max(m, _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, col + v * ldt),

@@ -33,7 +33,7 @@ inline void chamfer_reduce_f32_serial(const float* tile, std::size_t ldt, std::s
         result = q_to_r / static_cast<float>(views);
       }
       if (form != kChamferAsymmetric) {
-        // x - 0 is exact, so no bias costs nothing in the result.
+        // without a bias 0 is subtracted: exact, so the result is bit for bit the unbiased one.
         auto biased = [&](std::size_t v, std::size_t w) {
           return rows[v * ldt + w * frames_r + j] - (bias == nullptr ? 0.0f : bias[f * views + v]);
         };
