@@ -163,8 +163,9 @@ def run_split(split: Path, work: Path) -> tuple[list[dict], dict]:
                                 "search_align_ms_per_query": round(1000 * query_cpu / len(queries), 1)})
                 print(json.dumps(results[-1]), flush=True)
     gt_sha = hashlib.sha256((split / meta["ground_truth"]).read_bytes()).hexdigest()
-    info = {"split": split.name, "references": len(refs), "reference_seconds": round(sum(r["duration"] for r in refs), 1),
-            "queries": len(queries), "negatives": len(judge.negatives), "copies": len(judge.gt),
+    info = {"split": split.name, "references": len(refs),
+            "reference_seconds": round(sum(r["duration"] for r in refs), 1), "queries": len(queries),
+            "negatives": len(judge.negatives), "copies": len(judge.gt),
             "query_seconds": round(sum(q["duration"] for q in queries), 1), "gt_sha256": gt_sha}
     return results, info
 
@@ -222,7 +223,8 @@ def main() -> None:
     if args.splits:
         splits = args.splits.split(",")
     elif (args.dataset / "splits.json").exists():
-        splits = [s["name"] if isinstance(s, dict) else s for s in json.loads((args.dataset / "splits.json").read_text())["splits"]]
+        listing = json.loads((args.dataset / "splits.json").read_text())
+        splits = [listing["tuning"], *listing["held_out"]]
     else:
         splits = [""]
     env = machine()

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from videos import Scenes, brightness, compose, crop, hflip, make_video, overlay_text, retime, splice
 from vcdfast.errors import IndexMismatchError
 from vcdfast.index import Index
 from vcdfast.query import QueryOptions
+from videos import Scenes, brightness, compose, crop, hflip, make_video, overlay_text, retime, splice
 
 # Sampling is 1 fps, so a segment edge is known to one descriptor interval (1 s); TN may
 # also start a path one frame early or late. Required: within 1.5 s of the truth.

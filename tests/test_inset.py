@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from videos import make_video
 from vcdfast.decode import Sampling, iter_frames
 from vcdfast.embed import Embedder
 from vcdfast.inset import detect_insets
 from vcdfast.synthetic import Scenes
+from videos import make_video
 
 SIZE = (320, 240)
 TOL = 0.05  # of the frame: 5 cells of the 96 x 96 grid edges are found on; SSCD shrugs off such a crop offset
@@ -64,7 +64,8 @@ def test_inset_view_embeds_the_inset(tmp_path):
     w, h = SIZE
     pip = make_video(tmp_path / "pip.mp4", seconds=8.0, fps=10, size=SIZE,
                      content=_paste(box, 2, Scenes(1, SIZE, scene_seconds=3.0)))
-    inner = make_video(tmp_path / "inner.mp4", seconds=8.0, fps=10, size=SIZE, content=Scenes(2, SIZE, scene_seconds=3.0))
+    inner = make_video(tmp_path / "inner.mp4", seconds=8.0, fps=10, size=SIZE,
+                       content=Scenes(2, SIZE, scene_seconds=3.0))
     emb = Embedder("sscd-mobile", views=("full", "inset"))
     q = emb.embed_video(pip.path)
     r = Embedder("sscd-mobile").embed_video(inner.path)

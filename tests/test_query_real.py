@@ -1,6 +1,6 @@
 """The query defaults on real footage (opencv-doc, pinned; tree.avi, nearly still, as a third
-reference): copies with a flip and a picture-in-picture inside pans over unrelated photographs are found at the right times, and
-a query of unrelated photographs matches nothing. This is where the defaults are held to
+reference): copies with a flip and a picture-in-picture inside pans over unrelated
+photographs are found at the right times, and a query of unrelated photographs matches nothing. This is where the defaults are held to
 account in the tests; the generated-video tests check mechanics with options of their own."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 import realdata
-from videos import make_video
 from vcdfast.index import Index
+from videos import make_video
 
 SIZE, FPS = (320, 240), 10
 TOL = 1.5  # seconds: 1 fps sampling

@@ -81,7 +81,7 @@ class VideoEmbedding:
 
     @classmethod
     def from_arrays(cls, vectors, timestamps, *, model, sampling: Sampling = Sampling(), views=("full",),
-                    info: VideoInfo | None = None, duration: float | None = None) -> "VideoEmbedding":
+                    info: VideoInfo | None = None, duration: float | None = None) -> VideoEmbedding:
         """A VideoEmbedding without a video: vectors (T, D) or (T, V, D) float32, timestamps (T,)."""
         spec = get_model(model)
         vectors = np.asarray(vectors)

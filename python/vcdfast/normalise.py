@@ -18,8 +18,8 @@ of an indexed video cannot raise its own bias; only content that recurs across v
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class Background:
         self.vectors, self.spec = v, spec
 
     @classmethod
-    def sample(cls, matrices: Iterable[np.ndarray], spec: BackgroundSpec = DEFAULT_BACKGROUND) -> "Background":
+    def sample(cls, matrices: Iterable[np.ndarray], spec: BackgroundSpec = DEFAULT_BACKGROUND) -> Background:
         """From per-video (T, V, D) matrices (first view), in a deterministic order chosen by
         the caller; stops after limit // per_video videos."""
         rows, dim = [], None

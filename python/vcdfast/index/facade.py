@@ -39,7 +39,7 @@ class Index:
 
     @classmethod
     def open(cls, path, *, model=None, sampling=None, views=None, uri: str | None = None, read_only: bool = False,
-             create: bool = True, index_type: IndexType | str = IndexType.HNSW, dedup: float | None = None) -> "Index":
+             create: bool = True, index_type: IndexType | str = IndexType.HNSW, dedup: float | None = None) -> Index:
         """Open the index in folder `path`, creating it when `create` and it does not exist.
         model/sampling/views: None takes the recorded ones (new index: "sscd", 1 fps, ("full",)).
         uri (new index): None searches in-process; "http://host:19530" a Milvus server, a
@@ -88,7 +88,7 @@ class Index:
             self.first_stage.close()
         self.catalog.matrices.close()
 
-    def __enter__(self) -> "Index":
+    def __enter__(self) -> Index:
         return self
 
     def __exit__(self, *exc) -> None:
