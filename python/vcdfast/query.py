@@ -216,7 +216,7 @@ def similarity_map(q: np.ndarray, r: np.ndarray, similarity: Similarity, bias: n
     return chamfer_symmetric(q, r)
 
 
-def align_views(q: np.ndarray, refs: list[np.ndarray], bias: np.ndarray | None, options: "QueryOptions",
+def align_views(q: np.ndarray, refs: list[np.ndarray], bias: np.ndarray | None, options: QueryOptions,
                 num_threads: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """One (Tq, Vq, D) query with its views against each (Tr, W, D) reference: the
     query-view similarity (best query view, bias subtracted; Similarity.QUERY_VIEW_MAX)
