@@ -138,6 +138,26 @@ def test_the_query_path_computes_each_map_once_and_trims_it_in_the_batch():
         np.testing.assert_array_equal(scores, want[1])
 
 
+def test_compare_computes_its_map_once_and_returns_it():
+    from types import SimpleNamespace
+
+    from vcdfast.pairwise import compare
+
+    query, refs = _copies()
+    model = SimpleNamespace(identity=lambda: {"name": "stand-in"})
+
+    def embedding(x):
+        return SimpleNamespace(model=model, vectors=x, intervals=lambda: np.stack([np.arange(len(x)),
+                                                                                   np.arange(1, len(x) + 1)], 1))
+
+    before = _core.similarity_maps_computed()
+    matches, sim = compare(embedding(query), embedding(refs[0]))
+    assert _core.similarity_maps_computed() - before == 1
+    np.testing.assert_array_equal(sim, similarity_map(query, refs[0], Similarity.COSINE))
+    (boxes, scores), = align_pairs(query, refs[:1])
+    assert [m.frames for m in matches] == [tuple(b) for b in boxes[np.argsort(-scores, kind="stable")].tolist()]
+
+
 def test_trimmed_boxes_lie_in_the_untrimmed_ones_and_score_their_chain():
     query, refs = _copies(views=3, seed=8)
     params = {"trim_sim": None}

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vcdfast.query import (AlignMethod, Match, Similarity, align_pairs, boxes_to_matches, default_similarity,
-                           similarity_map)
+from vcdfast.query import AlignMethod, Match, Similarity, align_pairs, boxes_to_matches, default_similarity
 
 __all__ = ["compare"]
 
@@ -39,9 +38,9 @@ def compare(a, b, *, model="sscd", sampling=None, views=None, query_id: str | No
     if ea.model.identity() != eb.model.identity() or ea.vectors.shape[1:] != eb.vectors.shape[1:]:
         raise ValueError(f"cannot compare {ida!r} and {idb!r}: embedded with different models or views")
     sim = Similarity(similarity) if similarity is not None else default_similarity(ea.vectors.shape[1])
-    (boxes, scores), = align_pairs(ea.vectors, [eb.vectors], method=AlignMethod(method), params=params,
-                                   similarity=sim, num_threads=num_threads)
-    sim_map = similarity_map(ea.vectors, eb.vectors, sim)
+    # the map the batch aligned and trimmed on, returned rather than computed again
+    [(boxes, scores)], [sim_map] = align_pairs(ea.vectors, [eb.vectors], method=AlignMethod(method), params=params,
+                                               similarity=sim, num_threads=num_threads, return_maps=True)
     matches = boxes_to_matches(ida, idb, boxes, scores, ea.intervals(), eb.intervals())
     matches.sort(key=lambda m: -m.score)
     return matches, sim_map
