@@ -11,8 +11,9 @@ Every reference is embedded once per model (whole frame) and every query once pe
 with all candidate views (decode + ONNX Runtime, as the index does; cached in --work); each
 setting then re-runs only the query stages on arrays, with the same functions the index uses
 (vcdfast.query.frame_votes, vcdfast.normalise, vcdfast.similarity.query_view_max,
-vcdfast.align.tn and vcdfast.align.trim, which the C++ batch runs on one map per pair). The first stage here is an exact scan (the index's search is measured against an
-exact scan in bench/bench_index.py).
+vcdfast.align.tn, vcdfast.align.trim and vcdfast.query.suppress_overlaps, which the index
+runs on one map per pair). The first stage here is an exact scan (the index's search is
+measured against an exact scan in bench/bench_index.py).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _kernel_tn() -> dict:
 SEED = {"views": ("full",), "background": None, "vote": "sum", "frame_neighbours": 64, "candidates": 5,
         "tn": None, "trim_sim": None, "trim_gap": 3, "min_score": -1.0}  # tn None: the kernel's defaults
 GRID = {  # one axis per stage, so that each stage's work is shared by the settings after it
-    "first": {"beta": [0.0, 0.5, 1.0], "candidates": [5, 10]},
+    "first": {"beta": [0.0, 0.5, 1.0], "k": [8], "candidates": [5, 10]},
     "tn": {"max_step": [5, 10], "min_sim": [0.1, 0.15, 0.2, 0.3], "min_length": [2, 3]},
     "trim_sim": [None, 0.1, 0.2, 0.3],
     "min_score": [-1.0, 0.1, 0.2, 0.3],
@@ -184,12 +185,13 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
     for model, emb in embs.items():
         maps = first_stages(emb, SEED)
         found = align(maps, kernel_tn)
-        emit(model, "seed recipe", SEED, matches(emb, found, SEED["min_score"]), {q: [r for r, _ in c] for q, c in maps.items()})
+        emit(model, "seed recipe", SEED, matches(emb, found, SEED["min_score"]),
+             {q: [r for r, _ in c] for q, c in maps.items()})
         g = GRID["first"]
-        for views, beta, cands in itertools.product(VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS)), g["beta"],
-                                                    g["candidates"]):
-            print(f"# {model} {views} beta {beta} candidates {cands}", file=sys.stderr, flush=True)
-            first = {**SEED, "views": VIEW_SETS[views], "background": {"beta": beta} if beta else None,
+        for views, beta, k, cands in itertools.product(VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS)), g["beta"],
+                                                       g["k"], g["candidates"]):
+            print(f"# {model} {views} beta {beta} k {k} candidates {cands}", file=sys.stderr, flush=True)
+            first = {**SEED, "views": VIEW_SETS[views], "background": {"beta": beta, "k": k} if beta else None,
                      "vote": "frame", "candidates": cands}
             maps = first_stages(emb, first)
             cand_ids = {q: [r for r, _ in c] for q, c in maps.items()}
@@ -226,7 +228,8 @@ def describe(r: dict) -> str:
     if r["label"]:
         return r["label"]
     tn = r["tn"]
-    bg = f"normalised (beta {r['background']['beta']})" if r["background"] else "raw cosine"
+    bg = (f"normalised (beta {r['background']['beta']}, k {r['background'].get('k', 8)})" if r["background"]
+          else "raw cosine")
     trim = f"trim {r['trim_sim']}" if r["trim_sim"] is not None else "untrimmed"
     floor = f", min score {r['min_score']}" if r["min_score"] > -1 else ""
     return (f"{'+'.join(r['views'])}, {bg}, {r['candidates']} candidates, TN max_step {tn['max_step']} min_sim "
@@ -266,13 +269,20 @@ def main() -> None:
     ap.add_argument("--models", default="sscd,sscd-mobile")
     ap.add_argument("--jsonl", type=Path, default=None, help="append one JSON line per setting here")
     ap.add_argument("--md", type=Path, default=None, help="rewrite the sweep section of this Markdown file")
+    ap.add_argument("--grid", type=json.loads, default=None,
+                    help='JSON replacing axes of GRID (and "views": {model: [view set names]}), e.g. to refine '
+                         'around the best settings: \'{"tn": {"max_step": [5]}, "min_score": [0.3, 0.4]}\'')
     args = ap.parse_args()
     meta = json.loads((args.split / "dataset.json").read_text())
     if meta.get("split") != "tune":
         sys.exit(f"{args.split} is not a tuning split (dataset.json split = {meta.get('split')!r}): "
                  "defaults are chosen on the tuning split only")
     models = args.models.split(",")
-    embs = {m: embed_split(args.split, m, args.work) for m in models}
+    embs = {m: embed_split(args.split, m, args.work) for m in models}  # every view, whatever --grid keeps
+    if args.grid:
+        VIEW_SETS_BY_MODEL.update(args.grid.pop("views", {}))
+        for axis, values in args.grid.items():
+            GRID[axis] = {**GRID[axis], **values} if isinstance(GRID[axis], dict) else values
     sink = args.jsonl.open("a") if args.jsonl else None
     rows = sweep(args.split, embs, sink)
     section = table(rows, args.split.name)
