@@ -21,7 +21,7 @@ __all__ = ["Index"]
 
 class Index:
     """An index folder: `matrices/` (LevelDB: settings, records, descriptor matrices) and the
-    first stage (`embedded/`, or Milvus at a URI). Use `Index.open(...)`; close() it or use it
+    first stage (`frames.ann`, or Milvus at a URI). Use `Index.open(...)`; close() it or use it
     as a context manager. One process opens an index at a time (LevelDB's lock); threads of
     that process may share the handle, one writing while others read."""
 
@@ -69,11 +69,10 @@ class Index:
                 ix.repaired = ix.catalog.repair(ix.first_stage.delete)
                 ix.first_stage.flush()
             ix.first_stage.sync(ix.catalog)
-        except IndexLockedError as e:
+        except BaseException as e:
             ix.close() if ix is not None else matrices.close()
-            raise locked_error(path) from e
-        except BaseException:
-            ix.close() if ix is not None else matrices.close()
+            if isinstance(e, IndexLockedError):  # milvus-lite's lock
+                raise locked_error(path) from e
             raise
         return ix
 
