@@ -182,8 +182,9 @@ def query_latency(ix: Index, path: str, n_videos: int, n_queries: int, frame_nei
            for name, v in stages.items()}
     target = {40: 10, 1000: 30, 10000: 100}.get(n_videos)
     emit(stage="query", path=path, first_stage=ix.first_stage.describe(), videos=n_videos,
-         rows=ix.stats()["rows"], searchable_rows=sum(ix.first_stage.row_counts().values()), query_frames=QUERY_FRAMES, frame_neighbours=frame_neighbours,
-         candidates=candidates, queries=n_queries, latency=out,
+         rows=ix.stats()["rows"], searchable_rows=sum(ix.first_stage.row_counts().values()),
+         query_frames=QUERY_FRAMES, frame_neighbours=frame_neighbours, candidates=candidates, queries=n_queries,
+         latency=out,
          candidate_recall=round(in_cands / n_queries, 3), exact_scan_candidate_recall=round(in_exact / n_queries, 3),
          candidate_overlap_with_exact=round(overlap / n_queries, 3), source_found=f"{found}/{n_queries}",
          exact_scan_s_per_query=round(exact_s / n_queries, 2),

@@ -11,7 +11,7 @@ from pathlib import Path
 from vcdfast.errors import IndexLockedError, VideoNotFoundError
 from vcdfast.index import ingest, maintenance, search
 from vcdfast.index.catalog import Catalog, VideoMeta
-from vcdfast.index.lock import locked_error, release_holder, write_holder
+from vcdfast.index.lock import lock_folder, locked_error, release_holder, write_holder
 from vcdfast.index.settings import check_embedding, open_settings
 from vcdfast.query import AlignMethod, Match, Similarity
 from vcdfast.store import IndexType, MatrixStore, open_first_stage
@@ -43,16 +43,7 @@ class Index:
         "*.db" path a milvus-lite file. dedup (new index): consecutive frames at cosine >= dedup
         share one searchable vector (embedded search only; None: every frame searchable)."""
         path = Path(path)
-        exists = (path / "matrices" / "CURRENT").exists()
-        if not exists and not create:
-            raise FileNotFoundError(f"no vcdfast index at {str(path)!r} (create it with `vcdfast index`)")
-        if exists and not read_only and not os.access(path, os.W_OK):
-            raise PermissionError(f"index folder {str(path)!r} is not writable; open it with read_only=True")
-        path.mkdir(parents=True, exist_ok=True)
-        try:
-            matrices = MatrixStore(path / "matrices", create=create)
-        except IndexLockedError as e:
-            raise locked_error(path) from e
+        matrices = lock_folder(path, create=create, read_only=read_only)
         ix = None
         try:
             recorded = matrices.settings()
@@ -193,7 +184,8 @@ class Index:
                             candidates=candidates, method=method, params=params, similarity=similarity,
                             num_threads=num_threads)
 
-    def query_videos(self, path_or_embedding, *, query_id: str | None = None, top_n: int = 5) -> list[search.VideoMatch]:
+    def query_videos(self, path_or_embedding, *, query_id: str | None = None,
+                     top_n: int = 5) -> list[search.VideoMatch]:
         """Video-level near duplicates: the `top_n` videos whose pooled descriptor is nearest."""
         emb, qid = self._as_embedding(path_or_embedding, query_id)
         return search.query_videos(self.first_stage, self.catalog, emb, qid, top_n)

@@ -70,7 +70,8 @@ def load_candidates(catalog: Catalog, metas: Sequence[VideoMeta]) -> list[tuple[
 
 
 def align_candidates(query_vectors: np.ndarray, refs: Sequence[np.ndarray], *,
-                     method: AlignMethod | str = AlignMethod.TN, params: dict | None = None, similarity: Similarity | str | None = None,
+                     method: AlignMethod | str = AlignMethod.TN, params: dict | None = None,
+                     similarity: Similarity | str | None = None,
                      num_threads: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per reference (boxes (N, 4) int64 [q_start, r_start, q_end, r_end], scores (N,)):
     vcdfast.query.align_pairs with the query defaults updated by `params`."""
