@@ -91,6 +91,7 @@ class EmbeddedStore:
         self.lock = threading.RLock()
         self.covered: dict[int, tuple[str, int]] = {}  # key -> (rev, searchable rows)
         self.trained_rows = 0  # 0: exact search
+        self.factory = ""  # faiss index_factory string of the trained index
         self.frames = self._exact()
         self.videos = self._exact()
         self.load_problem: str | None = None  # why the file on disk could not be used at open
@@ -159,8 +160,8 @@ class EmbeddedStore:
             frames = self._exact()
             trained = False
             if rows >= TRAIN_ROWS:
-                frames = self.faiss.index_factory(self.dim, _ivf_factory(rows, self.dim),
-                                                  self.faiss.METRIC_INNER_PRODUCT)
+                self.factory = _ivf_factory(rows, self.dim)
+                frames = self.faiss.index_factory(self.dim, self.factory, self.faiss.METRIC_INNER_PRODUCT)
                 ivf = self.faiss.extract_index_ivf(frames)
                 ivf.cp.niter = 10  # assignments settle well before faiss's default 25 (bench/bench_index.py)
                 frames.train(self._sample(catalog, videos, 40 * ivf.nlist))
@@ -229,6 +230,7 @@ class EmbeddedStore:
         """Write the file atomically (temporary file, fsync, rename, fsync of the folder)."""
         with self.lock:
             header = json.dumps({"dim": self.dim, "dedup": self.dedup, "trained_rows": self.trained_rows,
+                                 "factory": self.factory,
                                  "covered": [[k, rev, n] for k, (rev, n) in self.covered.items()]}).encode()
             parts = [_MAGIC]
             for blob in (header, self.faiss.serialize_index(self.frames).tobytes(),
@@ -275,7 +277,7 @@ class EmbeddedStore:
             raise ValueError(f"built for dim {header['dim']}, dedup {header['dedup']}")
         self.frames = self.faiss.deserialize_index(np.frombuffer(frames, np.uint8))
         self.videos = self.faiss.deserialize_index(np.frombuffer(videos, np.uint8))
-        self.trained_rows = int(header["trained_rows"])
+        self.trained_rows, self.factory = int(header["trained_rows"]), header["factory"]
         self.covered = {int(k): (rev, int(n)) for k, rev, n in header["covered"]}
         self.saved_rows = self._rows()
         self._set_search_params()
@@ -346,5 +348,5 @@ class EmbeddedStore:
         return problems
 
     def describe(self) -> str:
-        kind = _ivf_factory(self.trained_rows, self.dim) + f" nprobe {NPROBE}" if self.trained_rows else "exact"
+        kind = f"{self.factory}, nprobe {NPROBE}" if self.trained_rows else "exact"
         return f"embedded faiss ({kind}), {self.path.name}"
