@@ -46,15 +46,20 @@ NPROBE = 16
 _ADD_CHUNK = 65_536  # rows per faiss add when rebuilding from LevelDB
 
 
-def _ivf_factory(rows: int, dim: int) -> str:
-    """The approximate index for `rows` rows: IVF with ~4 sqrt(rows) lists (a power of two)
-    over a 64-d PCA projection, with 4-bit fast-scan PQ codes (16 bytes a row): assigning a
-    row to a list is 64-d work, and the codes are scanned with SIMD lookups. Measured on the
-    bench's synthetic videos (374k rows, 60-row query, nprobe 16, one thread of 2 loaded
-    cores): SQ8 codes 32.6 ms, PQ32x4fs 19.9 ms, PQ16x4fs 5.2 ms, the source video among the
-    5 candidates in 10/10 queries each; PQ16 (8-bit codes) took 104 s to train on 41k rows."""
-    nlist = 1 << int(round(np.log2(4 * np.sqrt(rows))))
-    while nlist > 16 and 40 * nlist > rows:  # training wants >= 39 rows per list
+def _lists(rows: int) -> int:
+    return 1 << int(round(np.log2(4 * np.sqrt(rows))))
+
+
+def _ivf_factory(rows: int, dim: int, sample: int) -> str:
+    """The approximate index for `rows` rows, trained on `sample` of them: IVF with ~4
+    sqrt(rows) lists (a power of two, >= 39 sample rows each, as faiss's training wants) over a
+    64-d PCA projection, with 4-bit fast-scan PQ codes (16 bytes a row): assigning a row to a
+    list is 64-d work, and the codes are scanned with SIMD lookups. Measured on the bench's
+    synthetic videos (374k rows, 60-row query, nprobe 16, one thread of 2 loaded cores): SQ8
+    codes 32.6 ms, PQ32x4fs 19.9 ms, PQ16x4fs 5.2 ms, the source video among the 5 candidates
+    in 10/10 queries each; PQ16 (8-bit codes) took 104 s to train on 41k rows."""
+    nlist = _lists(rows)
+    while nlist > 16 and 40 * nlist > sample:
         nlist //= 2
     return f"PCA{min(64, dim)},IVF{nlist},PQ32x4fs"
 
@@ -160,11 +165,12 @@ class EmbeddedStore:
             frames = self._exact()
             trained = False
             if rows >= TRAIN_ROWS:
-                self.factory = _ivf_factory(rows, self.dim)
+                sample = self._sample(catalog, videos, 40 * _lists(rows))
+                self.factory = _ivf_factory(rows, self.dim, len(sample))
                 frames = self.faiss.index_factory(self.dim, self.factory, self.faiss.METRIC_INNER_PRODUCT)
                 ivf = self.faiss.extract_index_ivf(frames)
-                ivf.cp.niter = 10  # assignments settle well before faiss's default 25 (bench/bench_index.py)
-                frames.train(self._sample(catalog, videos, 40 * ivf.nlist))
+                ivf.cp.niter = 10  # faiss's default is 25; 10 trained the measured indexes (bench/bench_index.py)
+                frames.train(sample)
                 ivf.nprobe = NPROBE
                 trained = True
             self.frames, self.videos, self.covered = frames, self._exact(), {}
