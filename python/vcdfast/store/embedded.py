@@ -82,7 +82,7 @@ def searchable(vectors: np.ndarray, dedup: float | None) -> np.ndarray:
 
 class EmbeddedStore:
     """See the module docstring. Methods hold one lock: faiss indexes are not safe to search
-    while another thread adds to them."""
+    while another thread adds to them (so searches also wait for a rebuild to finish)."""
 
     derived = True  # rebuilt from LevelDB: videos are committed before their rows exist here
     name = "the embedded first stage"
