@@ -2,13 +2,12 @@
 
 A child process ingests a batch of 60 synthetic videos of 200-236 frames (real LevelDB + the
 embedded faiss file, which the writer saves whenever it falls half behind LevelDB and retrains
-as it grows past 4,096 rows), one add_embedding call each, skipping ids already indexed.
-The test kills it with SIGKILL
-(its whole process group) at a random moment inside an add (timed from the adds it has seen),
-now and then after letting one video through, 30 times; every restart must open the index,
-roll back what was unfinished and find it clean (verify()). A final run completes the
-batch: exactly the 60 videos, each with exactly its rows (no duplicates from a re-add
-after a kill) and its exact vectors.
+as it grows past 4,096 rows), one add_embedding call each, skipping ids already indexed. The
+test kills it with SIGKILL (its whole process group) at a random moment inside an add (timed
+from the adds it has seen), now and then after letting one video through, 30 times; every
+restart must open the index, roll back or catch up what was unfinished and find it clean
+(verify()). A final run completes the batch: exactly the 60 videos, each with exactly its
+rows (no duplicates from a re-add after a kill) and its exact vectors.
 """
 
 from __future__ import annotations
