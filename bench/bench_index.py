@@ -32,6 +32,7 @@ from vcdfast.embed import VideoEmbedding
 from vcdfast.index import Index
 from vcdfast.index.search import (align_candidates, load_candidates, search_frames, select_candidates,
                                   to_matches)
+from vcdfast.store import embedded
 
 T, D, QUERY_FRAMES, MODEL = 187, 512, 60, "sscd-mobile"
 
@@ -227,17 +228,13 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", default=None, help="where to build the indexes (default: a temp dir, removed)")
     ap.add_argument("--budget-s", type=float, default=1800.0, help="ingest time allowed per size and path")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--faiss-threads", type=int, default=1,
-                    help="OpenMP threads of faiss (process-wide; 0: OpenMP's default). On 2 cores shared with other "
-                         "work, 2 threads searched 1.5-3x slower than 1")
+    ap.add_argument("--faiss-threads", type=int, default=embedded.THREADS,
+                    help=f"OpenMP threads of faiss (default {embedded.THREADS}; 0: faiss's own default)")
     args = ap.parse_args(argv)
-    if args.faiss_threads:
-        import faiss
-
-        faiss.omp_set_num_threads(args.faiss_threads)
+    embedded.THREADS = args.faiss_threads or None
     root = args.dir or tempfile.mkdtemp(prefix="bench_index_")
     os.makedirs(root, exist_ok=True)
-    emit(stage="env", **env(), T=T, D=D, faiss_threads=args.faiss_threads or "default")
+    emit(stage="env", **env(), T=T, D=D, faiss_threads=embedded.THREADS or "faiss default")
     try:
         run_path(root, "embedded", args.videos, args)
         for dedup in args.dedup:
