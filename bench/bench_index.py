@@ -1,12 +1,17 @@
-"""Index benchmark: ingest rate into milvus-lite and LevelDB, and query latency after
-embedding (search, candidate selection, matrix load, alignment) at several catalogue sizes.
+"""Index benchmark: ingest rate, and query latency after embedding at several catalogue sizes,
+through the public query stages (vcdfast.index.search), for the embedded first stage (the
+default) and, in the same run, the previous default (a milvus-lite file) at the sizes it
+reaches within its ingest budget.
 
 Synthetic embeddings of VCSL-like length (187 descriptors per video, the VCSL median at
-1 fps): each video is a sequence of shots, a shot being a random unit vector plus per-frame
-noise, so neighbouring frames are alike and videos are not. Each query is 60 descriptors
-copied (with noise) from an indexed video. Prints one JSON line per measurement.
+1 fps): each video is a sequence of 6-frame shots, a shot being a random unit vector plus
+per-frame noise, so neighbouring frames are alike (cosine ~0.8) and videos are not. Each
+query is 60 descriptors copied (with noise) from an indexed video. Candidate recall is the
+share of queries whose source video is among the 5 candidates; the peer is an exact float32
+scan of every stored frame (NumPy, over LevelDB's matrices) voted the same way. Queries are
+timed on a settled index (closed and reopened). Prints one JSON line per measurement.
 
-    PYTHONPATH=python python3 bench/bench_index.py --videos 1000 10000
+    PYTHONPATH=python python3 bench/bench_index.py --videos 40 1000 10000 --lite-videos 40 1000
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ import numpy as np
 import vcdfast
 from vcdfast.embed import VideoEmbedding
 from vcdfast.index import Index
-from vcdfast.query import AlignMethod, align_pairs, intervals, vote
-from vcdfast.store import IndexType
+from vcdfast.index.search import align_candidates, load_candidates, search_frames, select_candidates, to_matches
+from vcdfast.query import QueryOptions
+from vcdfast.store import embedded
 
 T, D, QUERY_FRAMES, MODEL = 187, 512, 60, "sscd-mobile"
 
@@ -36,11 +42,11 @@ def env() -> dict:
                platform.processor())
     sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+    import faiss
     import milvus_lite
-    import pymilvus
 
     return {"cpu": cpu, "simd": vcdfast.simd_level(), "threads": os.cpu_count(), "git": sha,
-            "pymilvus": pymilvus.__version__, "milvus_lite": milvus_lite.__version__}
+            "faiss": faiss.__version__, "milvus_lite": milvus_lite.__version__, "load_avg": os.getloadavg()}
 
 
 def emit(**kw) -> None:
@@ -52,8 +58,8 @@ def unit(x: np.ndarray) -> np.ndarray:
 
 
 def synthetic_video(rng: np.random.Generator) -> np.ndarray:
-    shots = np.repeat(rng.standard_normal((T // 6 + 1, D)), 6, axis=0)[:T]
-    return unit(shots + 0.5 * rng.standard_normal((T, D)))
+    shots = np.repeat(rng.standard_normal((T // 6 + 1, D), dtype=np.float32), 6, axis=0)[:T]
+    return unit(shots + 0.5 * rng.standard_normal((T, D), dtype=np.float32))
 
 
 def embedding(vectors: np.ndarray) -> VideoEmbedding:
@@ -78,138 +84,168 @@ class Timer:
         setattr(obj, name, wrapped)
 
 
-def build(ix: Index, n_videos: int, start: int, seed: int, batch: int, budget_s: float) -> int:
-    """Add videos start..n_videos-1; returns how many the index holds when done or out of time."""
-    rng = np.random.default_rng([seed, start])
-    leveldb = Timer(ix.matrices, "put")
-    milvus_insert = Timer(ix.vectors, "insert")
-    milvus_flush = Timer(ix.vectors, "flush")
+def build(ix: Index, path: str, n_videos: int, seed: int, batch: int, budget_s: float) -> int:
+    """Add videos len(ix)..n_videos-1 (the same videos whatever the path); returns how many
+    the index holds when done or out of time."""
+    start = len(ix)
+    leveldb = Timer(ix.catalog.matrices, "put")
+    first = Timer(ix.first_stage, "insert")
     t0 = time.perf_counter()
     done = start
     while done < n_videos and time.perf_counter() - t0 < budget_s:
         n = min(batch, n_videos - done)
-        ix.add_embeddings([(f"v{done + i}", embedding(synthetic_video(rng)), {}) for i in range(n)])
+        # video i is the same in every run and path: its own seed
+        ix.add_embeddings([(f"v{i}", embedding(synthetic_video(np.random.default_rng([seed, i]))), {})
+                           for i in range(done, done + n)])
         done += n
     wall = time.perf_counter() - t0
     rows = (done - start) * T
-    emit(stage="ingest", videos_total=done, videos_added=done - start, rows=rows, wall_s=round(wall, 2),
-         rows_per_s_total=round(rows / wall, 1) if wall else None,
-         leveldb_rows_per_s=round(rows / leveldb.total, 1) if leveldb.total else None,
+
+    def rate(seconds: float):
+        return round(rows / seconds) if seconds else None
+
+    emit(stage="ingest", path=path, videos_total=done, videos_added=done - start, rows=rows, wall_s=round(wall, 2),
+         add_rows_per_s=rate(wall), leveldb_rows_per_s=rate(leveldb.total),
          leveldb_mb_per_s=round(rows * D * 4 / 2**20 / leveldb.total, 1) if leveldb.total else None,
-         milvus_insert_rows_per_s=round(rows / milvus_insert.total, 1) if milvus_insert.total else None,
-         milvus_flush_s=round(milvus_flush.total, 2), disk_bytes=ix.stats()["disk_bytes"])
+         first_stage_rows_per_s=rate(first.total), disk_bytes=ix.stats()["disk_bytes"],
+         load_avg=os.getloadavg())
     return done
 
 
-def query_latency(ix: Index, n_videos: int, n_queries: int, top_k: int, candidates: int, seed: int) -> None:
-    """Per-stage and total latency of a 60-frame query copied from an indexed video."""
-    rng = np.random.default_rng([seed, 99])
-    stages = {"search": [], "select": [], "load": [], "align": [], "total": []}
-    hits = 0
+def make_queries(ix: Index, n_videos: int, n_queries: int, seed: int) -> list[tuple[int, np.ndarray]]:
+    """(source video, (60, 1, D) query) pairs: a noisy copy of 60 consecutive frames."""
+    rng = np.random.default_rng([seed, 99, n_videos])
+    out = []
     for _ in range(n_queries):
         src = int(rng.integers(n_videos))
-        ref = ix.get(f"v{src}").vectors
+        ref = ix.catalog.matrix(ix.catalog.key_of(f"v{src}"))[0]
         s = int(rng.integers(0, T - QUERY_FRAMES))
-        q = unit(ref[s:s + QUERY_FRAMES, 0] + 0.3 / np.sqrt(D) * rng.standard_normal((QUERY_FRAMES, D)))[:, None, :]
+        q = unit(ref[s:s + QUERY_FRAMES, 0] + 0.3 / np.sqrt(D) * rng.standard_normal((QUERY_FRAMES, D)))
+        out.append((src, q[:, None, :]))
+    return out
+
+
+def exact_candidates(ix: Index, queries, options: QueryOptions) -> list[set[int]]:
+    """The peer: each query row's exact float32 top-`frame_neighbours` over every stored
+    frame (NumPy, streamed from LevelDB), then the same normalisation, vote and selection."""
+    frame_neighbours = options.frame_neighbours
+    qs = np.concatenate([q[:, 0] for _, q in queries])
+    best_s = np.full((len(qs), frame_neighbours), -np.inf, np.float32)
+    best_k = np.full((len(qs), frame_neighbours), -1, np.int64)
+    metas = list(ix.catalog.videos())
+    for i in range(0, len(metas), 256):
+        part = metas[i:i + 256]
+        x = np.concatenate([ix.catalog.matrix(m.key)[0][:, 0] for m in part])
+        k = np.concatenate([np.full(m.frames, m.key, np.int64) for m in part])
+        s = np.concatenate([best_s, qs @ x.T], axis=1)
+        kk = np.concatenate([best_k, np.broadcast_to(k, (len(qs), len(k)))], axis=1)
+        top = np.argpartition(-s, frame_neighbours - 1, axis=1)[:, :frame_neighbours]
+        best_s, best_k = np.take_along_axis(s, top, 1), np.take_along_axis(kk, top, 1)
+    out, row = [], 0
+    for _, q in queries:
+        n = len(q)
+        bias = ix.background(options.background).bias(q).ravel()
+        metas_q = select_candidates(ix.catalog, best_k[row:row + n], best_s[row:row + n], options, np.arange(n), bias)
+        out.append({m.key for m in metas_q})
+        row += n
+    return out
+
+
+def query_latency(ix: Index, path: str, n_videos: int, n_queries: int, frame_neighbours: int, candidates: int,
+                  seed: int) -> None:
+    """Per-stage and total latency of the query stages, and candidate recall against the peer."""
+    queries = make_queries(ix, n_videos, n_queries, seed)
+    options = QueryOptions(frame_neighbours=frame_neighbours, candidates=candidates)
+    t = time.perf_counter()
+    exact = exact_candidates(ix, queries, options)
+    exact_s = time.perf_counter() - t
+    stages = {"search": [], "select": [], "load": [], "align": [], "matches": [], "total": []}  # select: + normalisation
+    in_cands = in_exact = overlap = found = 0
+    for (src, q), peer in zip(queries, exact):
+        qi = embedding(q).intervals()
         t0 = time.perf_counter()
-        keys, scores = ix.vectors.search_frames(q[:, 0], top_k)
+        keys, scores = search_frames(ix.first_stage, q, frame_neighbours)
         t1 = time.perf_counter()
-        cands = []
-        for key, total in zip(*vote(keys, scores)):
-            meta = ix.matrices.meta(int(key))
-            if meta is not None and meta["state"] == "committed":
-                cands.append((int(key), meta))
-                if len(cands) == candidates:
-                    break
+        bias = ix.background(options.background).bias(q)  # score normalisation, as Index.query does
+        metas = select_candidates(ix.catalog, keys, scores, options, np.arange(len(q)), bias.ravel())
         t2 = time.perf_counter()
-        refs = [ix.matrices.matrix(k) for k, _ in cands]
+        refs = load_candidates(ix.catalog, metas)
         t3 = time.perf_counter()
-        found = align_pairs(q, [v for v, _ in refs], method=AlignMethod.TN)
+        boxes = align_candidates(q, [v for v, _ in refs], options, bias)
         t4 = time.perf_counter()
-        for (_, meta), (_, ts), (boxes, _) in zip(cands, refs, found):
-            intervals(ts, meta["last_end"])
-            hits += meta["id"] == f"v{src}" and len(boxes) > 0
+        matches = to_matches("q", qi, metas, [ts for _, ts in refs], boxes)
         t5 = time.perf_counter()
-        for name, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t0)):
+        for name, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0)):
             stages[name].append(dt * 1000)
-    public = []
-    for _ in range(min(5, n_queries)):
-        ref = ix.get(f"v{int(rng.integers(n_videos))}").vectors
-        q = embedding(unit(ref[:QUERY_FRAMES, 0] + 0.3 / np.sqrt(D) * rng.standard_normal((QUERY_FRAMES, D))))
-        t = time.perf_counter()
-        ix.query(q, top_k=top_k, candidates=candidates)
-        public.append((time.perf_counter() - t) * 1000)
+        src_key = ix.catalog.key_of(f"v{src}")
+        got = {m.key for m in metas}
+        in_cands += src_key in got
+        in_exact += src_key in peer
+        overlap += len(got & peer) / max(1, len(peer))
+        found += any(m.ref_id == f"v{src}" for m in matches)
     out = {name: {"p50_ms": round(float(np.percentile(v, 50)), 1), "p95_ms": round(float(np.percentile(v, 95)), 1)}
            for name, v in stages.items()}
-    dominant = max(("search", "select", "load", "align"), key=lambda n: out[n]["p50_ms"])
-    emit(stage="query", videos=n_videos, rows=n_videos * T, query_frames=QUERY_FRAMES, top_k=top_k,
-         candidates=candidates, queries=n_queries, latency=out, dominant=dominant,
-         index_query_p50_ms=round(float(np.median(public)), 1), source_found=f"{hits}/{n_queries}",
-         target="p50 < 100 ms at 10k videos", meets_target=out["total"]["p50_ms"] < 100)
+    target = {40: 10, 1000: 30, 10000: 100}.get(n_videos)
+    emit(stage="query", path=path, first_stage=ix.first_stage.describe(), videos=n_videos,
+         rows=ix.stats()["rows"], searchable_rows=sum(ix.first_stage.row_counts().values()),
+         query_frames=QUERY_FRAMES, frame_neighbours=frame_neighbours, candidates=candidates, queries=n_queries,
+         latency=out,
+         candidate_recall=round(in_cands / n_queries, 3), exact_scan_candidate_recall=round(in_exact / n_queries, 3),
+         candidate_overlap_with_exact=round(overlap / n_queries, 3), source_found=f"{found}/{n_queries}",
+         exact_scan_s_per_query=round(exact_s / n_queries, 2),
+         target_p50_ms=target, meets_target=None if target is None else out["total"]["p50_ms"] <= target,
+         load_avg=os.getloadavg())
+
+
+def run_path(root: str, path: str, sizes: list[int], args, uri: str | None = None, dedup: float | None = None) -> None:
+    folder = os.path.join(root, path)
+
+    def open_index() -> Index:
+        return Index.open(folder, model=MODEL, uri=uri, dedup=dedup)
+
+    for n in sorted(sizes):
+        with open_index() as ix:
+            have = build(ix, path, n, args.seed, args.batch, args.budget_s)
+            t = time.perf_counter()
+        with open_index() as ix:  # settled: saved, closed, reopened
+            waited = ix.first_stage.wait_indexed() if hasattr(ix.first_stage, "wait_indexed") else 0.0
+            emit(stage="settle", path=path, videos=have, close_and_reopen_s=round(time.perf_counter() - t, 2),
+                 index_build_wait_s=round(waited, 2))
+            if have < n:
+                emit(stage="skip", path=path, videos=n, reason=f"ingest budget {args.budget_s} s ran out at {have}")
+            query_latency(ix, path, have, args.queries, args.frame_neighbours, args.candidates, args.seed)
+        if have < n:
+            break
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", type=int, nargs="+", default=[1000, 10000, 100000])
+    ap.add_argument("--videos", type=int, nargs="+", default=[40, 1000, 10000], help="embedded-path sizes")
+    ap.add_argument("--lite-videos", type=int, nargs="*", default=[40, 1000], help="milvus-lite sizes (peer)")
+    ap.add_argument("--dedup", type=float, nargs="*", default=[],
+                    help="also build the embedded path with these dedup cosines (sizes: --dedup-videos)")
+    ap.add_argument("--dedup-videos", type=int, nargs="+", default=[1000])
     ap.add_argument("--queries", type=int, default=20)
-    ap.add_argument("--top-k", type=int, default=64)
+    ap.add_argument("--frame-neighbours", type=int, default=64)
     ap.add_argument("--candidates", type=int, default=5)
     ap.add_argument("--batch", type=int, default=200, help="videos per add_embeddings call")
-    ap.add_argument("--index-type", choices=[t.value for t in IndexType], default=IndexType.HNSW.value)
-    ap.add_argument("--uri", default=None, help="a Milvus server URI instead of milvus-lite")
-    ap.add_argument("--milvus-server", action="store_true",
-                    help="start the `milvus` package's embedded Milvus server (C++) and use it instead of milvus-lite")
-    ap.add_argument("--dir", default=None, help="where to build the index (default: a temp dir, removed)")
-    ap.add_argument("--budget-s", type=float, default=3600.0, help="ingest time allowed per scale")
+    ap.add_argument("--dir", default=None, help="where to build the indexes (default: a temp dir, removed)")
+    ap.add_argument("--budget-s", type=float, default=1800.0, help="ingest time allowed per size and path")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--faiss-threads", type=int, default=embedded.THREADS,
+                    help=f"OpenMP threads of faiss (default {embedded.THREADS}; 0: faiss's own default)")
     args = ap.parse_args(argv)
+    embedded.THREADS = args.faiss_threads or None
     root = args.dir or tempfile.mkdtemp(prefix="bench_index_")
     os.makedirs(root, exist_ok=True)
-    server = None
-    if args.milvus_server:
-        import milvus
-
-        server = milvus.MilvusServer()
-        server.set_base_dir(os.path.join(root, "milvus-server"))
-        server.start()
-        args.uri = f"http://127.0.0.1:{server.listen_port}"
-    emit(stage="env", **env(), index_type=args.index_type, uri=args.uri or "milvus-lite file",
-         store="milvus server " + milvus.__version__ if server else "milvus-lite", T=T, D=D)
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    disk = shutil.disk_usage(root).free
-
-    def open_index() -> Index:
-        return Index.open(os.path.join(root, "ix"), model=MODEL, uri=args.uri, index_type=args.index_type)
-
+    emit(stage="env", **env(), T=T, D=D, faiss_threads=embedded.THREADS or "faiss default")
     try:
-        have = 0
-        for n in sorted(args.videos):
-            vec_bytes = n * T * D * 4
-            # milvus-lite keeps the vectors in memory (NumPy), LevelDB and Milvus each keep a copy on disk
-            if vec_bytes > 0.6 * mem or 2.2 * vec_bytes > disk:
-                emit(stage="skip", videos=n, rows=n * T, vector_gib=round(vec_bytes / 2**30, 1),
-                     memory_gib=round(mem / 2**30, 1), free_disk_gib=round(disk / 2**30, 1),
-                     reason="vectors exceed 60% of memory or disk (x2.2 for both stores)")
-                continue
-            with open_index() as ix:
-                have = build(ix, n, len(ix), args.seed, args.batch, args.budget_s)
-                t = time.perf_counter()
-            # Queries are timed on a settled index: closing waits for milvus-lite's background
-            # compaction and per-segment index builds; a server builds in its own processes.
-            with open_index() as ix:
-                closed = time.perf_counter()
-                waited = ix.vectors.wait_indexed()
-                emit(stage="settle", videos=have, close_and_reopen_s=round(closed - t, 2), index_build_wait_s=round(waited, 2))
-                if have < n:
-                    emit(stage="skip", videos=n, reason=f"ingest budget {args.budget_s} s ran out at {have} videos")
-                query_latency(ix, have, args.queries, args.top_k, args.candidates, args.seed)
-            if have < n:
-                break
+        run_path(root, "embedded", args.videos, args)
+        for dedup in args.dedup:
+            run_path(root, f"embedded-dedup{dedup:g}", args.dedup_videos, args, dedup=dedup)
+        if args.lite_videos:
+            run_path(root, "milvus-lite", args.lite_videos, args, uri=os.path.join(root, "milvus-lite.db"))
     finally:
-        if server is not None:
-            server.server_proc.kill()  # a clean stop takes minutes; the data is thrown away
-            server.server_proc.wait()
-            server.stop()
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)
     return 0

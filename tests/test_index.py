@@ -153,3 +153,23 @@ def test_query_finds_planted_copies(index):
     assert index.query(emb(unit(rng.standard_normal((30, 512))))) == []
     hits = index.query_videos(emb(refs["r4"]), top_n=3)
     assert hits[0].ref_id == "r4" and len(hits) == 3
+
+
+def test_damaged_search_file_is_reported_then_rebuilt(tmp_path):
+    """The embedded file is derived from LevelDB: damage is a verify() problem, never a wrong
+    answer, and a writable open rebuilds it."""
+    refs = {f"r{i}": video(200 + i) for i in range(4)}
+    with Index.open(tmp_path / "ix", model=MODEL) as ix:
+        ix.add_embeddings([(k, emb(v), {}) for k, v in refs.items()])
+    ann = tmp_path / "ix" / "frames.ann"
+    raw = bytearray(ann.read_bytes())
+    raw[-40] ^= 0x01
+    ann.write_bytes(bytes(raw))
+    with Index.open(tmp_path / "ix", read_only=True) as ix:
+        v = ix.verify()
+        assert not v.ok and any("checksum mismatch" in p for p in v.problems), v.problems
+        assert ix.query(emb(refs["r2"][5:25]))[0].ref_id == "r2"  # searched from LevelDB's vectors
+    with Index.open(tmp_path / "ix") as ix:
+        v = ix.verify()
+        assert v.ok and v.videos == 4 and v.rows == 120, v.problems
+    assert ann.read_bytes() != bytes(raw)

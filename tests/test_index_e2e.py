@@ -9,6 +9,8 @@ defaults to account on real footage."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from vcdfast.errors import IndexMismatchError
@@ -79,7 +81,13 @@ def run_end_to_end(index_dir, corpus, model, **open_kw):
         # adding the same files again is a no-op
         again = ix.add(corpus["refs"])
         assert sorted(again.skipped) == ["ref1", "ref2", "ref3"] and not again.added, again
-        assert len(ix) == 3
+        # another file under an indexed id: refused naming both files, or kept out on request
+        other = str(corpus["unrelated"])
+        refused = ix.add([other], ids=["ref1"])
+        message = refused.failed[other]
+        assert "already indexed" in message and os.path.abspath(corpus["refs"][0]) in message and other in message
+        assert ix.add([other], ids=["ref1"], on_conflict="skip").skipped == ["ref1"]
+        assert len(ix) == 3 and ix.record("ref1").source == os.path.abspath(corpus["refs"][0])
 
 
 def test_end_to_end_sscd_mobile(tmp_path, corpus):

@@ -105,7 +105,7 @@ def _catalog(tmp_path, videos: dict[str, np.ndarray]) -> Catalog:
 def test_embedded_file_catches_up_and_is_rebuilt_when_damaged(tmp_path, monkeypatch):
     """The file is derived from LevelDB: a stale file catches up, a damaged one is reported
     by check() and rebuilt; from TRAIN_ROWS rows on the index is IVF and still finds rows."""
-    monkeypatch.setattr(embedded, "TRAIN_ROWS", 10_000)  # an IVF index from a test-sized catalogue
+    monkeypatch.setattr(embedded, "TRAIN_ROWS", 10_000)  # exact at first, IVF after the catch-up
     rng = np.random.default_rng(5)
     videos = {f"v{i}": unit(rng.standard_normal((100, 1, 32))) for i in range(120)}
     catalog = _catalog(tmp_path, dict(list(videos.items())[:20]))

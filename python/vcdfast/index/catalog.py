@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -147,7 +147,3 @@ class Catalog:
             delete_rows(keys)
             self.delete(keys)
         return [m.id for m in stale]
-
-    @staticmethod
-    def with_state(meta: VideoMeta, state: VideoState) -> VideoMeta:
-        return replace(meta, state=VideoState(state))

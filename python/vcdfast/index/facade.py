@@ -11,7 +11,7 @@ from pathlib import Path
 from vcdfast.errors import IndexLockedError, VideoNotFoundError
 from vcdfast.index import ingest, maintenance, search
 from vcdfast.index.catalog import Catalog, VideoMeta
-from vcdfast.index.lock import locked_error, release_holder, write_holder
+from vcdfast.index.lock import lock_folder, locked_error, release_holder, write_holder
 from vcdfast.index.settings import check_embedding, open_settings
 from vcdfast.query import Match, QueryOptions
 from vcdfast.store import IndexType, MatrixStore, open_first_stage
@@ -21,7 +21,7 @@ __all__ = ["Index"]
 
 class Index:
     """An index folder: `matrices/` (LevelDB: settings, records, descriptor matrices) and the
-    first stage (`embedded/`, or Milvus at a URI). Use `Index.open(...)`; close() it or use it
+    first stage (`frames.ann`, or Milvus at a URI). Use `Index.open(...)`; close() it or use it
     as a context manager. One process opens an index at a time (LevelDB's lock); threads of
     that process may share the handle, one writing while others read."""
 
@@ -46,16 +46,7 @@ class Index:
         "*.db" path a milvus-lite file. dedup (new index): consecutive frames at cosine >= dedup
         share one searchable vector (embedded search only; None: every frame searchable)."""
         path = Path(path)
-        exists = (path / "matrices" / "CURRENT").exists()
-        if not exists and not create:
-            raise FileNotFoundError(f"no vcdfast index at {str(path)!r} (create it with `vcdfast index`)")
-        if exists and not read_only and not os.access(path, os.W_OK):
-            raise PermissionError(f"index folder {str(path)!r} is not writable; open it with read_only=True")
-        path.mkdir(parents=True, exist_ok=True)
-        try:
-            matrices = MatrixStore(path / "matrices", create=create)
-        except IndexLockedError as e:
-            raise locked_error(path) from e
+        matrices = lock_folder(path, create=create, read_only=read_only)
         ix = None
         try:
             recorded = matrices.settings()
@@ -72,11 +63,10 @@ class Index:
                 ix.repaired = ix.catalog.repair(ix.first_stage.delete)
                 ix.first_stage.flush()
             ix.first_stage.sync(ix.catalog)
-        except IndexLockedError as e:
+        except BaseException as e:
             ix.close() if ix is not None else matrices.close()
-            raise locked_error(path) from e
-        except BaseException:
-            ix.close() if ix is not None else matrices.close()
+            if isinstance(e, IndexLockedError):  # milvus-lite's lock
+                raise locked_error(path) from e
             raise
         return ix
 
@@ -269,7 +259,8 @@ class Index:
         background = self.background(options.background) if options.background is not None else None
         return search.query(self.first_stage, self.catalog, emb, qid, options, background, num_threads)
 
-    def query_videos(self, path_or_embedding, *, query_id: str | None = None, top_n: int = 5) -> list[search.VideoMatch]:
+    def query_videos(self, path_or_embedding, *, query_id: str | None = None,
+                     top_n: int = 5) -> list[search.VideoMatch]:
         """Video-level near duplicates: the `top_n` videos whose pooled descriptor is nearest."""
         emb, qid = self._as_embedding(path_or_embedding, query_id)
         return search.query_videos(self.first_stage, self.catalog, emb, qid, top_n)

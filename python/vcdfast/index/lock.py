@@ -1,4 +1,4 @@
-"""Who holds an index: the HOLDER record.
+"""Who holds an index: LevelDB's lock on its folder, and the HOLDER record.
 
 LevelDB (and milvus-lite, when an index uses it) take exclusive locks on their files; those
 locks are the truth. After taking them, an open writes `HOLDER` (pid, host, since, argv[0],
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vcdfast.errors import IndexLockedError
 
-__all__ = ["HOLDER", "locked_error", "now", "release_holder", "write_holder"]
+__all__ = ["HOLDER", "lock_folder", "locked_error", "now", "release_holder", "write_holder"]
 
 HOLDER = "HOLDER"
 
@@ -70,6 +70,22 @@ def holder(path: Path) -> str:
         except PermissionError:
             pass
     return who
+
+
+def lock_folder(path: Path, *, create: bool, read_only: bool):
+    """The index folder's MatrixStore (LevelDB), whose lock makes this process the holder."""
+    from vcdfast.store import MatrixStore
+
+    exists = (path / "matrices" / "CURRENT").exists()
+    if not exists and not create:
+        raise FileNotFoundError(f"no vcdfast index at {str(path)!r} (create it with `vcdfast index`)")
+    if exists and not read_only and not os.access(path, os.W_OK):
+        raise PermissionError(f"index folder {str(path)!r} is not writable; open it with read_only=True")
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return MatrixStore(path / "matrices", create=create)
+    except IndexLockedError as e:
+        raise locked_error(path) from e
 
 
 def locked_error(path: Path) -> IndexLockedError:

@@ -70,7 +70,8 @@ def load_candidates(catalog: Catalog, metas: Sequence[VideoMeta]) -> list[tuple[
 
 
 def align_candidates(query_vectors: np.ndarray, refs: Sequence[np.ndarray], options: QueryOptions,
-                     bias: np.ndarray | None = None, num_threads: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                     bias: np.ndarray | None = None,
+                     num_threads: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per reference (boxes (N, 4) int64 [q_start, r_start, q_end, r_end], scores (N,)): the
     query's views against each reference, aligned and trimmed on one map per pair
     (vcdfast.query.align_views)."""

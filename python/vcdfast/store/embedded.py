@@ -4,9 +4,9 @@ file, `frames.ann`, that is rebuilt whenever it is missing, damaged or behind.
 
 Rows are keyed by the video key (faiss ids), so a hit names its video and nothing else.
 Small catalogues are searched exactly (float32 inner product); from TRAIN_ROWS rows on, an
-IVF-SQ8 index over a PCA projection (see `_ivf_factory`, measured in bench/bench_index.py)
-is trained on a sample of the rows and rebuilt from LevelDB when the catalogue has grown
-REBUILD_GROWTH times past the rows it was trained on. Video-level search is exact over the
+IVF-PQ (fast-scan) index over a PCA projection (`_ivf_factory`; bench/bench_index.py measures
+it against an exact scan) is trained on a sample of the rows, and rebuilt from LevelDB when
+the catalogue has grown REBUILD_GROWTH times past the rows it was trained on. Video-level search is exact over the
 pooled vectors (one per video).
 
 Consistency. The file records which revision of which video it holds (`covered`: key ->
@@ -40,22 +40,33 @@ __all__ = ["EmbeddedStore", "searchable"]
 FILE = "frames.ann"
 _MAGIC = b"VCDANN01"
 _LEN = struct.Struct("<Q")
-TRAIN_ROWS = 65_536  # exact search below this many rows (a 60-row query scans them in a few ms)
-REBUILD_GROWTH = 8
+TRAIN_ROWS = 4_096  # exact search below this many rows; an exact scan of 7.5k took 80-250 ms (loaded)
+REBUILD_GROWTH = 4  # rebuilt (more lists) when the rows reach 4x those trained on
 NPROBE = 16
 _ADD_CHUNK = 65_536  # rows per faiss add when rebuilding from LevelDB
+# OpenMP threads of faiss (its wheel's own OpenMP runtime, set process-wide when a store
+# opens; None leaves faiss's default, all cores). One, as the kernels default to: on 2 cores
+# shared with other work, 2 threads trained an IVF index 5x slower (13.9 s vs 2.6 s, 41k rows)
+# and searched 1.5-3x slower than one, OpenMP's waiting threads competing for the cores.
+THREADS: int | None = 1
 
 
-def _ivf_factory(rows: int, dim: int) -> str:
-    """The approximate index for `rows` rows: IVF with ~4 sqrt(rows) lists (a power of two)
-    over a 64-d PCA projection, 8-bit scalar-quantised codes (64 bytes a row); assigning a row
-    to a list is then 64-d work. On 100k random 512-d rows (2 loaded cores), trained on 41k:
-    PCA64,IVF1024,SQ8 trained in 7.5 s, added 37k rows/s, searched 60 rows in 16 ms;
-    PCA128,…,SQ8 took 14 s and 35 ms; PCA64,…,PQ16 took 104 s to train (faiss's PQ training)."""
-    nlist = 1 << max(8, int(round(np.log2(4 * np.sqrt(rows)))))
-    while nlist > 256 and 40 * nlist > rows:  # training wants >= 39 rows per list
+def _lists(rows: int) -> int:
+    return 1 << int(round(np.log2(4 * np.sqrt(rows))))
+
+
+def _ivf_factory(rows: int, dim: int, sample: int) -> str:
+    """The approximate index for `rows` rows, trained on `sample` of them: IVF with ~4
+    sqrt(rows) lists (a power of two, >= 39 sample rows each, as faiss's training wants) over a
+    64-d PCA projection, with 4-bit fast-scan PQ codes (16 bytes a row): assigning a row to a
+    list is 64-d work, and the codes are scanned with SIMD lookups. Measured on the bench's
+    synthetic videos (374k rows, 60-row query, nprobe 16, one thread of 2 loaded cores): SQ8
+    codes 32.6 ms, PQ32x4fs 19.9 ms, PQ16x4fs 5.2 ms, the source video among the 5 candidates
+    in 10/10 queries each; PQ16 (8-bit codes) took 104 s to train on 41k rows."""
+    nlist = _lists(rows)
+    while nlist > 16 and 40 * nlist > sample:
         nlist //= 2
-    return f"PCA{min(64, dim)},IVF{nlist},SQ8"
+    return f"PCA{min(64, dim)},IVF{nlist},PQ32x4fs"
 
 
 def searchable(vectors: np.ndarray, dedup: float | None) -> np.ndarray:
@@ -76,7 +87,7 @@ def searchable(vectors: np.ndarray, dedup: float | None) -> np.ndarray:
 
 class EmbeddedStore:
     """See the module docstring. Methods hold one lock: faiss indexes are not safe to search
-    while another thread adds to them."""
+    while another thread adds to them (so searches also wait for a rebuild to finish)."""
 
     derived = True  # rebuilt from LevelDB: videos are committed before their rows exist here
     name = "the embedded first stage"
@@ -85,11 +96,14 @@ class EmbeddedStore:
         import faiss
 
         self.faiss = faiss
+        if THREADS is not None:
+            faiss.omp_set_num_threads(THREADS)
         self.path = Path(folder) / FILE
         self.dim, self.dedup, self.read_only = int(dim), dedup, read_only
         self.lock = threading.RLock()
         self.covered: dict[int, tuple[str, int]] = {}  # key -> (rev, searchable rows)
         self.trained_rows = 0  # 0: exact search
+        self.factory = ""  # faiss index_factory string of the trained index
         self.frames = self._exact()
         self.videos = self._exact()
         self.load_problem: str | None = None  # why the file on disk could not be used at open
@@ -113,14 +127,9 @@ class EmbeddedStore:
     def insert(self, items) -> int:
         """Add videos given as (key, rev, vectors (T, V, D)); returns the rows added."""
         with self.lock:
-            added = 0
-            for key, rev, vectors in items:
-                rows = searchable(vectors, self.dedup)
-                self.frames.add_with_ids(np.ascontiguousarray(rows, np.float32), np.full(len(rows), key, np.int64))
-                self.videos.add_with_ids(pool(vectors)[None, :], np.array([key], np.int64))
-                self.covered[int(key)] = (rev, len(rows))
-                added += len(rows)
-            self._changed(added)
+            before = self._rows()
+            self._add(list(items))  # one faiss call for the whole batch
+            added = self._rows() - before
             if self._catalog is not None and self._needs_rebuild():
                 self.rebuild(self._catalog)
             # a file at most half behind: a crash costs a catch-up no longer than the last save
@@ -163,11 +172,12 @@ class EmbeddedStore:
             frames = self._exact()
             trained = False
             if rows >= TRAIN_ROWS:
-                frames = self.faiss.index_factory(self.dim, _ivf_factory(rows, self.dim),
-                                                  self.faiss.METRIC_INNER_PRODUCT)
+                sample = self._sample(catalog, videos, 40 * _lists(rows))
+                self.factory = _ivf_factory(rows, self.dim, len(sample))
+                frames = self.faiss.index_factory(self.dim, self.factory, self.faiss.METRIC_INNER_PRODUCT)
                 ivf = self.faiss.extract_index_ivf(frames)
-                ivf.cp.niter = 10  # assignments settle well before faiss's default 25 (bench/bench_index.py)
-                frames.train(self._sample(catalog, videos, 40 * ivf.nlist))
+                ivf.cp.niter = 10  # faiss's default is 25; 10 trained the measured indexes (bench/bench_index.py)
+                frames.train(sample)
                 ivf.nprobe = NPROBE
                 trained = True
             self.frames, self.videos, self.covered = frames, self._exact(), {}
@@ -233,6 +243,7 @@ class EmbeddedStore:
         """Write the file atomically (temporary file, fsync, rename, fsync of the folder)."""
         with self.lock:
             header = json.dumps({"dim": self.dim, "dedup": self.dedup, "trained_rows": self.trained_rows,
+                                 "factory": self.factory,
                                  "covered": [[k, rev, n] for k, (rev, n) in self.covered.items()]}).encode()
             parts = [_MAGIC]
             for blob in (header, self.faiss.serialize_index(self.frames).tobytes(),
@@ -279,7 +290,7 @@ class EmbeddedStore:
             raise ValueError(f"built for dim {header['dim']}, dedup {header['dedup']}")
         self.frames = self.faiss.deserialize_index(np.frombuffer(frames, np.uint8))
         self.videos = self.faiss.deserialize_index(np.frombuffer(videos, np.uint8))
-        self.trained_rows = int(header["trained_rows"])
+        self.trained_rows, self.factory = int(header["trained_rows"]), header["factory"]
         self.covered = {int(k): (rev, int(n)) for k, rev, n in header["covered"]}
         self.saved_rows = self._rows()
         self._set_search_params()
@@ -350,5 +361,5 @@ class EmbeddedStore:
         return problems
 
     def describe(self) -> str:
-        kind = _ivf_factory(self.trained_rows, self.dim) + f" nprobe {NPROBE}" if self.trained_rows else "exact"
+        kind = f"{self.factory}, nprobe {NPROBE}" if self.trained_rows else "exact"
         return f"embedded faiss ({kind}), {self.path.name}"
