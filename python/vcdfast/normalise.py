@@ -29,12 +29,13 @@ __all__ = ["DEFAULT_BACKGROUND", "Background", "BackgroundSpec", "spread"]
 @dataclass(frozen=True)
 class BackgroundSpec:
     """How a background is drawn and used. per_video frames from each of at most
-    limit // per_video videos; b(x) is the k-th largest similarity; beta scales it."""
+    limit // per_video videos; b(x) is the k-th largest similarity; beta scales it. The
+    defaults (k 16, beta 2) were chosen with the query defaults (vcdfast.query.QueryOptions)."""
 
     per_video: int = 4
     limit: int = 4096
-    k: int = 8
-    beta: float = 1.0
+    k: int = 16
+    beta: float = 2.0
 
     def __post_init__(self):
         if not (1 <= self.per_video and self.per_video < self.k and self.k <= self.limit):

@@ -114,8 +114,10 @@ def default_similarity(views: int) -> Similarity:
 
 @dataclass(frozen=True)
 class QueryOptions:
-    """How a query runs, stage by stage; the defaults are the query defaults (chosen on the
-    tuning split of bench/make_dataset.py by bench/sweep_query.py; BENCHMARKS.md).
+    """How a query runs, stage by stage; the defaults are the query defaults, chosen with the
+    model (sscd-mobile) on the tuning split of bench/make_dataset.py by bench/sweep_query.py
+    (BENCHMARKS.md): halves and quarters as query views scored lower there than full, flip and
+    the detected inset, and the copy-free queries stay unflagged at min_score 0.3.
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
@@ -131,7 +133,7 @@ class QueryOptions:
     min_score: matches scoring below it are not reported (None: all).
     """
 
-    views: tuple[str, ...] = ("full", "flip", "inset", "1x2")
+    views: tuple[str, ...] = ("full", "flip", "inset")
     frame_neighbours: int = 64
     candidates: int = 5
     background: BackgroundSpec | None = DEFAULT_BACKGROUND
