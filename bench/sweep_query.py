@@ -210,7 +210,7 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
 MD_BEGIN, MD_END = "<!-- sweep_query:begin -->", "<!-- sweep_query:end -->"
 # The rule that picks the defaults: the best mean of VCSL F1 and segment µAP among the settings
 # that flag at most 5% of the copy-free queries and keep >= 97% of the true pairs among the
-# candidates; ties go to fewer views, then fewer candidates.
+# candidates; ties go to fewer views, then fewer candidates, then the higher trim (tighter boxes).
 MAX_NEGATIVES_FLAGGED, MIN_CANDIDATE_RECALL = 0.05, 0.97
 
 
@@ -221,7 +221,8 @@ def objective(row: dict) -> float:
 def choose(rows: list[dict]) -> dict | None:
     ok = [r for r in rows if r["label"] is None and r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED
           and r["candidate_recall"] >= MIN_CANDIDATE_RECALL]
-    return max(ok, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"]), default=None)
+    return max(ok, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"], r["trim_sim"] or 0),
+               default=None)
 
 
 def describe(r: dict) -> str:
@@ -250,7 +251,7 @@ def table(rows: list[dict], split: str) -> str:
     shown = [r for r in rows if r["label"]] + sorted(best.values(), key=lambda r: -objective(r))
     lines = [MD_BEGIN, f"Tuning split `{split}`: {len(rows)} settings scored (bench/sweep_query.py). Rule: best "
              f"(VCSL F1 + segment µAP) / 2 with copy-free queries flagged <= {MAX_NEGATIVES_FLAGGED} and candidate "
-             f"recall >= {MIN_CANDIDATE_RECALL}; ties to fewer views, then fewer candidates.", "",
+             f"recall >= {MIN_CANDIDATE_RECALL}; ties to fewer views, then fewer candidates, then the higher trim.", "",
              "| model | setting | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | candidate recall | "
              "copy-free flagged |", "|---|---|---|---|---|---|---|---|---|"]
     for r in shown:

@@ -23,7 +23,8 @@ def test_bias_is_beta_times_the_kth_neighbour(seed, videos, per_video, extra, be
     spec = BackgroundSpec(per_video=per_video, k=per_video + extra, limit=64, beta=beta)
     mats = [_unit(rng, int(rng.integers(0, 30)), 1, 16) for _ in range(videos)]
     bg = Background.sample(mats, spec)
-    want_rows = [m[spread(len(m), per_video), 0] for m in mats if len(m)]
+    frames = min(spec.k - 1, max(per_video, int(np.ceil(2 * spec.k / max(1, videos)))))  # few videos: more each
+    want_rows = [m[spread(len(m), frames), 0] for m in mats if len(m)]
     want = np.concatenate(want_rows)[:64] if want_rows else np.zeros((0, 16), np.float32)
     np.testing.assert_array_equal(bg.vectors.reshape(-1, 16), want)  # no video at all: (0, 0)
     x = _unit(rng, 3, 2, 16)
@@ -42,13 +43,24 @@ def test_a_copy_cannot_raise_its_own_bias():
     rng = np.random.default_rng(0)
     original = _unit(rng, 40, 1, 32)
     others = [_unit(rng, 40, 1, 32) for _ in range(10)]
-    spec = BackgroundSpec(per_video=4, k=8)
+    spec = BackgroundSpec(per_video=4, k=8, beta=1.0)
     bg = Background.sample([original, *others], spec)
     q = original[spread(40, 4), 0]  # the very frames the background took from the original
     rest = np.concatenate([m[spread(40, 4), 0] for m in others])
     bound = np.sort(q @ rest.T, axis=1)[:, -(spec.k - spec.per_video)]
     assert (bg.bias(q) <= bound + 1e-6).all()
     assert (bg.bias(q) < 0.5).all()  # a frame's similarity to itself (1.0) never sets its bias
+
+
+def test_a_small_catalogue_still_normalises():
+    """Three videos with the default spec (k 16): 11 frames each, so the bias is the 16th
+    neighbour among 33, not 0 for want of background."""
+    rng = np.random.default_rng(1)
+    mats = [_unit(rng, 40, 1, 32) for _ in range(3)]
+    bg = Background.sample(mats)
+    assert len(bg) == 33
+    assert (bg.bias(_unit(rng, 5, 1, 32)) != 0).all()
+    assert len(Background.sample(mats[:1])) == 15 and not Background.sample(mats[:1]).bias(mats[0][:3]).any()
 
 
 def test_spread_covers_the_video():

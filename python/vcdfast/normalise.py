@@ -12,13 +12,15 @@ matches fall below zero; a distinctive frame has b(x) near 0 and keeps its simil
 The background is drawn from the index itself, not shipped: it then has the catalogue's own
 generic content (its intros, its studio backdrops), needs no per-model file, and exists for
 any model registered by path. Each video gives at most `per_video` frames, spread over its
-length, and k > per_video, so the k-th neighbour is never decided by one video alone (a copy
-of an indexed video cannot raise its own bias; only content that recurs across videos can).
+length (more in a catalogue of fewer than 2k / per_video videos), always fewer than k, so the
+k-th neighbour is never decided by one video alone (a copy of an indexed video cannot raise
+its own bias; only content that recurs across videos can). Below k frames in all (a single
+video) the bias is 0: nothing tells generic from specific there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +38,11 @@ class BackgroundSpec:
     limit: int = 4096
     k: int = 16
     beta: float = 2.0
+
+    def frames_per_video(self, videos: int) -> int:
+        """per_video, raised for a small catalogue so the background holds about 2k frames
+        (a few videos must still say what is generic), and always < k."""
+        return min(self.k - 1, max(self.per_video, -(-2 * self.k // max(1, videos))))
 
     def __post_init__(self):
         if not (1 <= self.per_video and self.per_video < self.k and self.k <= self.limit):
@@ -65,16 +72,19 @@ class Background:
         self.vectors, self.spec = v, spec
 
     @classmethod
-    def sample(cls, matrices: Iterable[np.ndarray], spec: BackgroundSpec = DEFAULT_BACKGROUND) -> Background:
+    def sample(cls, matrices: Sequence[np.ndarray], spec: BackgroundSpec = DEFAULT_BACKGROUND,
+               videos: int | None = None) -> Background:
         """From per-video (T, V, D) matrices (first view), in a deterministic order chosen by
-        the caller; stops after limit // per_video videos."""
+        the caller, `videos` of them in the catalogue (default: len(matrices)); stops after
+        limit // frames_per_video videos."""
+        per_video = spec.frames_per_video(len(matrices) if videos is None else videos)
         rows, dim = [], None
         for m in matrices:
             m = np.asarray(m)
             dim = m.shape[-1]
             if len(m):
-                rows.append(m[spread(len(m), spec.per_video), 0])
-            if len(rows) * spec.per_video >= spec.limit:
+                rows.append(m[spread(len(m), per_video), 0])
+            if len(rows) * per_video >= spec.limit:
                 break
         if not rows:
             return cls(np.zeros((0, dim or 0), np.float32), spec)

@@ -132,9 +132,9 @@ class Index:
         if cached is None or cached[0] != spec or cached[1] != self._generation:
             generation = self._generation
             keys = sorted(m.key for m in self.catalog.videos())
-            want = max(1, spec.limit // spec.per_video)
+            want = max(1, spec.limit // spec.frames_per_video(len(keys)))
             chosen = keys[::max(1, len(keys) // want)][:want]
-            bg = Background.sample((self.catalog.matrix(k)[0] for k in chosen), spec)
+            bg = Background.sample([self.catalog.matrix(k)[0] for k in chosen], spec, videos=len(keys))
             self._background = cached = (spec, generation, bg)
         return cached[2]
 
