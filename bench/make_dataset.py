@@ -423,6 +423,7 @@ TRANSFORMS: dict[str, T] = {
 }
 COMPOSITIONS = {n for n, t in TRANSFORMS.items() if t.stage == 2}  # at most one per chain
 N_EDITS_P = [0.15, 0.35, 0.3, 0.2]  # probability of 0, 1, 2, 3 stacked edits
+SEGMENTS_S = 40.0  # query seconds shared by the copies and decoys of one query
 # query-level re-encodings: frame rate (fps) and low bitrate (bit_rate, bits/s); each logged on its segments
 ENCODINGS = {"fps_change": lambda rng: {"fps": float(rng.choice([10.0, 12.5, 24.0, 30.0]))},
              "low_bitrate": lambda rng: {"bit_rate": int(rng.choice([60_000, 100_000, 150_000]))}}
@@ -447,17 +448,17 @@ def assign_splits(rng: np.random.Generator, durations: dict[str, float], sizes: 
         (pkg, [s.name for s in content if s.role == "photo" and s.package == pkg])
         for pkg in sorted({s.package for s in content if s.role == "photo"})]
     turn = 0
+    dealt = {s: 0 for s in splits}
     for kind, names in groups:
         for name in rng.permutation(sorted(names)):
             split = splits[turn % len(splits)]
             turn += 1
             if kind == "shipped":
                 out[split]["shipped"].append(str(name))
-            elif kind == "clips":
-                # one clip in four moves behind the copies (pip backgrounds, filler)
-                out[split]["distractors" if rng.random() < 0.25 else "montage"].append(str(name))
-            else:
-                out[split]["distractors" if rng.random() < 0.22 else "montage"].append(str(name))
+                continue
+            # every fifth source of a split goes behind the copies (filler, pip backgrounds, decoys)
+            out[split]["distractors" if dealt[split] % 5 == 2 else "montage"].append(str(name))
+            dealt[split] += 1
     return out
 
 
@@ -535,14 +536,15 @@ def plan_queries(rng: np.random.Generator, refs: dict[str, float], distractors: 
         parts = []
 
         def filler():
-            m = material(_u(rng, 1.5, 6, 2))
+            m = material(_u(rng, 1.5, 5, 2))
             parts.append({"kind": "filler", "frames": max(int(round(m["seconds"] * fps)), 1), "content": m})
 
         filler()
         for kind in kinds:
             chain = draw_chain(rng, deck)
             speed = next((c["params"]["factor"] for c in chain if c["name"] == "speed"), 1.0)
-            seconds = copy_seconds(rng)
+            # queries stay within ~15-60 s: the copies and decoys of one share SEGMENTS_S of it
+            seconds = max(min(copy_seconds(rng), round(SEGMENTS_S / len(kinds) * speed, 2)), 2.0)
             if kind == "copy":
                 ref = str(rng.choice(used)) if used and rng.random() < 0.35 else str(rng.choice(names))
                 used.append(ref)
@@ -659,6 +661,24 @@ def probe(path: Path) -> tuple[float, tuple[int, int]]:
     return float(times[-1] + step), size
 
 
+def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[int, int]], splits: list[str],
+                n_refs: int, n_pos: int, n_neg: int) -> dict[str, dict]:
+    """Every random choice of the dataset, from the seed and the videos' durations and sizes."""
+    rng = np.random.default_rng(seed)
+    plans = assign_splits(rng, durations, sizes, splits)
+    for name, plan in plans.items():
+        n_montages = n_refs - len(plan["shipped"])
+        if len(plan["montage"]) < n_montages or not plan["distractors"]:
+            raise ValueError(f"split {name} has {len(plan['montage'])} montage sources for {n_montages} montages "
+                             f"and {len(plan['distractors'])} distractors")
+        plan["montages"] = plan_montages(rng, plan["montage"], n_montages, durations)
+        refs = {s: durations[s] for s in plan["shipped"]}
+        refs.update({f"{name}_m{i:02d}": round(sum(sh["seconds"] for sh in m) * FPS) / FPS
+                     for i, m in enumerate(plan["montages"])})
+        plan["queries"] = plan_queries(rng, refs, plan["distractors"], durations, n_pos, n_neg)
+    return plans
+
+
 def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durations: dict[str, float],
                 seed: int, jobs: int) -> dict:
     t0 = time.perf_counter()
@@ -746,17 +766,11 @@ def main() -> None:
                          np.asarray(Image.open(files["skimage_logo"]).convert("RGBA"))]
     OVERLAYS["emoji"] = ImageFont.truetype(str(files["noto_emoji"]), 109)
 
-    rng = np.random.default_rng(args.seed)
-    plans = assign_splits(rng, durations, {n: s for n, (_, s) in videos.items()}, splits)
-    for name, plan in plans.items():
-        n_montages = args.references - len(plan["shipped"])
-        if len(plan["montage"]) < n_montages or not plan["distractors"]:
-            sys.exit(f"make_dataset: split {name} has {len(plan['montage'])} montage sources for {n_montages} montages")
-        plan["montages"] = plan_montages(rng, plan["montage"], n_montages, durations)
-        refs = {s: durations[s] for s in plan["shipped"]}
-        refs.update({f"{name}_m{i:02d}": round(sum(sh["seconds"] for sh in m) * FPS) / FPS
-                     for i, m in enumerate(plan["montages"])})
-        plan["queries"] = plan_queries(rng, refs, plan["distractors"], durations, args.queries, args.negatives)
+    try:
+        plans = plan_splits(args.seed, durations, {n: s for n, (_, s) in videos.items()}, splits, args.references,
+                            args.queries, args.negatives)
+    except ValueError as e:
+        sys.exit(f"make_dataset: {e}")
     report = {"seed": args.seed, "splits": {}}
     for name, plan in plans.items():
         report["splits"][name] = build_split(name, args.out / name, plan, files, durations, args.seed, args.jobs)
