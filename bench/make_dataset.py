@@ -593,6 +593,28 @@ def ground_truth(queries: list[dict]) -> tuple[list[list], list[dict]]:
 # --------------------------------------------------------------------------- rendering
 
 
+def yuv_frame(a: np.ndarray):
+    """RGB (H, W, 3) uint8 -> a yuv420p frame, BT.601 limited range (swscale's default for RGB -> YUV).
+    Converted here, every byte of each plane written (row padding too), because the frames that
+    swscale made from identical RGB arrays varied with the arrays' memory alignment and call history,
+    and so did the encoded files."""
+    import av
+
+    f = av.VideoFrame(W, H, "yuv420p")
+    x = a.astype(np.int32)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16  # the integer BT.601 formulas
+    q = x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]  # chroma from 2x2 sums
+    r, g, b = q[..., 0], q[..., 1], q[..., 2]
+    u = ((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128
+    v = ((112 * r - 94 * g - 18 * b + 512) >> 10) + 128
+    for plane, data in zip(f.planes, (y, u, v)):
+        rows = np.zeros((data.shape[0], plane.line_size), np.uint8)
+        rows[:, :data.shape[1]] = data
+        plane.update(rows)
+    return f
+
+
 def encode(path: Path, frames, fps: float, bit_rate: int | None = None, crf: int = 23) -> None:
     import av
 
@@ -607,7 +629,7 @@ def encode(path: Path, frames, fps: float, bit_rate: int | None = None, crf: int
         else:
             s.options = {"preset": "veryfast", "crf": str(crf)}
         for k, a in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(a, format="rgb24")
+            f = yuv_frame(a)
             f.pts, f.time_base = k, 1 / rate
             c.mux(s.encode(f))
         c.mux(s.encode(None))
