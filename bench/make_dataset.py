@@ -42,10 +42,10 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -122,18 +122,6 @@ def decode_all(path: Path, size: tuple[int, int] | None = None) -> tuple[np.ndar
     return np.stack(frames)[order], np.asarray(times)[order]
 
 
-def fill(a: np.ndarray) -> np.ndarray:
-    """Centre crop to 4:3, then resize to the canvas (no stretching)."""
-    h, w = a.shape[:2]
-    if w * 3 > h * 4:
-        cw = h * 4 // 3
-        a = a[:, (w - cw) // 2:(w - cw) // 2 + cw]
-    else:
-        ch = w * 3 // 4
-        a = a[(h - ch) // 2:(h - ch) // 2 + ch]
-    return _resize(a, W, H)
-
-
 class Clip:
     """A shipped video, decoded once; frame at time t is the last one shown by then."""
 
@@ -144,7 +132,7 @@ class Clip:
             self.frames, self.times = decode_all(path, (W, H))
         else:
             raw, self.times = decode_all(path)
-            self.frames = np.stack([fill(f) for f in raw])
+            self.frames = np.stack([fill_to(f, W, H, "crop") for f in raw])
         step = float(np.median(np.diff(self.times))) if len(self.times) > 1 else 0.04
         self.duration = float(self.times[-1] + step)
 
@@ -521,7 +509,8 @@ def plan_queries(rng: np.random.Generator, refs: dict[str, float], distractors: 
         name = str(rng.choice([d for d in distractors if d != avoid]))
         if name in clip_durations:
             seconds = min(seconds, clip_durations[name])
-            return {"source": name, "seconds": seconds, "start": round(float(rng.uniform(0, clip_durations[name] - seconds)), 3)}
+            start = round(float(rng.uniform(0, clip_durations[name] - seconds)), 3)
+            return {"source": name, "seconds": seconds, "start": start}
         return {"source": name, "seconds": seconds, "pan": draw_pan(rng)}
 
     queries = []
@@ -740,7 +729,8 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
     sources = [{"name": s.name, "package": s.package, "version": PACKAGES[s.package][0],
                 "deb_sha256": PACKAGES[s.package][1], "licence": PACKAGES[s.package][2], "path": "/" + s.path,
                 "sha256": s.sha256, "role": s.role,
-                "use": "overlay" if s.name not in used else "distractor" if s.name in plan["distractors"] else "reference"}
+                "use": "overlay" if s.name not in used
+                else "distractor" if s.name in plan["distractors"] else "reference"}
                for s in SOURCES if s.name in used or s.role in ("logo", "emoji")]
     (out / "sources.json").write_text(json.dumps(sources, indent=1))
     qmeta = [{"id": q["id"], "path": f"queries/{q['id']}.mp4", "fps": q["fps"], "encoding": q["encoding"],
@@ -775,7 +765,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=30, help="queries with copies, per split")
     ap.add_argument("--negatives", type=int, default=30, help="queries without copies, per split")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--cache", type=Path, default=None, help="where .debs are kept (default: tests/realdata.py's cache)")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="where .debs are kept (default: tests/realdata.py's cache)")
     args = ap.parse_args()
     t0 = time.perf_counter()
     splits = args.splits.split(",")

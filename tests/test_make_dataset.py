@@ -120,7 +120,8 @@ def test_frame_edits_geometry():
             continue
         out = t.apply(f, bg, t.draw(rng), 0)
         assert out.shape == f.shape and out.dtype == np.uint8, name
-    np.testing.assert_array_equal(md.TRANSFORMS["hflip"].apply(md.TRANSFORMS["hflip"].apply(f, bg, {}, 0), bg, {}, 0), f)
+    flip = md.TRANSFORMS["hflip"].apply
+    np.testing.assert_array_equal(flip(flip(f, bg, {}, 0), bg, {}, 0), f)
     # picture in picture: the copy covers `area` of the frame, the rest is the background
     out = md._pip(f, bg, {"area": 0.25, "x": 1.0, "y": 0.0, "border": 0, "border_colour": [0, 0, 0]}, 0)
     inset = out.any(axis=2)
