@@ -41,9 +41,8 @@ MD_BEGIN, MD_END = "<!-- bench_e2e:begin -->", "<!-- bench_e2e:end -->"
 def configs() -> dict:
     from vcdfast.index.settings import DEFAULT_MODEL
     from vcdfast.query import SEED_RECIPE, QueryOptions
+    from vcdfast.synthetic import QUERY_OPTIONS as previous  # the defaults until this round, kept for generated scenes
 
-    previous = QueryOptions(views=("full",), background=None, votes="sum", min_score=None,
-                            params={"max_step": 7, "min_sim": 0.35, "min_length": 3, "trim_sim": 0.6, "trim_gap": 3})
     return {"seed recipe (sscd)": ("sscd", SEED_RECIPE),
             "seed recipe (sscd-mobile)": ("sscd-mobile", SEED_RECIPE),
             "previous defaults (sscd)": ("sscd", previous),

@@ -76,6 +76,7 @@ DEBIAN_INPUTS = ("vtest", "dual_monitors", "tree")
 
 def debian_inputs() -> list[Path]:
     from make_dataset import SOURCES
+
     from realdata import real_file
 
     return [real_file(s.package, s.path, s.sha256) for s in SOURCES if s.name in DEBIAN_INPUTS]
@@ -128,7 +129,7 @@ def bench_cpu(path: Path, models: list[str], args, env: dict) -> None:
             path, sampling, size=emb.decode_size, threads=decode_threads)]))
         n = len(frames)
         _, t_emb, c_emb = timed(lambda: emb.embed_frames(frames))
-        del frames
+        frames = None  # freed before the pipelined run
         ve, t_pipe, c_pipe = timed(lambda: emb.embed_video(path, sampling))
         assert len(ve) == n, (len(ve), n)
 

@@ -159,7 +159,8 @@ def query_latency(ix: Index, path: str, n_videos: int, n_queries: int, frame_nei
     t = time.perf_counter()
     exact = exact_candidates(ix, queries, options)
     exact_s = time.perf_counter() - t
-    stages = {"search": [], "select": [], "load": [], "align": [], "matches": [], "total": []}  # select: + normalisation
+    # select includes the score normalisation's bias
+    stages = {"search": [], "select": [], "load": [], "align": [], "matches": [], "total": []}
     in_cands = in_exact = overlap = found = 0
     for (src, q), peer in zip(queries, exact):
         qi = embedding(q).intervals()

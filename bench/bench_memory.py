@@ -30,6 +30,7 @@ import threading
 import time
 from fractions import Fraction
 from pathlib import Path
+
 from benchenv import cpu_model, git_sha
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,7 +89,7 @@ class RssSampler:
         while not self._stop.wait(self.period):
             self.samples.append(proc_status_bytes("VmRSS"))
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 

@@ -275,8 +275,8 @@ def _text(f, bg, p, k):
         y = int(p["y"] * (H - p["size"] * 1.3 * len(p["lines"]))) + int(i * p["size"] * 1.3)
         x = int(p["x"] * W * 0.45)
         if p["box"]:
-            l, t, r, b = d.textbbox((x, y), line, font=font)
-            d.rectangle([l - 4, t - 3, r + 4, b + 3], fill=(0, 0, 0))
+            left, top, right, bottom = d.textbbox((x, y), line, font=font)
+            d.rectangle([left - 4, top - 3, right + 4, bottom + 3], fill=(0, 0, 0))
         d.text((x, y), line, fill=tuple(p["colour"]), font=font, stroke_width=p["stroke"], stroke_fill=(0, 0, 0))
     return np.asarray(im)
 

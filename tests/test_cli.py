@@ -7,10 +7,12 @@ import io
 import json
 
 import pytest
+from test_index_e2e import COPIES, MECHANICS_JSON, TOL, corpus  # noqa: F401  (corpus is a fixture)
 
-from test_index_e2e import COPIES, TOL, corpus  # noqa: F401  (corpus is a fixture)
-from videos import make_not_a_video
 from vcdfast.cli import main
+from videos import make_not_a_video
+
+QUERY = ("query", "--options", MECHANICS_JSON)  # generated scenes: their own options (test_index_e2e)
 
 
 def run(capsys, *argv):
@@ -48,7 +50,7 @@ def test_index_reports_bad_inputs_and_indexes_the_rest(indexed, capsys):
 
 
 def test_query_csv_is_vsc_format_with_the_copies(indexed, corpus, capsys):  # noqa: F811
-    rc, out, _ = run(capsys, "query", "--index", indexed["index"], "--format", "csv", "-q", corpus["query"])
+    rc, out, _ = run(capsys, *QUERY, "--index", indexed["index"], "--format", "csv", "-q", corpus["query"])
     assert rc == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == ["query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score"]
@@ -57,7 +59,7 @@ def test_query_csv_is_vsc_format_with_the_copies(indexed, corpus, capsys):  # no
         if r["ref_id"] not in best or float(r["score"]) > float(best[r["ref_id"]]["score"]):
             best[r["ref_id"]] = r
     assert set(best) == {"ref1", "ref2"}
-    for seed, r0, q0, length in COPIES:
+    for seed, r0, q0, _length in COPIES:
         r = best[f"ref{seed}"]
         assert r["query_id"] == "query"
         assert abs(float(r["query_start"]) - q0) <= TOL and abs(float(r["ref_start"]) - r0) <= TOL, r
@@ -67,7 +69,7 @@ def test_query_file_list_and_video_level(indexed, corpus, capsys):  # noqa: F811
     listing = indexed["root"] / "queries.txt"
     listing.write_text(f"# queries\n{corpus['unrelated']}\n\n{corpus['refs'][0]}\n")
     page = indexed["root"] / "video-level.html"
-    rc, out, _ = run(capsys, "query", "--index", indexed["index"], "--format", "json", "--video-level",
+    rc, out, _ = run(capsys, *QUERY, "--index", indexed["index"], "--format", "json", "--video-level",
                      "--candidates", "1", "-q", "--report", page, f"@{listing}")
     assert page.read_text().count('<tr class="match" data-ref="ref1">') == 2  # a section per query, no thumbnails
     results = json.loads(out)
@@ -78,7 +80,7 @@ def test_query_file_list_and_video_level(indexed, corpus, capsys):  # noqa: F811
 
 
 def test_wrong_model_and_unknown_id_fail_with_status_1(indexed, corpus, capsys):  # noqa: F811
-    rc, _, err = run(capsys, "query", "--index", indexed["index"], "--model", "sscd", corpus["query"])
+    rc, _, err = run(capsys, *QUERY, "--index", indexed["index"], "--model", "sscd", corpus["query"])
     assert rc == 1 and "other settings" in err and "sscd-mobile" in err
     rc, _, err = run(capsys, "remove", "--index", indexed["index"], "no-such-id")
     assert rc == 1 and "no video 'no-such-id'" in err
@@ -101,7 +103,8 @@ def test_compare_two_files(corpus, capsys, tmp_path):  # noqa: F811
 
 
 def test_usage_errors_exit_2(capsys):
-    for argv in (["query", "--method", "nope", "x.mp4"], ["query", "--param", "min_sim", "x.mp4"]):
+    for argv in (["query", "--method", "nope", "x.mp4"], ["query", "--param", "min_sim", "x.mp4"],
+                 ["query", "--options", "{not json", "x.mp4"], ["query", "--options", '{"nope": 1}', "x.mp4"]):
         with pytest.raises(SystemExit) as e:
             main(argv)
         assert e.value.code == 2
@@ -112,9 +115,9 @@ def test_usage_errors_exit_2(capsys):
 def test_query_views_option(indexed, corpus, capsys):  # noqa: F811
     """--query-views picks the views a query is embedded with (a bad name is a usage error
     before anything is decoded): the whole frame alone still finds the unflipped copy."""
-    rc, _, err = run(capsys, "query", "--index", indexed["index"], "--query-views", "full,bogus", corpus["query"])
+    rc, _, err = run(capsys, *QUERY, "--index", indexed["index"], "--query-views", "full,bogus", corpus["query"])
     assert rc == 2 and err.count("\n") == 1 and "argument --query-views: unknown view 'bogus'" in err, err
-    rc, out, _ = run(capsys, "query", "--index", indexed["index"], "--format", "json", "-q", "--query-views", "full",
+    rc, out, _ = run(capsys, *QUERY, "--index", indexed["index"], "--format", "json", "-q", "--query-views", "full",
                      corpus["query"])
     (result,) = json.loads(out)
     assert rc == 0 and "ref1" in {m["ref_id"] for m in result["matches"]}, result

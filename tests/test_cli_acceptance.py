@@ -16,12 +16,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_index_e2e import COPIES, MECHANICS_JSON, TOL, corpus, shots  # noqa: F401  (corpus is a fixture)
 
 import vcdfast
-from test_index_e2e import COPIES, TOL, corpus, shots  # noqa: F401  (corpus is a fixture)
 from videos import make_not_a_video, make_truncated, make_video, splice
 
 PACKAGE_ROOT = str(Path(vcdfast.__file__).resolve().parent.parent)
+
+QUERY = ("query", "--options", MECHANICS_JSON)  # generated scenes: their own options (test_index_e2e)
 
 
 def vcdfast_cli(*argv, env_extra: dict | None = None, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
@@ -68,7 +70,7 @@ def test_a_different_file_under_an_indexed_id_is_refused_and_nothing_is_lost(ind
     assert str(corpus["refs"][0]) in line and str(impostor) in line, line  # both files named
     assert "--replace" in line and "--id-from path" in line, line  # and the ways out
     # the genuine reference is still there and its copy still found
-    run = vcdfast_cli("query", "--index", indexed["index"], "--format", "csv", "-q", corpus["query"])
+    run = vcdfast_cli(*QUERY, "--index", indexed["index"], "--format", "csv", "-q", corpus["query"])
     assert run.returncode == 0, run.stderr
     seed, r0, q0, length = COPIES[0]
     hit = best_by_ref(csv.DictReader(io.StringIO(run.stdout)))["ref1"]
@@ -91,7 +93,7 @@ def three_queries(indexed, corpus):  # noqa: F811
 
 
 def test_progress_lines_summary_and_no_match_queries(indexed, three_queries):
-    run = vcdfast_cli("query", "--index", indexed["index"], *three_queries)
+    run = vcdfast_cli(*QUERY, "--index", indexed["index"], *three_queries)
     assert run.returncode == 1  # one input failed
     assert "Traceback" not in run.stderr
     progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
@@ -106,7 +108,7 @@ def test_progress_lines_summary_and_no_match_queries(indexed, three_queries):
     assert any(line.split() == ["broken", "(failed)"] for line in table), run.stdout
     assert {line.split()[1] for line in table[1:] if line.startswith("query ")} == {"ref1", "ref2"}
 
-    run = vcdfast_cli("query", "--index", indexed["index"], "--format", "json", "-q", *three_queries[:2])
+    run = vcdfast_cli(*QUERY, "--index", indexed["index"], "--format", "json", "-q", *three_queries[:2])
     assert run.returncode == 0 and run.stderr == ""  # --quiet: no progress, no summary
     out = json.loads(run.stdout)
     assert [(q["query_id"], len(q["matches"]) > 0) for q in out] == [("query", True), ("unrelated", False)]
@@ -115,7 +117,7 @@ def test_progress_lines_summary_and_no_match_queries(indexed, three_queries):
 
 def test_report_with_three_queries_is_one_page_with_a_section_each(indexed, three_queries):
     out = indexed["root"] / "report.html"
-    run = vcdfast_cli("query", "--index", indexed["index"], "-q", "--report", out, *three_queries)
+    run = vcdfast_cli(*QUERY, "--index", indexed["index"], "-q", "--report", out, *three_queries)
     assert run.returncode == 1 and out.exists(), run.stderr  # the broken input fails; the page is written
     page = out.read_text()
     sections = re.findall(r'<section class="query" data-query="([^"]*)">(.*?)</section>', page, re.S)
@@ -150,7 +152,7 @@ def test_multi_query_report_renders_in_chromium(indexed, three_queries, tmp_path
     from PIL import Image
 
     page = indexed["root"] / "shot.html"
-    run = vcdfast_cli("query", "--index", indexed["index"], "-q", "--report", page, *three_queries)
+    run = vcdfast_cli(*QUERY, "--index", indexed["index"], "-q", "--report", page, *three_queries)
     assert page.exists(), run.stderr
     probe = tmp_path / "probe.html"
     probe.write_text(page.read_text().replace("<head>", "<head>" + _CHECK, 1))
@@ -252,7 +254,7 @@ def truncated(tmp_path_factory):
 
 def test_a_truncated_query_keeps_its_decodable_part(indexed, truncated):
     page = indexed["root"] / "truncated.html"
-    run = vcdfast_cli("query", "--index", indexed["index"], "--format", "json", "--report", page, truncated)
+    run = vcdfast_cli(*QUERY, "--index", indexed["index"], "--format", "json", "--report", page, truncated)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     warning = [line for line in run.stderr.splitlines() if line.startswith("vcdfast: warning:")]
@@ -269,7 +271,7 @@ def test_a_truncated_query_keeps_its_decodable_part(indexed, truncated):
 
 
 def test_strict_refuses_a_truncated_query_with_the_decoders_message(indexed, truncated):
-    run = vcdfast_cli("query", "--index", indexed["index"], "--strict", "-q", truncated)
+    run = vcdfast_cli(*QUERY, "--index", indexed["index"], "--strict", "-q", truncated)
     assert run.returncode == 1
     line = one_line_error(run)
     assert re.fullmatch(rf"vcdfast: error: cannot decode video {re.escape(repr(str(truncated)))}: stream ends at "

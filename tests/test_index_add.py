@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from videos import make_not_a_video, make_truncated, make_video
 from vcdfast.errors import AddError, PartialDecodeWarning
 from vcdfast.index import Index
+from videos import make_not_a_video, make_truncated, make_video
 
 MODEL = "sscd-mobile"
 

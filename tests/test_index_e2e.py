@@ -9,13 +9,14 @@ defaults to account on real footage."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
-from vcdfast.errors import IndexMismatchError
+from vcdfast.errors import AddError, IndexMismatchError
 from vcdfast.index import Index
-from vcdfast.query import QueryOptions
+from vcdfast.synthetic import QUERY_OPTIONS
 from videos import Scenes, brightness, compose, crop, hflip, make_video, overlay_text, retime, splice
 
 # Sampling is 1 fps, so a segment edge is known to one descriptor interval (1 s); TN may
@@ -25,9 +26,8 @@ REF_SECONDS, FPS, SIZE = 24.0, 4.0, (160, 120)
 # (ref seed, ref start, query start, length): two copied segments, each edited differently,
 # each starting mid-shot
 COPIES = [(1, 7.0, 4.0, 8.0), (2, 11.0, 16.0, 8.0)]
-# raw cosine, whole frame, thresholds above what unrelated generated scenes reach
-MECHANICS = QueryOptions(views=("full",), background=None, votes="sum", min_score=None,
-                         params={"max_step": 7, "min_sim": 0.35, "min_length": 3, "trim_sim": 0.6, "trim_gap": 3})
+MECHANICS = QUERY_OPTIONS  # raw cosine, whole frame, thresholds above what unrelated generated scenes reach
+MECHANICS_JSON = json.dumps(MECHANICS.to_dict())  # the same for the command line (`query --options`)
 
 
 def shots(seed):
@@ -83,10 +83,11 @@ def run_end_to_end(index_dir, corpus, model, **open_kw):
         assert sorted(again.skipped) == ["ref1", "ref2", "ref3"] and not again.added, again
         # another file under an indexed id: refused naming both files, or kept out on request
         other = str(corpus["unrelated"])
-        refused = ix.add([other], ids=["ref1"])
-        message = refused.failed[other]
+        with pytest.raises(AddError) as refused:
+            ix.add([other], ids=["ref1"])
+        message = refused.value.failed[other]
         assert "already indexed" in message and os.path.abspath(corpus["refs"][0]) in message and other in message
-        assert ix.add([other], ids=["ref1"], on_conflict="skip").skipped == ["ref1"]
+        assert ix.add([other], ids=["ref1"], on_conflict="skip").kept == ["ref1"]
         assert len(ix) == 3 and ix.record("ref1").source == os.path.abspath(corpus["refs"][0])
 
 

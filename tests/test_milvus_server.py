@@ -7,8 +7,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from test_index_e2e import corpus, run_end_to_end  # noqa: F401  (corpus is a fixture)
+
 from vcdfast.index import Index
 
 milvus = pytest.importorskip("milvus", reason="the Milvus server test needs `pip install milvus` (vcdfast[server])")

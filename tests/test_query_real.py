@@ -1,7 +1,8 @@
 """The query defaults on real footage (opencv-doc, pinned; tree.avi, nearly still, as a third
 reference): copies with a flip and a picture-in-picture inside pans over unrelated
-photographs are found at the right times, and a query of unrelated photographs matches nothing. This is where the defaults are held to
-account in the tests; the generated-video tests check mechanics with options of their own."""
+photographs are found at the right times, and a query of unrelated photographs matches
+nothing. This is where the defaults are held to account in the tests; the generated-video
+tests check mechanics with options of their own."""
 
 from __future__ import annotations
 

@@ -12,9 +12,11 @@ import pytest
 from vcdfast.metrics import Match
 
 pytest.importorskip("matplotlib", reason="the `report` extra (matplotlib) is not installed")
+from PIL import Image  # noqa: E402
+
 from vcdfast import report  # noqa: E402
 from videos import make_video  # noqa: E402
-from PIL import Image  # noqa: E402
+
 
 def _is_red(px: np.ndarray) -> np.ndarray:
     # anti-aliased edges blend the red with the grey map: keep clearly red pixels only
@@ -75,7 +77,7 @@ def test_plot_alignment_draws_boxes_where_the_matches_are(tmp_path, seconds):
     assert not red[int(rects[0][3] + 3):int(rects[1][1] - 3), int(rects[1][2] + 5):int(rects[0][0] - 5)].any()
     # each box is labelled (times and score: yellow text on a dark patch) beside its top-right corner
     label = (img[..., 0] > 200) & (img[..., 1] > 180) & (img[..., 2] < 120)
-    for x0, y0, x1, y1 in rects:
+    for _x0, y0, x1, _y1 in rects:
         assert label[int(y0):int(y0) + 25, int(x1):int(x1) + 60].sum() > 20
 
 

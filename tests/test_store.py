@@ -11,9 +11,17 @@ import pytest
 from vcdfast.errors import IndexLockedError
 from vcdfast.index import VideoMeta, VideoState
 from vcdfast.index.catalog import Catalog
-from vcdfast.store import (EmbeddedStore, IndexType, MatrixStore, MilvusStore, decode_matrix, encode_matrix, pool,
-                           video_key)
-from vcdfast.store import embedded
+from vcdfast.store import (
+    EmbeddedStore,
+    IndexType,
+    MatrixStore,
+    MilvusStore,
+    decode_matrix,
+    embedded,
+    encode_matrix,
+    pool,
+    video_key,
+)
 
 
 def unit(x):

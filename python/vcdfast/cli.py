@@ -98,7 +98,8 @@ class Progress:
         self.path = None
 
     def _line(self, now: float) -> str:
-        return f"[{self.count}/{self.total}] {Path(self.path).name} … {self.media_s:.1f} s media, {now - self.started:.1f} s"
+        name = Path(self.path).name
+        return f"[{self.count}/{self.total}] {name} … {self.media_s:.1f} s media, {now - self.started:.1f} s"
 
     def _show(self, text: str, final: bool = False) -> None:
         if self.quiet:
@@ -211,8 +212,8 @@ def _coverage(emb) -> dict:
     """The part of the file that decoded, next to what the file declares (seconds)."""
     info = emb.info
     end = info.decoded_end if info.decoded_end is not None else float(emb.intervals()[-1, 1]) if len(emb) else 0.0
-    return {"decoded": [0.0, round(end, 3)], "declared": None if info.duration is None else [0.0, round(info.duration, 3)],
-            "complete": info.damage is None}
+    declared = None if info.duration is None else [0.0, round(info.duration, 3)]
+    return {"decoded": [0.0, round(end, 3)], "declared": declared, "complete": info.damage is None}
 
 
 # --- commands ---
@@ -257,6 +258,7 @@ class QueryResult:
 
 def cmd_query(args) -> int:
     from vcdfast.errors import VideoDecodeError
+    from vcdfast.query import QueryOptions
 
     failures = Failures()
     paths = expand_inputs(args.videos, failures)
@@ -273,8 +275,8 @@ def cmd_query(args) -> int:
                 if args.video_level:
                     emb = ix.embed(p, strict=args.strict, on_progress=progress.media)
                 else:
-                    emb = ix.embed_query(p, args.query_views.split(",") if args.query_views else None,
-                                         strict=args.strict, on_progress=progress.media)
+                    views = args.query_views.split(",") if args.query_views else (args.options or QueryOptions()).views
+                    emb = ix.embed_query(p, views, strict=args.strict, on_progress=progress.media)
                 result.coverage = _coverage(emb)
                 progress.media(result.coverage["decoded"][1])
                 if args.video_level:
@@ -282,7 +284,9 @@ def cmd_query(args) -> int:
                                                      **({"top_n": args.candidates} if args.candidates else {}))
                 else:
                     given = {"frame_neighbours": args.top_k, "candidates": args.candidates}
-                    result.matches = ix.query(emb, query_id=result.query_id, method=args.method, params=params,
+                    if params:
+                        given["params"] = {**(args.options.params if args.options else {}), **params}
+                    result.matches = ix.query(emb, query_id=result.query_id, options=args.options, method=args.method,
                                               **{k: v for k, v in given.items() if v is not None})
             except (VideoDecodeError, OSError, ValueError) as e:
                 result.error = str(e)
@@ -514,6 +518,20 @@ def _check_output(option: str, path: str | None) -> None:
                              f"{'is not writable' if folder.is_dir() else 'does not exist'}")
 
 
+def _query_options(text: str):
+    """--options: inline JSON or a file of it -> QueryOptions; UsageError naming the problem."""
+    from vcdfast.query import QueryOptions
+
+    try:
+        source = Path(text).read_text() if not text.lstrip().startswith("{") and Path(text).is_file() else text
+        fields = json.loads(source)
+        if not isinstance(fields, dict):
+            raise ValueError("expected a JSON object")
+        return QueryOptions.from_dict(fields)
+    except (OSError, ValueError, TypeError) as e:
+        raise UsageError(f"argument --options: {e}") from None
+
+
 def check_args(args) -> None:
     """Everything about the options that can be known before decoding: raises UsageError."""
     from vcdfast.errors import ModelError
@@ -542,6 +560,8 @@ def check_args(args) -> None:
             raise UsageError(f"argument --plot: drawing needs matplotlib: {REPORT_HINT}") from None
     if getattr(args, "video_level", False) and getattr(args, "param", None):
         raise UsageError("argument --param: --video-level does no alignment")
+    if getattr(args, "options", None) is not None:
+        args.options = _query_options(args.options)
     if getattr(args, "video_level", False) and getattr(args, "query_views", None):
         raise UsageError("argument --query-views: --video-level uses the index's views")
     for option in ("errors", "report", "plot"):
@@ -578,7 +598,8 @@ def build_parser() -> argparse.ArgumentParser:
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument("--index", default=os.environ.get("VCDFAST_INDEX", DEFAULT_INDEX),
                        help=f"index folder (default: $VCDFAST_INDEX or ./{DEFAULT_INDEX})")
-    store.add_argument("--uri", default=None, help="Milvus server URI (http://host:19530) instead of the in-process search")
+    store.add_argument("--uri", default=None,
+                       help="Milvus server URI (http://host:19530) instead of the in-process search")
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--model", default=None, help="model name or .onnx path (default: the index's, else sscd)")
     model.add_argument("--fps", type=_positive(float), default=None,
@@ -615,9 +636,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="nearest reference frames per query descriptor (default: vcdfast.query.QueryOptions)")
     p.add_argument("--candidates", type=_positive(int), default=None,
                    help="reference videos aligned per query (default: vcdfast.query.QueryOptions)")
+    p.add_argument("--options", default=None, metavar="JSON",
+                   help="query options as a JSON object (or a file holding one) of vcdfast.query.QueryOptions fields, "
+                        "e.g. '{\"min_score\": 0.5}' or a setting printed by bench/sweep_query.py; the options below "
+                        "apply on top")
     p.add_argument("--query-views", default=None,
                    help="comma-separated views the query is embedded with; a frame pair scores its best view "
-                        "(default: vcdfast.query.QueryOptions().views: full,flip,inset,1x2). inset: the "
+                        "(default: vcdfast.query.QueryOptions().views). inset: the "
                         "picture-in-picture or letterboxed rectangle found in the query itself. Each view is "
                         "one more model run per sampled query frame")
     p.add_argument("--video-level", action="store_true", help="whole-video near-duplicate search only")

@@ -26,8 +26,8 @@ import os
 import stat
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
-from typing import Iterator
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class Sampling:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Sampling":
+    def from_dict(cls, d: dict) -> Sampling:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vcdfast.synthetic import Scenes
+from vcdfast.synthetic import QUERY_OPTIONS, Scenes
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -86,5 +86,5 @@ def run_demo(folder=None, *, model: str = "sscd-mobile", progress: bool | None =
     truth = [("ref1", 4.0, 12.0, 7.0, 15.0), ("ref3", 16.0, 24.0, 5.0, 13.0)]
     with Index.open(folder / "index", model=model) as ix:
         ix.add(paths, progress=progress)  # AddError if any failed
-        matches = ix.query(query)
+        matches = ix.query(query, options=QUERY_OPTIONS)  # generated scenes: see vcdfast.synthetic
     return DemoResult(folder, paths, query, truth, matches)

@@ -126,7 +126,8 @@ def load_checkpoint(path, *, trust: bool = False) -> dict:
     if input_size is None:
         raise ModelError(f"{path}: checkpoint['args'].input_size is missing")
     state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in ckpt["state_dict"].items()}
-    return {"arch": ckpt.get("arch", "tf_efficientnetv2_m_in21ft1k"), "input_size": int(input_size), "state_dict": state}
+    return {"arch": ckpt.get("arch", "tf_efficientnetv2_m_in21ft1k"), "input_size": int(input_size),
+            "state_dict": state}
 
 
 def build_model(arch: str, state_dict: dict, *, gem_p: float = 1.0):
@@ -205,7 +206,8 @@ def export_isc(checkpoint, out_dir=None, *, fp16: bool = True, gem_p: float = 1.
         fp16_path=str(fp16_path) if fp16_path else None,
         source=f"lyakaap/ISC21-Descriptor-Track-1st checkpoint {Path(checkpoint).name}, exported by vcdfast",
         licence="code MIT (lyakaap/ISC21-Descriptor-Track-1st); weights: as the checkpoint's publisher states",
-        extra={"checkpoint_sha256": file_sha256(checkpoint), "fp16_sha256": file_sha256(fp16_path) if fp16_path else None},
+        extra={"checkpoint_sha256": file_sha256(checkpoint),
+               "fp16_sha256": file_sha256(fp16_path) if fp16_path else None},
     )
     written.append(write_sidecar(spec))
     return written

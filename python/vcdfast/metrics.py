@@ -33,9 +33,10 @@ from __future__ import annotations
 import csv
 import math
 from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -58,12 +58,12 @@ class ModelSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelSpec":
+    def from_dict(cls, d: dict) -> ModelSpec:
         d = dict(d)
         d["input_size"] = tuple(int(v) for v in d["input_size"])
         return cls(**d)
 
-    def verify(self) -> "ModelSpec":
+    def verify(self) -> ModelSpec:
         """Raise ModelError if the file is missing or its sha256 differs from the spec."""
         if not Path(self.path).is_file():
             raise ModelError(f"model {self.name!r}: file {self.path} does not exist")

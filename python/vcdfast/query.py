@@ -157,6 +157,25 @@ class QueryOptions:
         """Every parameter of the method, as this query uses it."""
         return method_params(self.method, self.params)
 
+    def to_dict(self) -> dict:
+        """JSON-ready fields (from_dict reads them back)."""
+        return {"views": list(self.views), "frame_neighbours": self.frame_neighbours, "candidates": self.candidates,
+                "background": None if self.background is None else asdict(self.background), "votes": self.votes,
+                "method": self.method.value, "params": dict(self.params), "min_score": self.min_score}
+
+    @classmethod
+    def from_dict(cls, fields_: dict) -> QueryOptions:
+        """Options from a dict of field names (the others keep their defaults), e.g. parsed JSON."""
+        unknown = sorted(set(fields_) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown query options {unknown}; known: {sorted(cls.__dataclass_fields__)}")
+        given = dict(fields_)
+        if "views" in given:
+            given["views"] = tuple(given["views"])
+        if given.get("background") is not None:
+            given["background"] = BackgroundSpec(**given["background"])
+        return cls(**given)
+
 
 # The seeds' recipe (1 fps, one whole-frame view, per-frame top-64, 5 candidates by summed
 # raw scores, VCSL TN with the kernel's defaults = towhee's, boxes as TN leaves them): the

@@ -14,7 +14,9 @@ import math
 
 import numpy as np
 
-__all__ = ["Scenes", "scene_image"]
+from vcdfast.query import QueryOptions
+
+__all__ = ["QUERY_OPTIONS", "Scenes", "scene_image"]
 
 
 def _noise(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -178,3 +180,10 @@ class Scenes:
             yy, xx = np.mgrid[y_lo:y_hi, x_lo:x_hi]
             frame[y_lo:y_hi, x_lo:x_hi][(xx - cx) ** 2 + (yy - cy) ** 2 < r * r] = colour
         return frame
+
+
+# Query options for generated scenes: unrelated ones score up to 0.65 cosine under SSCD, so the
+# demo and the mechanics tests align on the whole frame with raw-cosine thresholds above that;
+# the defaults (vcdfast.query.QueryOptions) are chosen on real footage instead.
+QUERY_OPTIONS = QueryOptions(views=("full",), background=None, votes="sum", min_score=None,
+                             params={"max_step": 7, "min_sim": 0.35, "min_length": 3, "trim_sim": 0.6, "trim_gap": 3})

@@ -54,7 +54,7 @@ class VideoMeta:
 
     @classmethod
     def new(cls, video_id: str, key: int, state: VideoState, vectors: np.ndarray, *, duration: float | None,
-            last_end: float, source: str | None, content_hash: str | None, added: str) -> "VideoMeta":
+            last_end: float, source: str | None, content_hash: str | None, added: str) -> VideoMeta:
         t, v, d = vectors.shape
         return cls(video_id, key, VideoState(state), int(t), int(v), int(d), duration, float(last_end), source,
                    content_hash, added, uuid.uuid4().hex[:16])
@@ -74,7 +74,7 @@ class VideoMeta:
         return d
 
     @classmethod
-    def from_dict(cls, key: int, d: dict) -> "VideoMeta":
+    def from_dict(cls, key: int, d: dict) -> VideoMeta:
         known = cls.__dataclass_fields__
         d = {k: v for k, v in d.items() if k in known}
         d.setdefault("last_end", d.get("duration") or 0.0)

@@ -51,7 +51,7 @@ class Settings:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict, folder) -> "Settings":
+    def from_dict(cls, d: dict, folder) -> Settings:
         d = dict(d)
         if d.get("format") == 1:
             d["uri"] = d.get("uri") or str(folder / "milvus.db")
