@@ -107,6 +107,24 @@ def fetch(cache: Path) -> dict[str, Path]:
 # --------------------------------------------------------------------------- footage
 
 
+def to_rgb(f) -> np.ndarray:
+    """A decoded frame as RGB uint8. YUV 4:2:0 is converted here (BT.601 limited range, chroma
+    repeated 2x2): swscale's conversion of identical frames varied from run to run."""
+    if f.format.name == "rgb24":
+        return f.to_ndarray()
+    if f.format.name == "bgra":  # animated GIFs
+        return np.ascontiguousarray(f.to_ndarray()[..., 2::-1])
+    if f.format.name != "yuv420p" or f.width % 2 or f.height % 2:
+        return f.to_ndarray(format="rgb24")
+    h, w = f.height, f.width
+    p = f.to_ndarray().astype(np.float32).ravel()  # the planes one after the other, no conversion
+    y = (p[:h * w].reshape(h, w) - 16.0) * 1.164384
+    u, v = (p[h * w + i * (h * w // 4):h * w + (i + 1) * (h * w // 4)].reshape(h // 2, w // 2)
+            .repeat(2, 0).repeat(2, 1) - 128.0 for i in (0, 1))
+    rgb = np.stack([y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u], axis=-1)
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+
 def decode_all(path: Path, size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every frame (at `size`, else as stored), sorted by time (s from the stream start, as vcdfast reports)."""
     import av
@@ -116,7 +134,8 @@ def decode_all(path: Path, size: tuple[int, int] | None = None) -> tuple[np.ndar
         origin = float(s.start_time * s.time_base) if s.start_time is not None else (c.start_time or 0) / 1e6
         frames, times = [], []
         for f in c.decode(s):
-            frames.append(f.to_ndarray(format="rgb24", **({"width": size[0], "height": size[1]} if size else {})))
+            rgb = to_rgb(f)
+            frames.append(_resize(rgb, *size) if size else rgb)
             times.append(float(f.pts * s.time_base) - origin if f.pts is not None else times[-1] + 0.04)
     order = np.argsort(times, kind="stable")
     return np.stack(frames)[order], np.asarray(times)[order]

@@ -148,3 +148,20 @@ def test_encoded_bytes_repeat(tmp_path):
         md.encode(tmp_path / f"{i}.mp4", (at_offset(a, off) for a in frames), md.FPS)
         digests.add((tmp_path / f"{i}.mp4").read_bytes())
     assert len(digests) == 1
+
+
+def test_rgb_conversions_agree_with_swscale():
+    """The numpy YUV <-> RGB conversions (used because swscale's varied) are BT.601 limited range,
+    as swscale's: within a few levels of it both ways, odd plane heights included (600 x 450)."""
+    import av
+
+    rng = np.random.default_rng(0)
+    rgb = md._resize(rng.integers(0, 256, (45, 60, 3), dtype=np.uint8), md.W, md.H)
+    ours = md.yuv_frame(rgb)
+    theirs = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    for a, b in zip(ours.planes, theirs.planes):
+        assert np.abs(np.frombuffer(a, np.uint8).astype(int) - np.frombuffer(b, np.uint8)).max() <= 4
+    yuv = rng.integers(16, 236, (450 * 3 // 2, 600), dtype=np.uint8)
+    frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+    diff = np.abs(md.to_rgb(frame).astype(int) - frame.to_ndarray(format="rgb24"))
+    assert diff.mean() < 8 and md.to_rgb(frame).shape == (450, 600, 3)
