@@ -103,8 +103,7 @@ def test_compare_two_files(corpus, capsys, tmp_path):  # noqa: F811
 
 
 def test_usage_errors_exit_2(capsys):
-    for argv in (["query", "--method", "nope", "x.mp4"], ["query", "--param", "min_sim", "x.mp4"],
-                 ["query", "--options", "{not json", "x.mp4"], ["query", "--options", '{"nope": 1}', "x.mp4"]):
+    for argv in (["query", "--method", "nope", "x.mp4"], ["query", "--param", "min_sim", "x.mp4"]):
         with pytest.raises(SystemExit) as e:
             main(argv)
         assert e.value.code == 2
@@ -121,6 +120,14 @@ def test_query_views_option(indexed, corpus, capsys):  # noqa: F811
                      corpus["query"])
     (result,) = json.loads(out)
     assert rc == 0 and "ref1" in {m["ref_id"] for m in result["matches"]}, result
+
+
+def test_bad_query_options_are_one_line_usage_errors(capsys):
+    for options, why in (("{not json", "Expecting property name"), ('{"nope": 1}', "unknown query options ['nope']"),
+                         ('{"views": ["bogus"]}', "unknown view 'bogus'")):
+        rc, out, err = run(capsys, "query", "--options", options, "x.mp4")
+        assert rc == 2 and not out and err.count("\n") == 1, err
+        assert err.startswith("vcdfast query: error: argument --options:") and why in err, err
 
 
 def test_demo_finds_both_copies(tmp_path, capsys):

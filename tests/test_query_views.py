@@ -73,9 +73,12 @@ def test_suppress_overlaps_matches_the_reference(seed, n, max_iou):
         area = lambda x: (x[2] - x[0] + 1) * (x[3] - x[1] + 1)  # noqa: E731
         return inter / (area(a) + area(b) - inter)
 
+    def inside(a, b):
+        return b[0] <= a[0] and b[1] <= a[1] and a[2] <= b[2] and a[3] <= b[3]
+
     keep = []
     for i in sorted(range(n), key=lambda i: (-scores[i], i)):
-        if all(iou(boxes[i], boxes[j]) < max_iou for j in keep):
+        if all(iou(boxes[i], boxes[j]) < max_iou and not inside(boxes[i], boxes[j]) for j in keep):
             keep.append(i)
     got, _ = suppress_overlaps(boxes, scores, max_iou)
     assert got.tolist() == boxes[sorted(keep)].tolist()

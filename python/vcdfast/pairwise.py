@@ -7,7 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from vcdfast.query import AlignMethod, Match, Similarity, align_pairs, boxes_to_matches, default_similarity
+from vcdfast.query import (
+    RAW_COSINE_PARAMS,
+    AlignMethod,
+    Match,
+    Similarity,
+    align_pairs,
+    boxes_to_matches,
+    default_similarity,
+)
 
 __all__ = ["compare"]
 
@@ -18,7 +26,8 @@ def compare(a, b, *, model="sscd", sampling=None, views=None, query_id: str | No
             embedder=None) -> tuple[list[Match], np.ndarray]:
     """Copied segments between two videos. a, b: paths or VideoEmbeddings (paths are embedded
     with `embedder`, else `model`, `views`, `sampling`). Returns (matches, similarity map
-    (Ta, Tb) float32)."""
+    (Ta, Tb) float32). Two files have no catalogue to normalise against, so TN aligns raw
+    cosine with RAW_COSINE_PARAMS (updated with `params`)."""
     from vcdfast.decode import Sampling
 
     def embedding(x, given_id, fallback):
@@ -39,6 +48,8 @@ def compare(a, b, *, model="sscd", sampling=None, views=None, query_id: str | No
         raise ValueError(f"cannot compare {ida!r} and {idb!r}: embedded with different models or views")
     sim = Similarity(similarity) if similarity is not None else default_similarity(ea.vectors.shape[1])
     # the map the batch aligned and trimmed on, returned rather than computed again
+    if AlignMethod(method) is AlignMethod.TN:
+        params = {**RAW_COSINE_PARAMS, **(params or {})}
     [(boxes, scores)], [sim_map] = align_pairs(ea.vectors, [eb.vectors], method=AlignMethod(method), params=params,
                                                similarity=sim, num_threads=num_threads, return_maps=True)
     matches = boxes_to_matches(ida, idb, boxes, scores, ea.intervals(), eb.intervals())

@@ -15,9 +15,9 @@ import numpy as np
 
 from vcdfast.normalise import DEFAULT_BACKGROUND, BackgroundSpec
 
-__all__ = ["SEED_RECIPE", "AlignMethod", "Match", "QueryOptions", "Similarity", "align_pairs", "align_views",
-           "boxes_to_matches", "frame_votes", "intervals", "method_params", "similarity_map", "suppress_overlaps",
-           "vote"]
+__all__ = ["RAW_COSINE_PARAMS", "SEED_RECIPE", "AlignMethod", "Match", "QueryOptions", "Similarity", "align_pairs",
+           "align_views", "boxes_to_matches", "frame_votes", "intervals", "method_params", "similarity_map",
+           "suppress_overlaps", "vote"]
 
 
 class AlignMethod(str, enum.Enum):
@@ -180,6 +180,12 @@ class QueryOptions:
 # The seeds' recipe (1 fps, one whole-frame view, per-frame top-64, 5 candidates by summed
 # raw scores, VCSL TN with the kernel's defaults = towhee's, boxes as TN leaves them): the
 # baseline every benchmark table carries.
+# TN's values for maps of raw cosine, where no background normalises them (vcdfast.pairwise.compare
+# of two files; the generated-scene options of vcdfast.synthetic): the query defaults before
+# normalisation, chosen on the earlier 10-reference real-footage set (BENCHMARKS.md, history).
+RAW_COSINE_PARAMS = {"max_step": 7, "min_sim": 0.35, "min_length": 3, "trim_sim": 0.6, "trim_gap": 3}
+
+
 def _kernel_defaults(method: str) -> dict:
     from vcdfast.align import defaults
 
@@ -257,7 +263,8 @@ def align_views(q: np.ndarray, refs: list[np.ndarray], bias: np.ndarray | None, 
 
 def suppress_overlaps(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> tuple[np.ndarray, np.ndarray]:
     """Best score first, drop each box whose IoU with a kept one is >= max_iou (VCSL's IoU
-    of inclusive frame boxes, as TN applies it); kept boxes stay in their order."""
+    of inclusive frame boxes, as TN applies it) or that lies inside a kept one (the same copy
+    again); kept boxes stay in their order."""
     boxes, scores = np.asarray(boxes), np.asarray(scores)
     area = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
     keep: list[int] = []
@@ -267,7 +274,7 @@ def suppress_overlaps(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> 
             dq = np.minimum(boxes[k, 2], boxes[i, 2]) - np.maximum(boxes[k, 0], boxes[i, 0]) + 1
             dr = np.minimum(boxes[k, 3], boxes[i, 3]) - np.maximum(boxes[k, 1], boxes[i, 1]) + 1
             inter = np.clip(dq, 0, None) * np.clip(dr, 0, None)
-            if (inter / (area[k] + area[i] - inter) >= max_iou).any():
+            if ((inter / (area[k] + area[i] - inter) >= max_iou) | (inter == area[i])).any():
                 continue
         keep.append(i)
     keep.sort()

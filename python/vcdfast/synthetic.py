@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from vcdfast.query import QueryOptions
+from vcdfast.query import RAW_COSINE_PARAMS, QueryOptions
 
 __all__ = ["QUERY_OPTIONS", "Scenes", "scene_image"]
 
@@ -185,5 +185,4 @@ class Scenes:
 # Query options for generated scenes: unrelated ones score up to 0.65 cosine under SSCD, so the
 # demo and the mechanics tests align on the whole frame with raw-cosine thresholds above that;
 # the defaults (vcdfast.query.QueryOptions) are chosen on real footage instead.
-QUERY_OPTIONS = QueryOptions(views=("full",), background=None, votes="sum", min_score=None,
-                             params={"max_step": 7, "min_sim": 0.35, "min_length": 3, "trim_sim": 0.6, "trim_gap": 3})
+QUERY_OPTIONS = QueryOptions(views=("full",), background=None, votes="sum", min_score=None, params=RAW_COSINE_PARAMS)
