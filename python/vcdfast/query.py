@@ -183,7 +183,7 @@ class QueryOptions:
 # TN's values for maps of raw cosine, where no background normalises them (vcdfast.pairwise.compare
 # of two files; the generated-scene options of vcdfast.synthetic): the query defaults before
 # normalisation, chosen on the earlier 10-reference real-footage set (BENCHMARKS.md, history).
-RAW_COSINE_PARAMS = {"max_step": 7, "min_sim": 0.35, "min_length": 3, "trim_sim": 0.6, "trim_gap": 3}
+RAW_COSINE_PARAMS = {"max_step": 7, "min_sim": 0.35, "min_length": 3, "trim_sim": 0.6}
 
 
 def _kernel_defaults(method: str) -> dict:
