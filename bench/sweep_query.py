@@ -248,6 +248,8 @@ def table(rows: list[dict], split: str) -> str:
             key = (r["model"], tuple(r["views"]), r["background"] is not None)
             if key not in best or objective(r) > objective(best[key]):
                 best[key] = r
+    if chosen is not None:  # its group shows the chosen row (an equal-scoring twin may have come first)
+        best[(chosen["model"], tuple(chosen["views"]), chosen["background"] is not None)] = chosen
     shown = [r for r in rows if r["label"]] + sorted(best.values(), key=lambda r: -objective(r))
     lines = [MD_BEGIN, f"Tuning split `{split}`: {len(rows)} settings scored (bench/sweep_query.py). Rule: best "
              f"(VCSL F1 + segment µAP) / 2 with copy-free queries flagged <= {MAX_NEGATIVES_FLAGGED} and candidate "
