@@ -239,12 +239,9 @@ class Index:
         import numpy as np
 
         options = options or QueryOptions()
+        background = self.background(options.background) if options.background is not None else None
         q = np.ascontiguousarray(query_vectors, np.float32)
-        t, v, _ = q.shape
-        bias = self.background(options.background).bias(q) if options.background is not None else None
-        keys, scores = search.search_frames(self.first_stage, q, options.frame_neighbours)
-        return search.select_candidates(self.catalog, keys, scores, options, np.repeat(np.arange(t), v),
-                                        None if bias is None else bias.ravel())
+        return search.candidates(self.first_stage, self.catalog, q, options, background)[0]
 
     def query(self, path_or_embedding, *, query_id: str | None = None, options: QueryOptions | None = None,
               num_threads: int | None = None, **changes) -> list[Match]:

@@ -22,7 +22,7 @@ from vcdfast.index.catalog import Catalog, VideoMeta
 from vcdfast.query import Match, QueryOptions, align_views, boxes_to_matches, frame_votes, intervals, vote
 from vcdfast.store import pool
 
-__all__ = ["VideoMatch", "align_candidates", "load_candidates", "query", "query_videos", "search_frames",
+__all__ = ["VideoMatch", "align_candidates", "candidates", "load_candidates", "query", "query_videos", "search_frames",
            "select_candidates", "to_matches"]
 
 @dataclass(frozen=True)
@@ -88,16 +88,24 @@ def to_matches(query_id: str, query_intervals: np.ndarray, metas: Sequence[Video
     return matches
 
 
-def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptions, background=None,
-          num_threads: int | None = None) -> list[Match]:
-    """All the stages for one query embedding (T, V, D): `background` (vcdfast.normalise,
-    when options.background is set) gives each query descriptor its bias."""
-    q = np.ascontiguousarray(emb.vectors, np.float32)
+def candidates(first_stage, catalog: Catalog, q: np.ndarray, options: QueryOptions, background=None
+               ) -> tuple[list[VideoMeta], np.ndarray | None]:
+    """search_frames + select_candidates for (T, V, D) query descriptors -> (candidates, the
+    descriptors' bias (T, V) from `background`, vcdfast.normalise, or None)."""
     t, v, _ = q.shape
     bias = background.bias(q) if background is not None else None
     keys, scores = search_frames(first_stage, q, options.frame_neighbours)
     metas = select_candidates(catalog, keys, scores, options, np.repeat(np.arange(t), v),
                               None if bias is None else bias.ravel())
+    return metas, bias
+
+
+def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptions, background=None,
+          num_threads: int | None = None) -> list[Match]:
+    """All the stages for one query embedding (T, V, D): `background` (vcdfast.normalise,
+    when options.background is set) gives each query descriptor its bias."""
+    q = np.ascontiguousarray(emb.vectors, np.float32)
+    metas, bias = candidates(first_stage, catalog, q, options, background)
     refs = load_candidates(catalog, metas)
     found = align_candidates(q, [m for m, _ in refs], options, bias, num_threads)
     return to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found)
