@@ -5,6 +5,7 @@ frame edits' geometry. (Rendering real footage is the generator's own run: see b
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -133,20 +134,26 @@ def test_frame_edits_geometry():
 
 def test_encoded_bytes_repeat(tmp_path):
     """Identical frames encode to identical files, whatever the arrays' memory alignment (through
-    swscale's RGB -> YUV they did not: the first call and misaligned arrays gave other bytes)."""
-    rng = np.random.default_rng(0)
-    frames = [md._resize(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8), md.W, md.H) for _ in range(8)]
-
-    def at_offset(a, off):  # the same pixels at another address
-        buf = np.empty(a.nbytes + 64, np.uint8)
-        view = buf[off:off + a.nbytes].reshape(a.shape)
-        view[:] = a
-        return view
-
-    digests = set()
-    for i, off in enumerate([0, 1, 3, 16, 0]):
-        md.encode(tmp_path / f"{i}.mp4", (at_offset(a, off) for a in frames), md.FPS)
-        digests.add((tmp_path / f"{i}.mp4").read_bytes())
+    swscale's RGB -> YUV they did not: the first call and misaligned arrays gave other bytes).
+    The encodes run in a fresh process, as a generator run does: in one full-suite CI run they
+    differed in-process after the other tests, which no isolated run reproduced."""
+    script = f"""
+import sys
+import numpy as np
+sys.path.insert(0, {str(Path(md.__file__).parent)!r})
+import make_dataset as md
+rng = np.random.default_rng(0)
+frames = [md._resize(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8), md.W, md.H) for _ in range(8)]
+def at_offset(a, off):  # the same pixels at another address
+    buf = np.empty(a.nbytes + 64, np.uint8)
+    view = buf[off:off + a.nbytes].reshape(a.shape)
+    view[:] = a
+    return view
+for i, off in enumerate([0, 1, 3, 16, 0]):
+    md.encode(md.Path({str(tmp_path)!r}) / f"{{i}}.mp4", (at_offset(a, off) for a in frames), md.FPS)
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
+    digests = {(tmp_path / f"{i}.mp4").read_bytes() for i in range(5)}
     assert len(digests) == 1
 
 
