@@ -302,7 +302,7 @@ def dtw_reference(sims, discontinue=3, min_sim=0.2, min_length=5):
     return np.array(boxes, dtype=np.int64).reshape(-1, 4), np.array(scores, dtype=np.float32)
 
 
-# --- trimming: a box cut to its heaviest chain (cpp/align/chain_trim.cpp) ---
+# --- trimming: a box cut to its heaviest chain (cpp/align/chains.cpp) ---
 # A chain: cells >= trim_sim (compared in float32, as NumPy compares a float32 map with a Python
 # float), each 1..trim_gap rows below and 0..trim_gap columns right of the one before; weight:
 # the float64 sum of its similarities in chain order. Every cell is visited and every
@@ -334,6 +334,23 @@ def chain_extent_ref(sim, trim_sim, trim_gap):
     if end is None:
         return None
     return (*start[end], *end, float(np.float32(best / length[end])))
+
+
+def chains_ref(sim, min_sim, max_step, min_frames, max_chains):
+    """The chain method: the heaviest chain, its query rows then claimed (they hold no chain
+    cell), again up to max_chains times; chains shorter than min_frames on an axis are dropped."""
+    sim = np.array(sim, np.float32)
+    out_boxes, out_scores = [], []
+    for _ in range(max_chains):
+        chain = chain_extent_ref(sim, min_sim, max_step)
+        if chain is None:
+            break
+        qs, rs, qe, re_, score = chain
+        sim[qs : qe + 1] = -np.inf
+        if qe - qs + 1 >= min_frames and re_ - rs + 1 >= min_frames:
+            out_boxes.append([qs, rs, qe, re_])
+            out_scores.append(score)
+    return np.array(out_boxes, np.int64).reshape(-1, 4), np.array(out_scores, np.float32)
 
 
 def trim_ref(sim, boxes, trim_sim, trim_gap):

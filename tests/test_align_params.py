@@ -16,7 +16,7 @@ from vcdfast.align import defaults, params
 from vcdfast.query import AlignMethod, method_params
 
 ROOT = Path(__file__).resolve().parent.parent
-METHODS = ["tn", "hv", "dp", "dtw"]
+METHODS = ["tn", "hv", "dp", "dtw", "chain"]
 
 
 def _map():

@@ -1,4 +1,4 @@
-"""Trimming of alignment boxes to their heaviest chain (C++: cpp/align/chain_trim.cpp, run by
+"""Trimming of alignment boxes to their heaviest chain (C++: cpp/align/chains.cpp, run by
 every method and inside the batch) against the naive reference in tests/reference.py, the
 failure it exists to fix, and the query path computing each similarity map once."""
 

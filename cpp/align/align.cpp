@@ -19,6 +19,9 @@ std::vector<Box> align(const SimMap& sims, const AlignConfig& config) {
     case AlignMethod::dtw:
       boxes = align_dtw(sims, config.dtw);
       break;
+    case AlignMethod::chain:
+      boxes = align_chain(sims, config.chain);
+      break;
   }
   return trim_boxes(sims, std::move(boxes), config.trim);
 }

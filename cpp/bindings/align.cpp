@@ -45,6 +45,7 @@ void register_align(py::module_& m) {
       {"hv", "Hough-voting alignment (VCSL's hv)"},
       {"dp", "VCSL's DP alignment (min_sim and ave_sim apply to sims + 1, as in VCSL)"},
       {"dtw", "VCSL's DTW alignment"},
+      {"chain", "Iterative heaviest-chain alignment (vcdfast's; each query frame in at most one box)"},
   };
   for (const auto& [name, what] : methods) {
     const AlignMethod method = parse_method(name);

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -13,7 +14,7 @@
 namespace vcdfast::bind {
 namespace {
 
-constexpr std::string_view kMethods[] = {"tn", "hv", "dp", "dtw"};
+constexpr std::string_view kMethods[] = {"tn", "hv", "dp", "dtw", "chain"};
 
 std::string type_name(const py::handle& value) { return py::str(py::type::of(value).attr("__name__")); }
 
@@ -106,9 +107,12 @@ py::dict defaults(const std::string& method, const std::string& preset) {
 }  // namespace
 
 AlignMethod parse_method(const std::string& name) {
-  for (int k = 0; k < 4; ++k)
+  std::string names;
+  for (std::size_t k = 0; k < std::size(kMethods); ++k) {
     if (name == kMethods[k]) return static_cast<AlignMethod>(k);
-  throw py::value_error("method must be one of 'tn', 'hv', 'dp', 'dtw', got '" + name + "'");
+    names += (k ? ", '" : "'") + std::string(kMethods[k]) + "'";
+  }
+  throw py::value_error("method must be one of " + names + ", got '" + name + "'");
 }
 
 void parse_params(const py::handle& params, AlignConfig& config) {
@@ -129,6 +133,9 @@ void parse_params(const py::handle& params, AlignConfig& config) {
         break;
       case AlignMethod::dtw:
         found = found || assign(config.dtw, key, item.second, what);
+        break;
+      case AlignMethod::chain:
+        found = found || assign(config.chain, key, item.second, what);
         break;
     }
     if (!found)

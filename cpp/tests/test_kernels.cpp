@@ -253,6 +253,7 @@ TEST(every_method_refuses_a_map_with_nan_or_infinity) {
     CHECK_THROWS(std::invalid_argument, vcdfast::align_hv(map, {}), "NaN or infinity");
     CHECK_THROWS(std::invalid_argument, vcdfast::align_dp(map, {}), "NaN or infinity");
     CHECK_THROWS(std::invalid_argument, vcdfast::align_dtw(map, {}), "NaN or infinity");
+    CHECK_THROWS(std::invalid_argument, vcdfast::align_chain(map, {}), "NaN or infinity");
   }
 }
 
@@ -291,6 +292,19 @@ TEST(chain_extent_matches_the_naive_search) {
     CHECK(got.has_value() == want.has_value());
     if (got && want) CHECK(same({*got}, {*want}));
   }
+}
+
+TEST(align_chain_boxes_a_repeated_shot_once_and_each_copy_of_a_reference) {
+  // query 30 x reference 40: copies q 2..11 <- r 5..14 and q 20..24 <- r 30..34; the reference
+  // repeats the shot r 5..14 at r 18..27, a little weaker
+  std::vector<float> sim(30 * 40, -0.1f);
+  for (int k = 0; k < 10; ++k) {
+    sim[(2 + k) * 40 + 5 + k] = 0.8f;
+    sim[(2 + k) * 40 + 18 + k] = 0.75f;
+  }
+  for (int k = 0; k < 5; ++k) sim[(20 + k) * 40 + 30 + k] = 0.7f;
+  const auto boxes = vcdfast::align_chain({sim.data(), 30, 40, 40}, {});
+  CHECK(same(boxes, {{2, 5, 11, 14, 0.8f}, {20, 30, 24, 34, 0.7f}}));
 }
 
 TEST(trim_boxes_cuts_each_box_to_its_chain_and_drops_empty_ones) {

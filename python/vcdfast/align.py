@@ -14,8 +14,8 @@ import numpy as np
 
 from vcdfast import _core
 
-__all__ = ["CancelToken", "Segments", "align_batch", "chain_extent", "defaults", "dp", "dtw", "hv", "params", "tn",
-           "trim"]
+__all__ = ["CancelToken", "Segments", "align_batch", "chain", "chain_extent", "defaults", "dp", "dtw", "hv", "params",
+           "tn", "trim"]
 
 
 class Segments(NamedTuple):
@@ -33,7 +33,7 @@ def params() -> list[dict]:
 
 
 def defaults(method: str, *, preset: str = "kernel") -> dict:
-    """Every keyword `method` ("tn", "hv", "dp", "dtw") takes, its own and trimming's, with its
+    """Every keyword `method` ("tn", "hv", "dp", "dtw", "chain") takes, its own and trimming's, with its
     default: preset "kernel" is the single-pair functions' (the peers' defaults, no trimming),
     "query" is vcdfast.query's (tuned; see align_params.hpp)."""
     return _core.align_defaults(method, preset=preset)
@@ -90,6 +90,18 @@ def dtw(sims: np.ndarray, /, **params) -> Segments:
     similarity > `min_sim` are kept. Scores: mean similarity along each piece.
     """
     return Segments(*_core.dtw(sims, **params))
+
+
+def chain(sims: np.ndarray, /, **params) -> Segments:
+    """vcdfast's chain alignment of a (P, Q) float32 similarity map: the heaviest chain of
+    cells >= min_sim (each 1 to max_step rows below and 0 to max_step columns right of the one
+    before; the chain `trim` cuts boxes to), whose query rows are then claimed, again up to
+    max_chains times; chains covering fewer than min_frames frames on an axis are not kept.
+    A query frame thus lies in at most one box, however often the reference repeats the shot
+    it copies, and several copies of one reference in one query each get their box. Box
+    score: the chain's mean similarity. Spec: cpp/align/README.md, "Chains".
+    """
+    return Segments(*_core.chain(sims, **params))
 
 
 def trim(sims: np.ndarray, boxes: np.ndarray, /, **params) -> Segments:

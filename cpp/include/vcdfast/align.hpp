@@ -83,6 +83,19 @@ constexpr std::enable_if_t<std::is_same_v<std::remove_const_t<P>, DtwParams>> fo
   f("discontinue", p.discontinue); f("min_sim", p.min_sim); f("min_length", p.min_length);
 }
 
+// Iterative heaviest chains (vcdfast's, cpp/align/README.md "Chains").
+struct ChainParams {
+  static constexpr std::string_view group = "chain";
+  double min_sim = real_default(group, "min_sim");
+  std::int64_t max_step = int_default(group, "max_step");
+  std::int64_t min_frames = int_default(group, "min_frames");
+  std::int64_t max_chains = int_default(group, "max_chains");
+};
+template <class P, class F>
+constexpr std::enable_if_t<std::is_same_v<std::remove_const_t<P>, ChainParams>> for_each_param(P& p, F&& f) {
+  f("min_sim", p.min_sim); f("max_step", p.max_step); f("min_frames", p.min_frames); f("max_chains", p.max_chains);
+}
+
 // Trimming of any method's boxes (vcdfast's, cpp/align/README.md "Trimming").
 struct TrimParams {
   static constexpr std::string_view group = "trim";
@@ -116,7 +129,8 @@ constexpr bool defaults_in_range() {
   return ok;
 }
 static_assert(defaults_in_range<TnParams>() && defaults_in_range<HvParams>() && defaults_in_range<DpParams>() &&
-              defaults_in_range<DtwParams>() && defaults_in_range<TrimParams>());
+              defaults_in_range<DtwParams>() && defaults_in_range<ChainParams>() &&
+              defaults_in_range<TrimParams>());
 
 // Each checks its parameters (std::invalid_argument) and refuses a map holding NaN or infinity
 // (std::invalid_argument naming np.nan_to_num) in the pass that reads it.
@@ -124,6 +138,9 @@ std::vector<Box> align_tn(const SimMap& sims, const TnParams& params);
 std::vector<Box> align_hv(const SimMap& sims, const HvParams& params);
 std::vector<Box> align_dp(const SimMap& sims, const DpParams& params);
 std::vector<Box> align_dtw(const SimMap& sims, const DtwParams& params);
+// Heaviest chain of cells >= min_sim, its query rows then claimed, again up to max_chains times;
+// boxes covering fewer than min_frames frames on an axis are not kept. Score: the chain's mean.
+std::vector<Box> align_chain(const SimMap& sims, const ChainParams& params);
 
 // The heaviest chain of cells >= trim_sim in `sims` (cpp/align/README.md, "Trimming"): its
 // bounding box, scored with the mean similarity of its cells; nullopt when no cell reaches
@@ -135,7 +152,7 @@ std::optional<Box> chain_extent(const SimMap& sims, double trim_sim, std::int64_
 // inside the map (std::invalid_argument otherwise).
 std::vector<Box> trim_boxes(const SimMap& sims, std::vector<Box> boxes, const TrimParams& params);
 
-enum class AlignMethod { tn, hv, dp, dtw };
+enum class AlignMethod { tn, hv, dp, dtw, chain };
 
 struct AlignConfig {
   AlignMethod method = AlignMethod::tn;
@@ -143,6 +160,7 @@ struct AlignConfig {
   HvParams hv;
   DpParams dp;
   DtwParams dtw;
+  ChainParams chain;
   TrimParams trim;
 };
 

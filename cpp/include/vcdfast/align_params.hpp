@@ -19,7 +19,7 @@ enum class ParamKind {
 };
 
 struct ParamSpec {
-  std::string_view group;  // a method ("tn", "hv", "dp", "dtw"), "trim" (any method) or "norm"
+  std::string_view group;  // a method ("tn", "hv", "dp", "dtw", "chain"), "trim" (any method) or "norm"
   std::string_view name;
   ParamKind kind;
   double default_value;  // the single-pair kernels' default; NaN: off (optional_real)
@@ -32,7 +32,9 @@ inline constexpr double kOff = std::numeric_limits<double>::quiet_NaN();
 inline constexpr double kNoBound = -std::numeric_limits<double>::infinity();
 
 // Method defaults are the peers': TN's towhee's, HV's VCSL's, DP's DpVtaModel's, DTW's DtwModel's
-// (cpp/align/README.md says why for DP). Trimming is vcdfast's (cpp/align/README.md, "Trimming").
+// (cpp/align/README.md says why for DP). Trimming and the chain method are vcdfast's
+// (cpp/align/README.md, "Trimming" and "Chains"); the chain method's defaults are the query's,
+// chosen for maps of normalised similarities (see kQueryDefaults for how).
 inline constexpr ParamSpec kAlignParams[] = {
     {"tn", "max_step", ParamKind::integer, 10, 1, false, "largest frame step between linked nodes, both axes"},
     {"tn", "top_k", ParamKind::integer, 5, 1, false, "reference frames kept per query frame (clamped to Q)"},
@@ -51,6 +53,11 @@ inline constexpr ParamSpec kAlignParams[] = {
     {"dtw", "discontinue", ParamKind::integer, 3, 0, false, "longer flat runs cut the path"},
     {"dtw", "min_sim", ParamKind::real, 0.2, kNoBound, false, "a piece needs a mean similarity above it"},
     {"dtw", "min_length", ParamKind::integer, 5, 0, false, "a piece must span more frames than this"},
+    {"chain", "min_sim", ParamKind::real, 0.15, 0, true, "cells below it belong to no chain"},
+    {"chain", "max_step", ParamKind::integer, 2, 1, false,
+     "a chain's next cell lies 1 to max_step rows down and 0 to max_step columns right"},
+    {"chain", "min_frames", ParamKind::integer, 2, 1, false, "a box must cover at least this many frames, both axes"},
+    {"chain", "max_chains", ParamKind::integer, 32, 1, false, "chains searched per map, short ones included"},
     {"trim", "trim_sim", ParamKind::optional_real, kOff, 0, true,
      "cut each box to its heaviest chain of pairs >= trim_sim and rescore it (None: off)"},
     {"trim", "trim_gap", ParamKind::integer, 3, 1, false, "largest step of a chain, both axes"},

@@ -1,12 +1,16 @@
-// Trimming of alignment boxes to their heaviest chain of similar frame pairs (vcdfast's, not
-// VCSL's). Spec: cpp/align/README.md, "Trimming"; naive reference: tests/reference.py
-// chain_extent_ref. O(rows * cols * trim_gap) time, O(cols * trim_gap) memory per thread.
+// Chains of similar frame pairs (vcdfast's, not VCSL's): the heaviest chain in a map, which trims
+// any method's boxes (cpp/align/README.md, "Trimming") and, taken again and again with the
+// query rows of earlier chains claimed, is the chain method ("Chains"). Naive references:
+// tests/reference.py chain_extent_ref, chains_ref. O(rows * cols * step) time per chain,
+// O(cols * step) memory per thread.
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "path_cut.hpp"
 #include "vcdfast/align.hpp"
 
 namespace vcdfast {
@@ -36,17 +40,14 @@ ChainWorkspace& workspace() {
   return ws;
 }
 
-}  // namespace
-
-std::optional<Box> chain_extent(const SimMap& sims, double trim_sim, i64 trim_gap) {
-  check_param("trim", "trim_sim", trim_sim);
-  check_param("trim", "trim_gap", trim_gap);
+// The heaviest chain of cells >= min_sim whose rows are not `claimed` (nullptr: none are).
+std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, const std::vector<char>* claimed) {
   const std::size_t rows = sims.rows, cols = sims.cols;
   if (rows == 0 || cols == 0) return std::nullopt;
   // Rows further up than the map is tall, or columns further left than it is wide, do not exist.
-  const auto gap = static_cast<std::size_t>(std::min<i64>(trim_gap, static_cast<i64>(rows)));
-  const auto reach = static_cast<std::size_t>(std::min<i64>(trim_gap, static_cast<i64>(cols) - 1));
-  const float threshold = static_cast<float>(trim_sim);  // compared in float32, as NumPy compares a float32 map
+  const auto gap = static_cast<std::size_t>(std::min<i64>(step, static_cast<i64>(rows)));
+  const auto reach = static_cast<std::size_t>(std::min<i64>(step, static_cast<i64>(cols) - 1));
+  const float threshold = static_cast<float>(min_sim);  // compared in float32, as NumPy compares a float32 map
   ChainWorkspace& ws = workspace();
   ws.window.resize(gap * cols);
   ws.above.resize(cols);
@@ -76,8 +77,9 @@ std::optional<Box> chain_extent(const SimMap& sims, double trim_sim, i64 trim_ga
         }
     // Row i's chains overwrite the oldest row of the window, which has just been read.
     const std::size_t slot = (i % gap) * cols;
+    const bool open = claimed == nullptr || !(*claimed)[i];
     for (std::size_t j = 0; j < cols; ++j) {
-      const float v = sims.at(i, j);
+      const float v = open ? sims.at(i, j) : -std::numeric_limits<float>::infinity();
       const bool linked = ws.from.weight[j] > 0.0;
       const double w = v >= threshold ? static_cast<double>(v) + ws.from.weight[j] : 0.0;
       const i64 start = linked ? ws.from.start[j] : static_cast<i64>(i * cols + j);
@@ -97,6 +99,35 @@ std::optional<Box> chain_extent(const SimMap& sims, double trim_sim, i64 trim_ga
   const auto c = static_cast<i64>(cols);
   return Box{best_start / c, best_start % c, best_end / c, best_end % c,
              static_cast<float>(best / static_cast<double>(best_length))};
+}
+
+}  // namespace
+
+std::optional<Box> chain_extent(const SimMap& sims, double trim_sim, i64 trim_gap) {
+  check_param("trim", "trim_sim", trim_sim);
+  check_param("trim", "trim_gap", trim_gap);
+  return heaviest_chain(sims, trim_sim, trim_gap, nullptr);
+}
+
+std::vector<Box> align_chain(const SimMap& sims, const ChainParams& params) {
+  check_params(params);
+  for (std::size_t i = 0; i < sims.rows; ++i) {
+    bool finite = true;
+    for (std::size_t j = 0; j < sims.cols; ++j) finite &= detail::finite_cell(sims.at(i, j));
+    if (!finite) detail::non_finite_row("chain", i);
+  }
+  // A query frame is a copy of one moment of a reference: once a chain holds its rows, the
+  // reference's repeats of that moment (a shot used twice) cannot claim them again.
+  std::vector<char> claimed(sims.rows, 0);
+  std::vector<Box> boxes;
+  for (i64 k = 0; k < params.max_chains; ++k) {
+    const auto chain = heaviest_chain(sims, params.min_sim, params.max_step, &claimed);
+    if (!chain) break;
+    std::fill(claimed.begin() + chain->q_start, claimed.begin() + chain->q_end + 1, 1);
+    if (chain->q_end - chain->q_start + 1 >= params.min_frames && chain->r_end - chain->r_start + 1 >= params.min_frames)
+      boxes.push_back(*chain);
+  }
+  return boxes;
 }
 
 std::vector<Box> trim_boxes(const SimMap& sims, std::vector<Box> boxes, const TrimParams& params) {
