@@ -11,7 +11,7 @@ Every reference is embedded once per model (whole frame) and every query once pe
 with all candidate views (decode + ONNX Runtime, as the index does; cached in --work); each
 setting then re-runs only the query stages on arrays, with the same functions the index uses
 (vcdfast.query.frame_votes, vcdfast.normalise, vcdfast.similarity.query_view_max,
-vcdfast.align.tn, vcdfast.align.trim and vcdfast.query.suppress_overlaps, which the index
+vcdfast.align.tn or vcdfast.align.chain, vcdfast.align.trim and vcdfast.query.suppress_overlaps, which the index
 runs on one map per pair). The first stage here is an exact scan (the index's search is
 measured against an exact scan in bench/bench_index.py).
 """
@@ -117,11 +117,12 @@ def first_stages(emb: dict, cfg: dict) -> dict:
     return out
 
 
-def align(maps: dict, tn_params: dict) -> dict:
-    """TN boxes and scores per (query, candidate)."""
-    from vcdfast.align import tn
+def align(maps: dict, params: dict, method: str = "tn") -> dict:
+    """The method's boxes and scores per (query, candidate)."""
+    from vcdfast import align as methods
 
-    return {(qid, rid): tn(sim, **tn_params) for qid, cands in maps.items() for rid, sim in cands}
+    run = getattr(methods, method)
+    return {(qid, rid): run(sim, **params) for qid, cands in maps.items() for rid, sim in cands}
 
 
 def trimmed(maps: dict, found: dict, trim_sim: float | None, trim_gap: int, max_iou: float) -> dict:
@@ -163,6 +164,7 @@ GRID = {  # one axis per stage, so that each stage's work is shared by the setti
     "first": {"beta": [0.0, 0.5, 1.0], "k": [8], "candidates": [5, 10]},
     "tn": {"max_step": [5, 10], "min_sim": [0.1, 0.15, 0.2, 0.3], "min_length": [2, 3]},
     "trim_sim": [None, 0.1, 0.2, 0.3],
+    "chain": {"min_sim": [0.1, 0.15, 0.2, 0.3], "max_step": [1, 2, 3], "min_frames": [1, 2, 3]},
     "min_score": [-1.0, 0.1, 0.2, 0.3],
 }
 # Query CPU must stay within 2x that of sscd on the whole frame (issue 9): per view, sscd-mobile
@@ -180,6 +182,8 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
         if sink:
             sink.write(json.dumps(row) + "\n")
             sink.flush()
+
+    from vcdfast.align import defaults
 
     kernel_tn = _kernel_tn()
     for model, emb in embs.items():
@@ -204,13 +208,22 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                     for min_score in GRID["min_score"]:
                         cfg = {**first, "tn": tn_params, "trim_sim": trim, "min_score": min_score}
                         emit(model, None, cfg, matches(emb, cut, min_score), cand_ids)
+            c = GRID["chain"]
+            for min_sim, step, frames in itertools.product(c["min_sim"], c["max_step"], c["min_frames"]):
+                chain_params = {**defaults("chain"), "min_sim": min_sim, "max_step": step, "min_frames": frames}
+                found = align(maps, chain_params, "chain")
+                for min_score in GRID["min_score"]:
+                    cfg = {**first, "chain": chain_params, "trim_sim": None, "min_score": min_score}
+                    emit(model, None, cfg, matches(emb, found, min_score), cand_ids)
     return rows
 
 
 MD_BEGIN, MD_END = "<!-- sweep_query:begin -->", "<!-- sweep_query:end -->"
 # The rule that picks the defaults: the best mean of VCSL F1 and segment µAP among the settings
 # that flag at most 5% of the copy-free queries and keep >= 97% of the true pairs among the
-# candidates; ties go to fewer views, then fewer candidates, then the higher trim (tighter boxes).
+# candidates; ties go to fewer views, then fewer candidates, then the stricter thresholds (the
+# higher trim, chain min_sim and min score: at an equal score on this split, the setting that
+# flags less on footage it has not seen).
 MAX_NEGATIVES_FLAGGED, MIN_CANDIDATE_RECALL = 0.05, 0.97
 
 
@@ -221,20 +234,24 @@ def objective(row: dict) -> float:
 def choose(rows: list[dict]) -> dict | None:
     ok = [r for r in rows if r["label"] is None and r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED
           and r["candidate_recall"] >= MIN_CANDIDATE_RECALL]
-    return max(ok, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"], r["trim_sim"] or 0),
-               default=None)
+    return max(ok, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"], r["trim_sim"] or 0,
+                                  (r.get("chain") or {}).get("min_sim", 0), r["min_score"]), default=None)
 
 
 def describe(r: dict) -> str:
     if r["label"]:
         return r["label"]
-    tn = r["tn"]
     bg = (f"normalised (beta {r['background']['beta']}, k {r['background'].get('k', 8)})" if r["background"]
           else "raw cosine")
     trim = f"trim {r['trim_sim']}" if r["trim_sim"] is not None else "untrimmed"
     floor = f", min score {r['min_score']}" if r["min_score"] > -1 else ""
-    return (f"{'+'.join(r['views'])}, {bg}, {r['candidates']} candidates, TN max_step {tn['max_step']} min_sim "
-            f"{tn['min_sim']} min_length {tn['min_length']}, {trim}{floor}")
+    if r.get("chain"):
+        c = r["chain"]
+        method = f"chains min_sim {c['min_sim']} max_step {c['max_step']} min_frames {c['min_frames']}"
+    else:
+        tn = r["tn"]
+        method = f"TN max_step {tn['max_step']} min_sim {tn['min_sim']} min_length {tn['min_length']}, {trim}"
+    return f"{'+'.join(r['views'])}, {bg}, {r['candidates']} candidates, {method}{floor}"
 
 
 def table(rows: list[dict], split: str) -> str:
@@ -245,15 +262,17 @@ def table(rows: list[dict], split: str) -> str:
     best: dict = {}
     for r in rows:
         if r["label"] is None and r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED:
-            key = (r["model"], tuple(r["views"]), r["background"] is not None)
+            key = (r["model"], tuple(r["views"]), r["background"] is not None, bool(r.get("chain")))
             if key not in best or objective(r) > objective(best[key]):
                 best[key] = r
     if chosen is not None:  # its group shows the chosen row (an equal-scoring twin may have come first)
-        best[(chosen["model"], tuple(chosen["views"]), chosen["background"] is not None)] = chosen
+        key = (chosen["model"], tuple(chosen["views"]), chosen["background"] is not None, bool(chosen.get("chain")))
+        best[key] = chosen
     shown = [r for r in rows if r["label"]] + sorted(best.values(), key=lambda r: -objective(r))
     lines = [MD_BEGIN, f"Tuning split `{split}`: {len(rows)} settings scored (bench/sweep_query.py). Rule: best "
              f"(VCSL F1 + segment µAP) / 2 with copy-free queries flagged <= {MAX_NEGATIVES_FLAGGED} and candidate "
-             f"recall >= {MIN_CANDIDATE_RECALL}; ties to fewer views, then fewer candidates, then the higher trim.", "",
+             f"recall >= {MIN_CANDIDATE_RECALL}; ties to fewer views, then fewer candidates, then the stricter "
+             "thresholds.", "",
              "| model | setting | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | candidate recall | "
              "copy-free flagged |", "|---|---|---|---|---|---|---|---|---|"]
     for r in shown:

@@ -111,6 +111,16 @@ def test_usage_errors_exit_2(capsys):
         assert err.count("\n") == 1 and err.startswith("vcdfast query: error: argument --"), err
 
 
+def test_param_reaches_the_aligner(indexed, corpus, capsys):  # noqa: F811
+    """--param sets the method's parameter (names from the alignment table): TN with its
+    threshold above every similarity finds nothing where the same query found ref1."""
+    given = ("--index", indexed["index"], "--format", "json", "-q", corpus["query"])
+    rc, out, _ = run(capsys, *QUERY, "--method", "tn", "--param", "max_step=7", *given)
+    assert rc == 0 and "ref1" in {m["ref_id"] for m in json.loads(out)[0]["matches"]}
+    rc, out, _ = run(capsys, *QUERY, "--method", "tn", "--param", "min_sim=0.99", *given)
+    assert rc == 0 and json.loads(out)[0]["matches"] == []
+
+
 def test_query_views_option(indexed, corpus, capsys):  # noqa: F811
     """--query-views picks the views a query is embedded with (a bad name is a usage error
     before anything is decoded): the whole frame alone still finds the unflipped copy."""

@@ -185,8 +185,10 @@ def test_plot_without_matplotlib_fails_before_decoding_with_the_install_hint(tmp
 
 
 @pytest.mark.parametrize("argv, code, says", [
-    (["query", "--param", "bogus=1"], 2, "unknown tn parameter(s) bogus"),
-    (["query", "--param", "min_sim=-1"], 2, "min_sim"),
+    (["query", "--param", "bogus=1"], 2, "unknown chain parameter(s) bogus"),  # the query's default method
+    (["query", "--param", "min_sim=-1"], 2, "chain: min_sim must be finite and > 0"),
+    (["query", "--method", "tn", "--param", "min_length=-1"], 2, "tn: min_length must be >= 0"),
+    (["compare", "--param", "max_path=-1"], 2, "tn: max_path must be >= 0"),  # two files: TN on raw cosine
     (["query", "--views", "bogus"], 2, "unknown view 'bogus'"),
     (["compare", "--model", "no-such-model"], 2, "unknown model 'no-such-model'"),
     (["query", "--top-k", "0"], 2, "expected a positive int"),

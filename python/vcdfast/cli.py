@@ -16,7 +16,6 @@ import argparse
 import csv
 import enum
 import glob
-import inspect
 import json
 import os
 import sys
@@ -30,7 +29,6 @@ __all__ = ["main"]
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".flv", ".ts", ".mpg", ".mpeg", ".wmv", ".3gp"}
 DEFAULT_INDEX = "vcdfast-index"
 REPORT_HINT = "pip install 'vcdfast[report]'"
-QUERY_OPTIONS = {"trim_sim", "trim_gap"}  # alignment parameters the query applies itself (vcdfast.query)
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what a shell reports for a tool that wrote into a closed pipe
 
 
@@ -283,10 +281,10 @@ def cmd_query(args) -> int:
                     result.matches = ix.query_videos(emb, query_id=result.query_id,
                                                      **({"top_n": args.candidates} if args.candidates else {}))
                 else:
-                    given = {"frame_neighbours": args.top_k, "candidates": args.candidates}
+                    given = {"frame_neighbours": args.top_k, "candidates": args.candidates, "method": args.method}
                     if params:
                         given["params"] = {**(args.options.params if args.options else {}), **params}
-                    result.matches = ix.query(emb, query_id=result.query_id, options=args.options, method=args.method,
+                    result.matches = ix.query(emb, query_id=result.query_id, options=args.options,
                                               **{k: v for k, v in given.items() if v is not None})
             except (VideoDecodeError, OSError, ValueError) as e:
                 result.error = str(e)
@@ -340,7 +338,7 @@ def cmd_compare(args) -> int:
         embs.append(embedder.embed_video(path, _sampling(args) or Sampling(), strict=args.strict,
                                          on_progress=progress.media))
         progress.done()
-    matches, sim_map = compare(*embs, query_id=Path(args.a).stem, ref_id=Path(args.b).stem, method=args.method,
+    matches, sim_map = compare(*embs, query_id=Path(args.a).stem, ref_id=Path(args.b).stem, method=_method(args),
                                params=dict(args.param or []) or None)
     if args.format is Format.JSON:
         _print_rows([{"query_id": Path(args.a).stem, "ref_id": Path(args.b).stem,
@@ -490,24 +488,33 @@ def _positive(kind):
 
 
 def _check_params(method: str, params: dict) -> None:
-    """Unknown names and out-of-range values, by running the aligner on a 2 x 2 map."""
+    """Unknown names (the alignment table's, vcdfast.align.defaults) and out-of-range values, by
+    running the aligner on a 2 x 2 map."""
     import numpy as np
 
     import vcdfast.align
 
-    aligner = getattr(vcdfast.align, method)
-    known = {n for n, p in inspect.signature(aligner).parameters.items() if p.kind is p.KEYWORD_ONLY}
-    unknown = sorted(set(params) - known - QUERY_OPTIONS)
+    known = set(vcdfast.align.defaults(method))
+    unknown = sorted(set(params) - known)
     if unknown:
         raise UsageError(f"argument --param: unknown {method} parameter(s) {', '.join(unknown)}; "
-                         f"known: {', '.join(sorted(known | QUERY_OPTIONS))}")
-    gap, trim = params.get("trim_gap", 1), params.get("trim_sim", 1)
-    if not isinstance(gap, int) or gap < 1 or not trim > 0:
-        raise UsageError(f"argument --param: trim_gap must be an integer >= 1 and trim_sim > 0, got {gap}, {trim}")
+                         f"known: {', '.join(sorted(known))}")
     try:
-        aligner(np.zeros((2, 2), np.float32), **{k: v for k, v in params.items() if k in known})
+        getattr(vcdfast.align, method)(np.zeros((2, 2), np.float32), **params)
     except (ValueError, TypeError) as e:
         raise UsageError(f"argument --param: {e}") from None
+
+
+def _method(args) -> str:
+    """The alignment method a command runs: --method, else the query options' (query) or TN
+    (compare: two files, raw cosine)."""
+    from vcdfast.query import AlignMethod, QueryOptions
+
+    if args.method is not None:
+        return args.method
+    if args.command == "query":
+        return (args.options or QueryOptions()).method.value
+    return AlignMethod.TN.value
 
 
 def _check_output(option: str, path: str | None) -> None:
@@ -552,7 +559,7 @@ def check_args(args) -> None:
         except ModelError as e:
             raise UsageError(f"argument --model: {e}") from None
     if getattr(args, "param", None):
-        _check_params(args.method, dict(args.param))
+        _check_params(_method(args), dict(args.param))
     if getattr(args, "plot", None):
         try:
             import matplotlib  # noqa: F401
@@ -610,8 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="refuse damaged files (truncated, or corrupt from some point on) instead of "
                                "using their decodable part with a warning")
     align = argparse.ArgumentParser(add_help=False)
-    align.add_argument("--method", choices=_choices(AlignMethod), default=AlignMethod.TN.value,
-                       help="temporal alignment (default tn)")
+    align.add_argument("--method", choices=_choices(AlignMethod), default=None,
+                       help="temporal alignment (default: query chain, as its options say; compare tn)")
     align.add_argument("--param", type=_param, action="append", metavar="KEY=VALUE",
                        help="alignment parameter, e.g. --param min_sim=0.6 (repeatable; names: see README)")
 

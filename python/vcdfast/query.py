@@ -25,6 +25,7 @@ class AlignMethod(str, enum.Enum):
     DP = "dp"
     DTW = "dtw"
     HV = "hv"
+    CHAIN = "chain"
 
 
 class Similarity(str, enum.Enum):
@@ -117,7 +118,8 @@ class QueryOptions:
     """How a query runs, stage by stage; the defaults are the query defaults, chosen with the
     model (sscd-mobile) on the tuning split of bench/make_dataset.py by bench/sweep_query.py
     (BENCHMARKS.md): halves and quarters as query views scored lower there than full, flip and
-    the detected inset, and the copy-free queries stay unflagged at min_score 0.3.
+    the detected inset; the chain method (each query frame in at most one box per reference)
+    scored well above TN with trimming; the copy-free queries stay unflagged at min_score 0.25.
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
@@ -129,7 +131,8 @@ class QueryOptions:
       normalised scores) or "sum" (every hit's raw score, the seeds' vote).
     method, params: the alignment method, and parameters that replace its query defaults
       (`method_params`: the C++ table's "query" preset, cpp/include/vcdfast/align_params.hpp);
-      "trim_sim" (None: no trimming) and "trim_gap" cut boxes to chains and rescore them.
+      "trim_sim" (None: no trimming) and "trim_gap" cut any method's boxes to chains and
+      rescore them (the chain method's boxes are chains already).
     min_score: matches scoring below it are not reported (None: all).
     """
 
@@ -138,9 +141,9 @@ class QueryOptions:
     candidates: int = 5
     background: BackgroundSpec | None = DEFAULT_BACKGROUND
     votes: str = "frame"
-    method: AlignMethod = AlignMethod.TN
+    method: AlignMethod = AlignMethod.CHAIN
     params: dict = field(default_factory=dict)
-    min_score: float | None = 0.3
+    min_score: float | None = 0.25
 
     def __post_init__(self):
         from vcdfast.views import expand_views

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from vcdfast.query import RAW_COSINE_PARAMS, QueryOptions
+from vcdfast.query import RAW_COSINE_PARAMS, AlignMethod, QueryOptions
 
 __all__ = ["QUERY_OPTIONS", "Scenes", "scene_image"]
 
@@ -185,4 +185,5 @@ class Scenes:
 # Query options for generated scenes: unrelated ones score up to 0.65 cosine under SSCD, so the
 # demo and the mechanics tests align on the whole frame with raw-cosine thresholds above that;
 # the defaults (vcdfast.query.QueryOptions) are chosen on real footage instead.
-QUERY_OPTIONS = QueryOptions(views=("full",), background=None, votes="sum", min_score=None, params=RAW_COSINE_PARAMS)
+QUERY_OPTIONS = QueryOptions(views=("full",), background=None, votes="sum", method=AlignMethod.TN, min_score=None,
+                             params=RAW_COSINE_PARAMS)

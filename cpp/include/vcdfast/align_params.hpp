@@ -65,17 +65,16 @@ inline constexpr ParamSpec kAlignParams[] = {
     {"norm", "norm_upper", ParamKind::real, 0.3, kNoBound, false, "normalize: clip above (> norm_lower)"},
 };
 
-// vcdfast.query's defaults where they differ from the table's: TN's and trimming's, on maps of
-// normalised similarities (vcdfast.normalise: cosine minus beta x the k-th background
+// vcdfast.query's defaults where they differ from the table's. The query's default method is
+// chain (its table values are the query's); these are TN's, for a query that asks for TN, on maps
+// of normalised similarities (vcdfast.normalise: cosine minus beta x the k-th background
 // neighbour), chosen on the tuning split of bench/make_dataset.py (seed 0, generator d4b39d5) by
-// bench/sweep_query.py, with the rest of vcdfast.query.QueryOptions (table in BENCHMARKS.md): the
-// best (VCSL F1 + segment µAP) / 2 among 15,554 settings that flag at most 5% of the copy-free
-// queries. Tuning split: F1 0.617, µAP 0.694, none flagged; the seeds' recipe (towhee's TN, raw
-// cosine, untrimmed) F1 0.335, µAP 0.556, 40% flagged; trim 0.1 scored the same, and the tie goes
-// to the tighter boxes. min_length 2 keeps copies of 3 sampled
-// frames. TN never links its source node, so a path may start up to max_step - 1 frames before
-// the copy: trim_sim cuts each box to its heaviest chain and rescores it. Other methods' queries
-// use the table's values (no trimming).
+// bench/sweep_query.py: the best TN setting (VCSL F1 + segment µAP) / 2 among those that flag at
+// most 5% of the copy-free queries (F1 0.617, µAP 0.694 there; chain 0.74 / 0.81 on the same
+// maps; the seeds' recipe 0.335 / 0.556). min_length 2 keeps copies of 3 sampled frames. TN never
+// links its source node, so a path may start up to max_step - 1 frames before the copy:
+// trim_sim cuts each box to its heaviest chain and rescores it. Other methods' queries use the
+// table's values (no trimming).
 struct QueryDefault {
   std::string_view group, name;
   double value;
