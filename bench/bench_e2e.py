@@ -152,7 +152,7 @@ def run_split(split: Path, work: Path) -> tuple[list[dict], dict]:
                     pred += index.query(embs[q["id"]], query_id=q["id"], options=options)
                 query_cpu = time.process_time() - c0
                 for q in queries:  # candidates again, outside the timed loop
-                    cands[q["id"]] = [m.id for m in index.candidates(embs[q["id"]].vectors, options)]
+                    cands[q["id"]] = [m.id for m in index.candidates(embs[q["id"]], options)]
                 q_seconds = sum(q["duration"] for q in queries)
                 results.append({"bench": "e2e", "split": split.name, "config": name, "model": model,
                                 **judge(pred, cands, detail=True),

@@ -48,20 +48,22 @@ def model_views(model: str) -> tuple[str, ...]:
 
 def embed_split(split: Path, model: str, work: Path) -> dict:
     """{"refs": {id: (vectors (T,1,D), intervals (T,2))}, "queries": {id: (vectors (T,V,D), intervals)},
-    "views": expanded query view names}, cached in work."""
+    "views": expanded query view names}, cached in work (vectors, timestamps and last ends: the
+    intervals follow vcdfast.query.intervals as it is now)."""
     from vcdfast.embed import Embedder
+    from vcdfast.query import intervals
     from vcdfast.views import expand_views
 
     meta = json.loads((split / "dataset.json").read_text())
     views = model_views(model)
-    cache = work / f"emb-{model}-{split.name}-{meta['seed']}-{'+'.join(views)}.npz"
+    cache = work / f"emb2-{model}-{split.name}-{meta['seed']}-{'+'.join(views)}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         out = {"refs": {}, "queries": {}, "views": tuple(json.loads(str(z["views"])))}
         for key in z.files:
             side, _, vid = key.partition("/")
-            if side in ("refs", "queries") and not vid.endswith("#int"):
-                out[side][vid] = (z[key], z[key + "#int"])
+            if side in ("refs", "queries") and "#" not in vid:
+                out[side][vid] = (z[key], intervals(z[key + "#t"], float(z[key + "#end"])))
         return out
     arrays = {}
     for side, side_views, items in (("refs", ("full",), meta["references"]), ("queries", views, meta["queries"])):
@@ -70,7 +72,8 @@ def embed_split(split: Path, model: str, work: Path) -> dict:
         for it in items:
             e = emb.embed_video(split / it["path"])
             arrays[f"{side}/{it['id']}"] = e.vectors
-            arrays[f"{side}/{it['id']}#int"] = e.intervals()
+            arrays[f"{side}/{it['id']}#t"] = e.timestamps
+            arrays[f"{side}/{it['id']}#end"] = np.float64(e.last_end())
         print(f"# embedded {len(items)} {side} of {split.name} with {model}: {time.process_time() - t0:.0f} s CPU",
               file=sys.stderr)
     work.mkdir(parents=True, exist_ok=True)
@@ -90,9 +93,10 @@ def view_columns(all_views: tuple[str, ...], names: tuple[str, ...]) -> np.ndarr
 def first_stages(emb: dict, cfg: dict) -> dict:
     """Per query: candidate reference ids and each candidate's (Tq, Tr) similarity map, under
     cfg's views, normalisation, vote and candidate count."""
-    from vcdfast.normalise import Background, BackgroundSpec
+    from vcdfast.normalise import Background, BackgroundSpec, query_bias
     from vcdfast.query import frame_votes, vote
     from vcdfast.similarity import query_view_max
+    from vcdfast.views import expand_views
 
     ref_ids = sorted(emb["refs"])
     refs = [emb["refs"][r][0] for r in ref_ids]
@@ -108,7 +112,7 @@ def first_stages(emb: dict, cfg: dict) -> dict:
         k = min(cfg["frame_neighbours"], s.shape[1])
         top = np.argpartition(-s, k - 1, axis=1)[:, :k]
         keys, scores = owner[top], np.take_along_axis(s, top, axis=1)
-        bias = background.bias(q) if background is not None else None
+        bias = query_bias(background, q, expand_views(cfg["views"]), cfg.get("part_margin", 0.0))
         if cfg["vote"] == "frame":
             vkeys, _ = frame_votes(np.repeat(np.arange(tq), vq), keys, scores, None if bias is None else bias.ravel())
         else:
@@ -161,7 +165,7 @@ def _kernel_tn() -> dict:
 SEED = {"views": ("full",), "background": None, "vote": "sum", "frame_neighbours": 64, "candidates": 5,
         "tn": None, "trim_sim": None, "trim_gap": 3, "min_score": -1.0}  # tn None: the kernel's defaults
 GRID = {  # one axis per stage, so that each stage's work is shared by the settings after it
-    "first": {"beta": [0.0, 0.5, 1.0], "k": [8], "candidates": [5, 10]},
+    "first": {"beta": [0.0, 0.5, 1.0], "k": [8], "candidates": [5, 10], "part_margin": [0.0, 0.1, 0.2]},
     "tn": {"max_step": [5, 10], "min_sim": [0.1, 0.15, 0.2, 0.3], "min_length": [2, 3]},
     "trim_sim": [None, 0.1, 0.2, 0.3],
     "chain": {"min_sim": [0.1, 0.15, 0.2, 0.3], "max_step": [1, 2, 3], "min_frames": [1, 2, 3]},
@@ -192,11 +196,14 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
         emit(model, "seed recipe", SEED, matches(emb, found, SEED["min_score"]),
              {q: [r for r, _ in c] for q, c in maps.items()})
         g = GRID["first"]
-        for views, beta, k, cands in itertools.product(VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS)), g["beta"],
-                                                       g["k"], g["candidates"]):
-            print(f"# {model} {views} beta {beta} k {k} candidates {cands}", file=sys.stderr, flush=True)
+        for views, beta, k, cands, margin in itertools.product(VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS)),
+                                                               g["beta"], g["k"], g["candidates"], g["part_margin"]):
+            if margin and not any(v in ("1x2", "2x2") for v in VIEW_SETS[views]):
+                continue  # no part of the frame to put a margin on
+            print(f"# {model} {views} beta {beta} k {k} candidates {cands} part margin {margin}", file=sys.stderr,
+                  flush=True)
             first = {**SEED, "views": VIEW_SETS[views], "background": {"beta": beta, "k": k} if beta else None,
-                     "vote": "frame", "candidates": cands}
+                     "vote": "frame", "candidates": cands, "part_margin": margin}
             maps = first_stages(emb, first)
             cand_ids = {q: [r for r, _ in c] for q, c in maps.items()}
             t = GRID["tn"]
@@ -251,7 +258,8 @@ def describe(r: dict) -> str:
     else:
         tn = r["tn"]
         method = f"TN max_step {tn['max_step']} min_sim {tn['min_sim']} min_length {tn['min_length']}, {trim}"
-    return f"{'+'.join(r['views'])}, {bg}, {r['candidates']} candidates, {method}{floor}"
+    margin = f" (parts at margin {r['part_margin']})" if r.get("part_margin") else ""
+    return f"{'+'.join(r['views'])}{margin}, {bg}, {r['candidates']} candidates, {method}{floor}"
 
 
 def table(rows: list[dict], split: str) -> str:

@@ -241,13 +241,19 @@ def test_model_error_in_consumer_stops_the_worker(tmp_path):
 def test_intervals():
     spec = get_model("sscd-mobile")
     vec = np.zeros((3, 512), np.float32)
+    # each sample stands for the moments nearest to it: intervals meet halfway
     e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec, duration=2.5)
-    np.testing.assert_array_equal(e.intervals(), [[0, 1], [1, 2], [2, 2.5]])
+    np.testing.assert_array_equal(e.intervals(), [[0, 0.5], [0.5, 1.5], [1.5, 2.5]])
+    e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec, duration=2.2)  # cut at the duration
+    np.testing.assert_array_equal(e.intervals()[-1], [1.5, 2.2])
     e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec)
-    np.testing.assert_array_equal(e.intervals()[-1], [2, 3])
-    e = VideoEmbedding.from_arrays(vec, [0.0, 0.5, 1.0], model=spec, sampling=Sampling(fps=2), duration=9)
-    np.testing.assert_array_equal(e.intervals()[-1], [1.0, 1.5])
-    assert e.last_end() == 1.5 and e.vectors.shape == (3, 1, 512)
+    np.testing.assert_array_equal(e.intervals()[-1], [1.5, 2.5])
+    assert e.last_end() == 3.0
+    e = VideoEmbedding.from_arrays(vec, [0.4, 0.9, 1.4], model=spec, sampling=Sampling(fps=2), duration=9)
+    np.testing.assert_allclose(e.intervals(), [[0.15, 0.65], [0.65, 1.15], [1.15, 1.65]])
+    assert e.last_end() == 1.9 and e.vectors.shape == (3, 1, 512)
+    one = VideoEmbedding.from_arrays(vec[:1], [3.0], model=spec, sampling=Sampling(fps=1), duration=9)
+    np.testing.assert_array_equal(one.intervals(), [[2.5, 3.5]])
     empty = VideoEmbedding.from_arrays(vec[:0], [], model=spec)
     assert empty.intervals().shape == (0, 2) and empty.last_end() == 0.0
 

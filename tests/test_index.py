@@ -148,8 +148,8 @@ def test_query_finds_planted_copies(index):
     q = np.concatenate([noise[0], near(refs["r2"][10:22]), noise[1], near(refs["r6"][3:15]), noise[2]])
     matches = index.query(emb(q), query_id="q")
     got = {(m.ref_id, m.query_start, m.query_end, m.ref_start, m.ref_end) for m in matches}
-    # frame i covers [i, i + 1) s: exact boxes, since noise frames match nothing
-    assert got == {("r2", 5.0, 17.0, 10.0, 22.0), ("r6", 22.0, 34.0, 3.0, 15.0)}, matches
+    # frame i (at i s) stands for [i - 0.5, i + 0.5) s: exact boxes, since noise frames match nothing
+    assert got == {("r2", 4.5, 16.5, 9.5, 21.5), ("r6", 21.5, 33.5, 2.5, 14.5)}, matches
     assert index.query(emb(unit(rng.standard_normal((30, 512))))) == []
     hits = index.query_videos(emb(refs["r4"]), top_n=3)
     assert hits[0].ref_id == "r4" and len(hits) == 3

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vcdfast.normalise import Background, BackgroundSpec, spread
+from vcdfast.normalise import Background, BackgroundSpec, query_bias, spread
+from vcdfast.query import QueryOptions
 
 
 def _unit(rng, *shape):
@@ -73,3 +74,19 @@ def test_spread_covers_the_video():
 def test_bad_spec_is_refused(kw):
     with pytest.raises(ValueError):
         BackgroundSpec(**kw)
+
+
+def test_query_bias_puts_the_part_margin_on_halves_and_quarters_only():
+    rng = np.random.default_rng(3)
+    q = rng.standard_normal((4, 4, 8)).astype(np.float32)
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    views = ("full", "inset", "1x2:0", "1x2:1")
+    assert query_bias(None, q, views, 0.0) is None and query_bias(None, q[:, :2], views[:2], 0.3) is None
+    np.testing.assert_array_equal(query_bias(None, q, views, 0.25), np.tile([0, 0, 0.25, 0.25], (4, 1)))
+    bg = Background(rng.standard_normal((64, 8)).astype(np.float32), BackgroundSpec(per_video=2, k=4, beta=1.0))
+    np.testing.assert_allclose(query_bias(bg, q, views, 0.25) - bg.bias(q), np.tile([0, 0, 0.25, 0.25], (4, 1)),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="3 view names for descriptors with 4 views"):
+        query_bias(bg, q, views[:3], 0.25)
+    with pytest.raises(ValueError, match="part_margin must be finite and >= 0"):
+        QueryOptions(part_margin=-0.1)

@@ -78,7 +78,7 @@ class VideoEmbedding:
         return end
 
     def intervals(self) -> np.ndarray:
-        """(T, 2) [start, end) per descriptor (vcdfast.query.intervals), the last ending at last_end()."""
+        """(T, 2) [start, end) per descriptor (vcdfast.query.intervals), none ending after last_end()."""
         return intervals(self.timestamps, self.last_end())
 
     @classmethod

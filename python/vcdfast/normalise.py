@@ -106,3 +106,20 @@ class Background:
         s = cosine(np.ascontiguousarray(x.reshape(-1, x.shape[-1])), self.vectors)
         kth = np.partition(s, -self.spec.k, axis=1)[:, -self.spec.k]
         return (self.spec.beta * kth).astype(np.float32).reshape(lead)
+
+
+def query_bias(background: Background | None, q: np.ndarray, views: Sequence[str] = (),
+               part_margin: float = 0.0) -> np.ndarray | None:
+    """The bias (T, V) subtracted from the similarities of (T, V, D) query descriptors whose
+    expanded view names are `views`: the background's (None: 0), plus `part_margin` on the
+    fixed parts of the frame (vcdfast.views.is_part: halves, quarters), whose chance matches
+    are more frequent than a whole frame's. None when both are absent."""
+    from vcdfast.views import is_part
+
+    parts = np.array([is_part(v) for v in views], bool) if len(views) else np.zeros(q.shape[1], bool)
+    if len(parts) != q.shape[1]:
+        raise ValueError(f"{len(views)} view names for descriptors with {q.shape[1]} views")
+    if background is None and not (part_margin and parts.any()):
+        return None
+    bias = background.bias(q) if background is not None else np.zeros(q.shape[:2], np.float32)
+    return (bias + np.float32(part_margin) * parts).astype(np.float32)

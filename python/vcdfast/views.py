@@ -43,6 +43,11 @@ def expand_views(views) -> tuple[str, ...]:
     return tuple(out)
 
 
+def is_part(name: str) -> bool:
+    """Whether an expanded view is a fixed part of the frame (a half, a quarter)."""
+    return _cell(name) is not None
+
+
 def _cell(name: str):
     split, _, idx = name.partition(":")
     if split in _SPLITS and idx.isdigit():

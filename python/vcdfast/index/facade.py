@@ -233,15 +233,15 @@ class Index:
     def verify(self) -> maintenance.VerifyReport:
         return maintenance.verify(self)
 
-    def candidates(self, query_vectors, options: QueryOptions | None = None) -> list[VideoMeta]:
-        """The candidate videos of (T, V, D) query descriptors under `options` (first stage,
+    def candidates(self, emb, options: QueryOptions | None = None) -> list[VideoMeta]:
+        """The candidate videos of a query VideoEmbedding under `options` (first stage,
         normalisation, votes): what `query` aligns."""
         import numpy as np
 
         options = options or QueryOptions()
         background = self.background(options.background) if options.background is not None else None
-        q = np.ascontiguousarray(query_vectors, np.float32)
-        return search.candidates(self.first_stage, self.catalog, q, options, background)[0]
+        q = np.ascontiguousarray(emb.vectors, np.float32)
+        return search.candidates(self.first_stage, self.catalog, q, options, background, emb.views)[0]
 
     def query(self, path_or_embedding, *, query_id: str | None = None, options: QueryOptions | None = None,
               num_threads: int | None = None, **changes) -> list[Match]:

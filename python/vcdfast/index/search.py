@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vcdfast.index.catalog import Catalog, VideoMeta
+from vcdfast.normalise import query_bias
 from vcdfast.query import Match, QueryOptions, align_views, boxes_to_matches, frame_votes, intervals, vote
 from vcdfast.store import pool
 
@@ -88,12 +89,13 @@ def to_matches(query_id: str, query_intervals: np.ndarray, metas: Sequence[Video
     return matches
 
 
-def candidates(first_stage, catalog: Catalog, q: np.ndarray, options: QueryOptions, background=None
-               ) -> tuple[list[VideoMeta], np.ndarray | None]:
-    """search_frames + select_candidates for (T, V, D) query descriptors -> (candidates, the
-    descriptors' bias (T, V) from `background`, vcdfast.normalise, or None)."""
+def candidates(first_stage, catalog: Catalog, q: np.ndarray, options: QueryOptions, background=None,
+               views: tuple[str, ...] = ()) -> tuple[list[VideoMeta], np.ndarray | None]:
+    """search_frames + select_candidates for (T, V, D) query descriptors with expanded view
+    names `views` -> (candidates, the descriptors' bias (T, V) from `background` and
+    options.part_margin, vcdfast.normalise.query_bias, or None)."""
     t, v, _ = q.shape
-    bias = background.bias(q) if background is not None else None
+    bias = query_bias(background, q, views, options.part_margin)
     keys, scores = search_frames(first_stage, q, options.frame_neighbours)
     metas = select_candidates(catalog, keys, scores, options, np.repeat(np.arange(t), v),
                               None if bias is None else bias.ravel())
@@ -105,7 +107,7 @@ def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptio
     """All the stages for one query embedding (T, V, D): `background` (vcdfast.normalise,
     when options.background is set) gives each query descriptor its bias."""
     q = np.ascontiguousarray(emb.vectors, np.float32)
-    metas, bias = candidates(first_stage, catalog, q, options, background)
+    metas, bias = candidates(first_stage, catalog, q, options, background, emb.views)
     refs = load_candidates(catalog, metas)
     found = align_candidates(q, [m for m, _ in refs], options, bias, num_threads)
     return to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found)
