@@ -150,8 +150,10 @@ def test_threads_do_not_change_frames(vids):
 
 def test_iter_frames_streams(vids):
     it = iter_frames(vids["long"].path, Sampling(fps=None))
+    assert it.info is None  # nothing is opened before the first frame is asked for
     frame, t = next(it)
     assert t == 0.0 and frame.shape == (120, 160, 3)
+    assert (it.info.width, it.info.height) == (160, 120) and it.info.damage is None
     it.close()  # closing early releases the file without error
 
 

@@ -33,8 +33,8 @@ import numpy as np
 
 from vcdfast.errors import PartialDecodeWarning, VideoDecodeError
 
-__all__ = ["DecodedVideo", "MAX_DURATION_S", "MAX_PIXELS", "Sampling", "VideoInfo", "check_regular_file", "decode",
-           "iter_frames", "probe"]
+__all__ = ["DecodedVideo", "FrameStream", "MAX_DURATION_S", "MAX_PIXELS", "Sampling", "VideoInfo", "check_regular_file",
+           "decode", "iter_frames", "probe"]
 
 MAX_DURATION_S = 24 * 3600.0  # default media-time limit of one input
 MAX_PIXELS = 8192 * 8192  # default frame-size limit: one such RGB frame is 192 MiB
@@ -222,20 +222,19 @@ class _Targets:
 
 
 def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] | None = None,
-                threads: int | None = None, info: list | None = None, max_duration: float | None = MAX_DURATION_S,
-                timeout: float | None = None, max_pixels: int | None = MAX_PIXELS, strict: bool = False
-                ) -> Iterator[tuple[np.ndarray, float]]:
-    """Yield (frame, t): uint8 RGB (H, W, 3) upright frames and their times in seconds from the
-    stream start, for each sampling target. size = (width, height) resizes (bilinear, in
-    swscale). threads: decoder threads (None: FFmpeg's choice). If `info` is a list, the
-    VideoInfo is appended to it once the stream is open. max_duration (seconds of media),
-    timeout (seconds of wall clock) and max_pixels (per frame) bound one input; None lifts
-    a bound.
+                threads: int | None = None, max_duration: float | None = MAX_DURATION_S, timeout: float | None = None,
+                max_pixels: int | None = MAX_PIXELS, strict: bool = False) -> FrameStream:
+    """A FrameStream of (frame, t): uint8 RGB (H, W, 3) upright frames and their times in
+    seconds from the stream start, for each sampling target; its `info` is the VideoInfo.
+    size = (width, height) resizes (bilinear, in swscale). threads: decoder threads (None:
+    FFmpeg's choice). max_duration (seconds of media), timeout (seconds of wall clock, from
+    the first frame asked for) and max_pixels (per frame) bound one input; None lifts a bound.
+    Bad arguments raise here, before the file is opened.
 
-    Raises VideoDecodeError naming the file: at open, or mid-file with the coverage so far
-    (frames already yielded stay valid). Damage (a stream that stops well short of its
+    Iterating raises VideoDecodeError naming the file: at open, or mid-file with the coverage
+    so far (frames already yielded stay valid). Damage (a stream that stops well short of its
     declared duration, or a decoding error after the first frame) ends the stream with a
-    PartialDecodeWarning and `VideoInfo.damage` set; with strict=True it is such an error.
+    PartialDecodeWarning and `info.damage` set; with strict=True it is such an error.
     """
     if not isinstance(sampling, Sampling):
         raise TypeError(f"sampling must be a vcdfast.decode.Sampling, got {type(sampling).__name__}")
@@ -244,104 +243,129 @@ def iter_frames(path, sampling: Sampling = Sampling(), *, size: tuple[int, int] 
     for name, v in (("max_duration", max_duration), ("timeout", timeout), ("max_pixels", max_pixels)):
         if v is not None and not v > 0:
             raise ValueError(f"{name} must be > 0 or None, got {v!r}")
-    deadline = None if timeout is None else time.monotonic() + timeout
-    container = _open(path)
-    emitted, last_t = 0, None
-    try:
-        stream = container.streams.video[0]
-        cc = stream.codec_context
-        cc.thread_type = "AUTO"
-        cc.thread_count = 0 if threads is None else int(threads)
-        origin = _stream_origin(container, stream)
-        vinfo = _info(path, container, stream, 0)
-        _check_pixels(path, vinfo.width, vinfo.height, max_pixels)
-        start = sampling.start or 0.0
-        end = sampling.end
-        if sampling.num_samples is not None:
-            span_end = min(end, vinfo.duration) if (end is not None and vinfo.duration) else (end or vinfo.duration)
-            if span_end is None:
-                span_end = _last_packet_time(container, stream, origin)
-                container.seek(0)
-            end = span_end
-        targets = _Targets(sampling, start, end)
-        if start >= _SEEK_MIN_S:
-            # lands on the keyframe at or before start; frames before start are decoded and dropped
-            container.seek(int((origin + start) / stream.time_base), stream=stream, backward=True)
-        target = targets.at_or_after(start)
-        held = None  # (frame, t): the latest frame at or before `target`
-        prev_t, interval = None, None
-        limit = sampling.max_frames or math.inf
-        first = True
-        reached_eof = False
-        for frame in container.decode(stream):
-            if first:  # the rotation lives in the frames' side data
-                first = False
-                vinfo.rotation = _rotation(frame)
-                if vinfo.rotation % 180:
-                    vinfo.width, vinfo.height = vinfo.height, vinfo.width
-                if info is not None:
-                    info.append(vinfo)
-            if frame.pts is None:
-                t = prev_t + (interval or 1.0 / (vinfo.avg_fps or 25.0)) if prev_t is not None else 0.0
+    return FrameStream(path, sampling, size=size, threads=threads, max_duration=max_duration, timeout=timeout,
+                       max_pixels=max_pixels, strict=strict)
+
+
+class FrameStream:
+    """The frames `iter_frames` samples from one video, as an iterator of (frame, t), and what
+    decoding has learnt of the video: `info` is None until the stream is open and its first
+    frame decoded (the display rotation is in the frames), then its VideoInfo; a damaged
+    stream, once ended, has `info.damage` and `info.decoded_end` set."""
+
+    def __init__(self, path, sampling: Sampling, **bounds):
+        self.info: VideoInfo | None = None
+        self._frames = self._decode(path, sampling, **bounds)
+
+    def __iter__(self) -> FrameStream:
+        return self
+
+    def __next__(self) -> tuple[np.ndarray, float]:
+        return next(self._frames)
+
+    def close(self) -> None:
+        """Stop early and release the file."""
+        self._frames.close()
+
+    def _decode(self, path, sampling: Sampling, *, size, threads, max_duration, timeout, max_pixels,
+                strict) -> Iterator[tuple[np.ndarray, float]]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        container = _open(path)
+        emitted, last_t = 0, None
+        try:
+            stream = container.streams.video[0]
+            cc = stream.codec_context
+            cc.thread_type = "AUTO"
+            cc.thread_count = 0 if threads is None else int(threads)
+            origin = _stream_origin(container, stream)
+            vinfo = _info(path, container, stream, 0)
+            _check_pixels(path, vinfo.width, vinfo.height, max_pixels)
+            start = sampling.start or 0.0
+            end = sampling.end
+            if sampling.num_samples is not None:
+                span_end = min(end, vinfo.duration) if (end is not None and vinfo.duration) else (end or vinfo.duration)
+                if span_end is None:
+                    span_end = _last_packet_time(container, stream, origin)
+                    container.seek(0)
+                end = span_end
+            targets = _Targets(sampling, start, end)
+            if start >= _SEEK_MIN_S:
+                # lands on the keyframe at or before start; frames before start are decoded and dropped
+                container.seek(int((origin + start) / stream.time_base), stream=stream, backward=True)
+            target = targets.at_or_after(start)
+            held = None  # (frame, t): the latest frame at or before `target`
+            prev_t, interval = None, None
+            limit = sampling.max_frames or math.inf
+            first = True
+            reached_eof = False
+            for frame in container.decode(stream):
+                if first:  # the rotation lives in the frames' side data
+                    first = False
+                    vinfo.rotation = _rotation(frame)
+                    if vinfo.rotation % 180:
+                        vinfo.width, vinfo.height = vinfo.height, vinfo.width
+                    self.info = vinfo
+                if frame.pts is None:
+                    t = prev_t + (interval or 1.0 / (vinfo.avg_fps or 25.0)) if prev_t is not None else 0.0
+                else:
+                    t = float(frame.pts * stream.time_base) - origin
+                if prev_t is not None and t > prev_t:
+                    interval = t - prev_t
+                prev_t = t
+                last_t = t
+                _check_pixels(path, frame.width, frame.height, max_pixels)  # a stream can change size midway
+                if max_duration is not None and t > max_duration + _EPS:
+                    raise VideoDecodeError(path, f"the stream runs past max_duration = {max_duration:g} s (an endless "
+                                                 "or live stream?); pass a larger max_duration to decode it",
+                                           frames_decoded=emitted, decoded_until=t)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise VideoDecodeError(path, f"decoding took longer than timeout = {timeout:g} s",
+                                           frames_decoded=emitted, decoded_until=t)
+                if t < start - _EPS:
+                    continue
+                if end is not None and t >= end - _EPS:
+                    break
+                if t > target + _EPS:
+                    if held is not None:
+                        yield _to_rgb(*held, size)
+                        emitted += 1
+                        held = None
+                        if emitted >= limit:
+                            return
+                    target = targets.at_or_after(t)
+                    if target == math.inf:
+                        break
+                held = (frame, t)
             else:
-                t = float(frame.pts * stream.time_base) - origin
-            if prev_t is not None and t > prev_t:
-                interval = t - prev_t
-            prev_t = t
-            last_t = t
-            _check_pixels(path, frame.width, frame.height, max_pixels)  # a stream can change size midway
-            if max_duration is not None and t > max_duration + _EPS:
-                raise VideoDecodeError(path, f"the stream runs past max_duration = {max_duration:g} s (an endless "
-                                             "or live stream?); pass a larger max_duration to decode it",
-                                       frames_decoded=emitted, decoded_until=t)
-            if deadline is not None and time.monotonic() > deadline:
-                raise VideoDecodeError(path, f"decoding took longer than timeout = {timeout:g} s",
-                                       frames_decoded=emitted, decoded_until=t)
-            if t < start - _EPS:
-                continue
-            if end is not None and t >= end - _EPS:
-                break
-            if t > target + _EPS:
-                if held is not None:
+                reached_eof = True
+            if held is not None and emitted < limit:
+                # the last frame is on screen until t + its interval: emit it only if a target falls there
+                shown_until = held[1] + (interval or 1.0 / (vinfo.avg_fps or 25.0))
+                if target < shown_until - _EPS:
                     yield _to_rgb(*held, size)
                     emitted += 1
-                    held = None
-                    if emitted >= limit:
-                        return
-                target = targets.at_or_after(t)
-                if target == math.inf:
-                    break
-            held = (frame, t)
-        else:
-            reached_eof = True
-        if held is not None and emitted < limit:
-            # the last frame is on screen until t + its interval: emit it only if a target falls there
-            shown_until = held[1] + (interval or 1.0 / (vinfo.avg_fps or 25.0))
-            if target < shown_until - _EPS:
-                yield _to_rgb(*held, size)
-                emitted += 1
-        if first:
-            raise VideoDecodeError(path, "the video stream has no decodable frames")
-        declared = vinfo.duration
-        # a stream that stops short of the declared duration was cut; the slack lets audio outlast video
-        slack = max(1.0, 2.0 * (interval or 0.0))
-        if reached_eof and declared is not None and last_t + slack < declared:
-            cut = VideoDecodeError(path, f"stream ends at {last_t:.3f} s but the file declares {declared:.3f} s "
-                                         "(truncated?)", frames_decoded=emitted, decoded_until=last_t)
-            if strict:
-                raise cut
-            _damaged(vinfo, last_t + (interval or 0.0), cut.cause)
-    except VideoDecodeError:
-        raise
-    except Exception as e:  # av.error.* from a corrupt packet, MemoryError, ...
-        import av
+            if first:
+                raise VideoDecodeError(path, "the video stream has no decodable frames")
+            declared = vinfo.duration
+            # a stream that stops short of the declared duration was cut; the slack lets audio outlast video
+            slack = max(1.0, 2.0 * (interval or 0.0))
+            if reached_eof and declared is not None and last_t + slack < declared:
+                cut = VideoDecodeError(path, f"stream ends at {last_t:.3f} s but the file declares {declared:.3f} s "
+                                             "(truncated?)", frames_decoded=emitted, decoded_until=last_t)
+                if strict:
+                    raise cut
+                _damaged(vinfo, last_t + (interval or 0.0), cut.cause)
+        except VideoDecodeError:
+            raise
+        except Exception as e:  # av.error.* from a corrupt packet, MemoryError, ...
+            import av
 
-        error = VideoDecodeError(path, e, frames_decoded=emitted, decoded_until=last_t)
-        if strict or not emitted or not isinstance(e, av.error.FFmpegError):
-            raise error from e
-        _damaged(vinfo, last_t, f"{type(e).__name__}: {e}")
-    finally:
-        container.close()
+            error = VideoDecodeError(path, e, frames_decoded=emitted, decoded_until=last_t)
+            if strict or not emitted or not isinstance(e, av.error.FFmpegError):
+                raise error from e
+            _damaged(vinfo, last_t, f"{type(e).__name__}: {e}")
+        finally:
+            container.close()
 
 
 def _damaged(info: VideoInfo, decoded_end: float, why: str) -> None:
@@ -351,7 +375,7 @@ def _damaged(info: VideoInfo, decoded_end: float, why: str) -> None:
     info.decoded_end = decoded_end
     info.damage = f"decoded 0.000-{decoded_end:.3f} s of {declared}: {why}"
     warnings.warn(PartialDecodeWarning(f"video {info.path!r} is damaged; keeping its decodable part, "
-                                       f"{info.damage}"), stacklevel=3)
+                                       f"{info.damage}"), stacklevel=4)  # the caller iterating the FrameStream
 
 
 def _check_pixels(path, width: int, height: int, max_pixels: int | None) -> None:
@@ -384,16 +408,17 @@ def _last_packet_time(container, stream, origin: float) -> float:
 def decode(path, sampling: Sampling = Sampling(), **kw) -> DecodedVideo:
     """All sampled frames at once (see iter_frames for the arguments). On a mid-file error the
     VideoDecodeError carries the frames decoded before it as `.partial` (a DecodedVideo)."""
-    frames, times, info = [], [], []
+    stream = iter_frames(path, sampling, **kw)
+    frames, times = [], []
     try:
-        for img, t in iter_frames(path, sampling, info=info, **kw):
+        for img, t in stream:
             frames.append(img)
             times.append(t)
     except VideoDecodeError as e:
-        if info:
-            e.partial = _stack(frames, times, info[0])
+        if stream.info is not None:
+            e.partial = _stack(frames, times, stream.info)
         raise
-    return _stack(frames, times, info[0])
+    return _stack(frames, times, stream.info)
 
 
 def _stack(frames, times, info: VideoInfo) -> DecodedVideo:

@@ -271,7 +271,8 @@ class Embedder:
         frames_per_batch = max(1, self.batch_size // len(self.views))
         q: queue.Queue = queue.Queue(maxsize=self.queue_depth * frames_per_batch)
         stop = threading.Event()
-        info: list[VideoInfo] = []
+        stream = iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
+                             max_duration=max_duration, timeout=timeout, max_pixels=max_pixels, strict=strict)
 
         def put(item) -> bool:
             while not stop.is_set():
@@ -284,14 +285,14 @@ class Embedder:
 
         def worker():
             try:
-                for item in iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
-                                        info=info, max_duration=max_duration, timeout=timeout,
-                                        max_pixels=max_pixels, strict=strict):
+                for item in stream:
                     if not put(item):
                         return
                 put(_DONE)
             except BaseException as e:  # handed to the consumer, which raises it with the file named
                 put(e if isinstance(e, VideoDecodeError) else VideoDecodeError(path, e))
+            finally:
+                stream.close()  # the file, as soon as decoding stops
 
         thread = threading.Thread(target=worker, name=f"vcdfast-decode:{os.path.basename(str(path))}", daemon=True)
         thread.start()
@@ -321,13 +322,13 @@ class Embedder:
                 if control is _DONE:
                     break
                 if control is not None:
-                    if info:
-                        control.partial = self._result(vectors, times, info[0], sampling)
+                    if stream.info is not None:
+                        control.partial = self._result(vectors, times, stream.info, sampling)
                     raise control
         finally:
             stop.set()
             thread.join()
-        return self._result(vectors, times, info[0], sampling)
+        return self._result(vectors, times, stream.info, sampling)
 
     def _result(self, vectors, times, info: VideoInfo, sampling: Sampling) -> VideoEmbedding:
         arr = np.concatenate(vectors) if vectors else np.zeros((0, len(self.views), self.dim), np.float32)
