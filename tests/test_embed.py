@@ -247,7 +247,9 @@ def test_intervals():
     np.testing.assert_array_equal(e.intervals()[-1], [2, 3])
     e = VideoEmbedding.from_arrays(vec, [0.0, 0.5, 1.0], model=spec, sampling=Sampling(fps=2), duration=9)
     np.testing.assert_array_equal(e.intervals()[-1], [1.0, 1.5])
-    assert e.vectors.shape == (3, 1, 512)
+    assert e.last_end() == 1.5 and e.vectors.shape == (3, 1, 512)
+    empty = VideoEmbedding.from_arrays(vec[:0], [], model=spec)
+    assert empty.intervals().shape == (0, 2) and empty.last_end() == 0.0
 
 
 @pytest.mark.parametrize("kw,err", [(dict(vectors=np.zeros((3, 1, 512), np.float64)), ValueError),

@@ -211,7 +211,7 @@ def _match_rows(matches) -> list[dict]:
 def _coverage(emb) -> dict:
     """The part of the file that decoded, next to what the file declares (seconds)."""
     info = emb.info
-    end = info.decoded_end if info.decoded_end is not None else float(emb.intervals()[-1, 1]) if len(emb) else 0.0
+    end = info.decoded_end if info.decoded_end is not None else emb.last_end()
     declared = None if info.duration is None else [0.0, round(info.duration, 3)]
     return {"decoded": [0.0, round(end, 3)], "declared": declared, "complete": info.damage is None}
 

@@ -21,6 +21,7 @@ from vcdfast.decode import MAX_DURATION_S, MAX_PIXELS, Sampling, VideoInfo, iter
 from vcdfast.errors import ModelError, VideoDecodeError
 from vcdfast.inset import DEFAULT_INSET
 from vcdfast.models import ModelSpec, get_model
+from vcdfast.query import intervals
 from vcdfast.views import expand_views, make_views, scale_for
 
 __all__ = ["Embedder", "VideoEmbedding", "choose_providers"]
@@ -65,19 +66,20 @@ class VideoEmbedding:
             return float(np.median(np.diff(self.timestamps)))
         return 1.0 / (self.info.avg_fps or 1.0)
 
+    def last_end(self) -> float:
+        """Where the last descriptor's interval ends (s): min(t + step, duration), or t + step
+        when the duration is unknown or not after t; 0.0 without descriptors."""
+        if not len(self):
+            return 0.0
+        t = float(self.timestamps[-1])
+        end = t + self.step()
+        if self.info.duration is not None and t < self.info.duration:
+            end = min(end, self.info.duration)
+        return end
+
     def intervals(self) -> np.ndarray:
-        """(T, 2) [start, end) per descriptor: end = next timestamp; the last ends at
-        min(t + step, duration) (or t + step when the duration is unknown or not after t)."""
-        t = self.timestamps
-        out = np.empty((len(t), 2), np.float64)
-        out[:, 0] = t
-        if len(t):
-            out[:-1, 1] = t[1:]
-            last = t[-1] + self.step()
-            if self.info.duration is not None and t[-1] < self.info.duration:
-                last = min(last, self.info.duration)
-            out[-1, 1] = last
-        return out
+        """(T, 2) [start, end) per descriptor (vcdfast.query.intervals), the last ending at last_end()."""
+        return intervals(self.timestamps, self.last_end())
 
     @classmethod
     def from_arrays(cls, vectors, timestamps, *, model, sampling: Sampling = Sampling(), views=("full",),

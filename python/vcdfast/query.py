@@ -59,8 +59,9 @@ class Match:
 
 
 def intervals(timestamps: np.ndarray, last_end: float) -> np.ndarray:
-    """(T, 2) [start, end) per descriptor: each ends where the next starts, the last at
-    `last_end` (VideoEmbedding.intervals() of the embedded video, recorded at ingest)."""
+    """(T, 2) [start, end) per descriptor, the one rule for where a segment ends: each
+    descriptor's interval ends where the next starts, the last at `last_end`
+    (VideoEmbedding.last_end(), recorded at ingest as VideoMeta.last_end)."""
     t = np.asarray(timestamps, np.float64)
     out = np.empty((len(t), 2), np.float64)
     out[:, 0] = t

@@ -197,7 +197,7 @@ def write_batch(catalog: Catalog, first_stage, batch: list[_NewVideo], report: A
         if catalog.get(key) is not None:
             replaced.append(key)
         meta = VideoMeta.new(new.id, key, state, emb.vectors, duration=emb.info.duration,
-                             last_end=float(emb.intervals()[-1, 1]), source=new.source,
+                             last_end=emb.last_end(), source=new.source,
                              content_hash=new.content_hash, added=added)
         staged.append((meta, emb.vectors, emb.timestamps))
     catalog.put(staged)
