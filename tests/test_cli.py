@@ -91,7 +91,7 @@ def test_wrong_model_and_unknown_id_fail_with_status_1(indexed, corpus, capsys):
 def test_compare_two_files(corpus, capsys, tmp_path):  # noqa: F811
     pytest.importorskip("matplotlib", reason="--plot needs the `report` extra (matplotlib)")
     plot = tmp_path / "pair.png"
-    rc, out, _ = run(capsys, "compare", "--model", "sscd-mobile", "--format", "json", "--plot", plot,
+    rc, out, _ = run(capsys, "compare", "--format", "json", "--plot", plot,  # the default model
                      corpus["query"], corpus["refs"][1])
     assert plot.stat().st_size > 0
     (result,) = json.loads(out)

@@ -330,9 +330,10 @@ def _print_query_results(results: list[QueryResult], args) -> None:
 def cmd_compare(args) -> int:
     from vcdfast.decode import Sampling
     from vcdfast.embed import Embedder
+    from vcdfast.models import DEFAULT_MODEL
     from vcdfast.pairwise import compare
 
-    embedder = Embedder(args.model or "sscd", views=_views(args) or ("full",))
+    embedder = Embedder(args.model or DEFAULT_MODEL, views=_views(args) or ("full",))
     progress = Progress(2, quiet=args.quiet)
     embs = []
     for path in (args.a, args.b):
@@ -449,7 +450,7 @@ def _read_pairs(path) -> list[tuple[str, str]]:
 def cmd_demo(args) -> int:
     from vcdfast.demo import run_demo
 
-    result = run_demo(args.dir, model=args.model or "sscd-mobile", progress=False if args.quiet else None)
+    result = run_demo(args.dir, model=args.model, progress=False if args.quiet else None)
     print(f"demo videos and index in {result.folder}")
     print("known copies (truth):")
     _print_rows([{"ref_id": r, "query_start": qs, "query_end": qe, "ref_start": rs, "ref_end": re_}
@@ -585,6 +586,7 @@ VIEWS_HELP = ("comma-separated views embedded per frame (default: full). full: t
 
 def build_parser() -> argparse.ArgumentParser:
     from vcdfast.index import IdFrom
+    from vcdfast.models import DEFAULT_MODEL
     from vcdfast.query import AlignMethod
     from vcdfast.store import IndexType
 
@@ -601,7 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_argument("--uri", default=None,
                        help="Milvus server URI (http://host:19530) instead of the in-process search")
     model = argparse.ArgumentParser(add_help=False)
-    model.add_argument("--model", default=None, help="model name or .onnx path (default: the index's, else sscd)")
+    model.add_argument("--model", default=None,
+                       help=f"model name or .onnx path (default: the index's; for a new index and compare, "
+                            f"{DEFAULT_MODEL})")
     model.add_argument("--fps", type=_positive(float), default=None,
                        help="frames sampled per second (default: the index's, else 1)")
     model.add_argument("--views", default=None, help=VIEWS_HELP)
@@ -686,7 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("demo", parents=[output], help="generate videos, index, query, show matches")
-    p.add_argument("--model", default=None, help="model name (default sscd-mobile)")
+    p.add_argument("--model", default=None, help=f"model name (default {DEFAULT_MODEL})")
     p.add_argument("--dir", default=None, help="folder for the demo files (default: a new temp folder)")
     p.set_defaults(func=cmd_demo)
     return ap

@@ -41,7 +41,8 @@ class Index:
     def open(cls, path, *, model=None, sampling=None, views=None, uri: str | None = None, read_only: bool = False,
              create: bool = True, index_type: IndexType | str = IndexType.HNSW, dedup: float | None = None) -> Index:
         """Open the index in folder `path`, creating it when `create` and it does not exist.
-        model/sampling/views: None takes the recorded ones (new index: "sscd", 1 fps, ("full",)).
+        model/sampling/views: None takes the recorded ones (new index: vcdfast.models.DEFAULT_MODEL,
+        1 fps, ("full",)).
         uri (new index): None searches in-process; "http://host:19530" a Milvus server, a
         "*.db" path a milvus-lite file. dedup (new index): consecutive frames at cosine >= dedup
         share one searchable vector (embedded search only; None: every frame searchable)."""
