@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vcdfast.errors import IndexLockedError, VideoNotFoundError
 from vcdfast.index import ingest, maintenance, search
+from vcdfast.index.background import BackgroundCache
 from vcdfast.index.catalog import Catalog, VideoMeta
 from vcdfast.index.lock import lock_folder, locked_error, release_holder, write_holder
 from vcdfast.index.settings import check_embedding, open_settings
@@ -33,8 +34,7 @@ class Index:
         self.repaired: list[str] = []
         self._embedder = None
         self._query_embedders: dict = {}  # query views -> Embedder
-        self._background = None  # (spec, generation, Background): see background()
-        self._generation = 0  # bumped by every add and remove
+        self._background = BackgroundCache(self.catalog)
         self._holder_written = False
 
     @classmethod
@@ -124,20 +124,8 @@ class Index:
         return emb, qid
 
     def background(self, spec):
-        """Background descriptors for score normalisation (vcdfast.normalise), drawn from the
-        committed videos in key order (keys are hashes: a fixed, content-blind sample),
-        limit // per_video videos spread over the catalogue; cached until the next add/remove."""
-        from vcdfast.normalise import Background
-
-        cached = self._background
-        if cached is None or cached[0] != spec or cached[1] != self._generation:
-            generation = self._generation
-            keys = sorted(m.key for m in self.catalog.videos())
-            want = max(1, spec.limit // spec.frames_per_video(len(keys)))
-            chosen = keys[::max(1, len(keys) // want)][:want]
-            bg = Background.sample([self.catalog.matrix(k)[0] for k in chosen], spec, videos=len(keys))
-            self._background = cached = (spec, generation, bg)
-        return cached[2]
+        """The background descriptors of score normalisation under `spec` (None: None)."""
+        return self._background.get(spec)
 
     # --- writing ---
 
@@ -164,13 +152,9 @@ class Index:
         if on_error not in ("raise", "report"):
             raise ValueError(f"on_error must be 'raise' or 'report', got {on_error!r}")
         self._writable()
-        try:
-            report = ingest.add_files(self, path_or_paths, ids, id_from=id_from,
-                                      on_conflict=ingest.OnConflict(on_conflict), strict=strict,
-                                      batch_rows=batch_rows, progress=progress, on_progress=on_progress,
-                                      on_media=on_media)
-        finally:
-            self._generation += 1
+        report = ingest.add_files(self, path_or_paths, ids, id_from=id_from, on_conflict=ingest.OnConflict(on_conflict),
+                                  strict=strict, batch_rows=batch_rows, progress=progress, on_progress=on_progress,
+                                  on_media=on_media)
         if report.failed and on_error == "raise":
             raise AddError(report)
         return report
@@ -185,17 +169,11 @@ class Index:
                        on_conflict: ingest.OnConflict | str = ingest.OnConflict.ERROR) -> ingest.AddReport:
         """Index many (video_id, VideoEmbedding, {"source", "content_hash"}) in one batch."""
         self._writable()
-        try:
-            return ingest.add_embeddings(self, items, on_conflict=ingest.OnConflict(on_conflict))
-        finally:
-            self._generation += 1
+        return ingest.add_embeddings(self, items, on_conflict=ingest.OnConflict(on_conflict))
 
     def remove(self, video_ids: str | Iterable[str]) -> None:
         self._writable()
-        try:
-            maintenance.remove(self, video_ids)
-        finally:
-            self._generation += 1
+        maintenance.remove(self, video_ids)
 
     def _writable(self) -> None:
         if self.read_only:
@@ -240,9 +218,8 @@ class Index:
         import numpy as np
 
         options = options or QueryOptions()
-        background = self.background(options.background) if options.background is not None else None
         q = np.ascontiguousarray(query_vectors, np.float32)
-        return search.candidates(self.first_stage, self.catalog, q, options, background)[0]
+        return search.candidates(self.first_stage, self.catalog, q, options, self.background(options.background))[0]
 
     def query(self, path_or_embedding, *, query_id: str | None = None, options: QueryOptions | None = None,
               num_threads: int | None = None, **changes) -> list[Match]:
@@ -254,8 +231,8 @@ class Index:
 
         options = dataclasses.replace(options or QueryOptions(), **changes)
         emb, qid = self._as_embedding(path_or_embedding, query_id, options.views)
-        background = self.background(options.background) if options.background is not None else None
-        return search.query(self.first_stage, self.catalog, emb, qid, options, background, num_threads)
+        return search.query(self.first_stage, self.catalog, emb, qid, options, self.background(options.background),
+                            num_threads)
 
     def query_videos(self, path_or_embedding, *, query_id: str | None = None,
                      top_n: int = 5) -> list[search.VideoMatch]:
