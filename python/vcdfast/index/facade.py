@@ -4,7 +4,6 @@ the query stages (search), verify/stats/remove (maintenance)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -12,8 +11,9 @@ from vcdfast.errors import IndexLockedError, VideoNotFoundError
 from vcdfast.index import ingest, maintenance, search
 from vcdfast.index.background import BackgroundCache
 from vcdfast.index.catalog import Catalog, VideoMeta
+from vcdfast.index.embedders import Embedders
 from vcdfast.index.lock import lock_folder, locked_error, release_holder, write_holder
-from vcdfast.index.settings import check_embedding, open_settings
+from vcdfast.index.settings import open_settings
 from vcdfast.query import Match, QueryOptions
 from vcdfast.store import IndexType, MatrixStore, open_first_stage
 
@@ -32,8 +32,7 @@ class Index:
         self.catalog = Catalog(matrices)
         self.first_stage = None
         self.repaired: list[str] = []
-        self._embedder = None
-        self._query_embedders: dict = {}  # query views -> Embedder
+        self._embedders = Embedders(settings, spec, sampling, views)
         self._background = BackgroundCache(self.catalog)
         self._holder_written = False
 
@@ -89,39 +88,17 @@ class Index:
 
     @property
     def embedder(self):
-        if self._embedder is None:
-            from vcdfast.embed import Embedder
-
-            self._embedder = Embedder(self.spec, views=self.views)
-        return self._embedder
+        """The Embedder of the index's model and views."""
+        return self._embedders.get(self.views)
 
     def embed(self, path, **kw):
         """Embedder.embed_video(path, the index's sampling, **kw), with the index's views."""
-        return self.embedder.embed_video(path, self.sampling, **kw)
+        return self._embedders.embed(path, **kw)
 
     def embed_query(self, path, views: Sequence[str] | None = None, **kw):
         """A query video embedded with query-side views (default QueryOptions().views); **kw
         as for Embedder.embed_video."""
-        from vcdfast.embed import Embedder
-        from vcdfast.views import expand_views
-
-        views = expand_views(views if views is not None else QueryOptions().views)
-        if views not in self._query_embedders:
-            self._query_embedders[views] = Embedder(self.spec, views=views)
-        return self._query_embedders[views].embed_video(path, self.sampling, **kw)
-
-    def _as_embedding(self, path_or_embedding, query_id: str | None, query_views: Sequence[str] | None = None):
-        """(embedding, id) of a path (embedded with the index's views, or with `query_views`)
-        or of an embedding as given (a query's is queried with the views it has)."""
-        if isinstance(path_or_embedding, (str, os.PathLike)):
-            emb = self.embed(path_or_embedding) if query_views is None else self.embed_query(path_or_embedding,
-                                                                                             query_views)
-            qid = Path(path_or_embedding).stem
-        else:
-            emb, qid = path_or_embedding, "query"
-        qid = query_id if query_id is not None else qid
-        check_embedding(self.settings, emb, f"query {qid!r}", query=query_views is not None)
-        return emb, qid
+        return self._embedders.embed_query(path, views, **kw)
 
     def background(self, spec):
         """The background descriptors of score normalisation under `spec` (None: None)."""
@@ -230,12 +207,12 @@ class Index:
         import dataclasses
 
         options = dataclasses.replace(options or QueryOptions(), **changes)
-        emb, qid = self._as_embedding(path_or_embedding, query_id, options.views)
+        emb, qid = self._embedders.query_input(path_or_embedding, query_id, options.views)
         return search.query(self.first_stage, self.catalog, emb, qid, options, self.background(options.background),
                             num_threads)
 
     def query_videos(self, path_or_embedding, *, query_id: str | None = None,
                      top_n: int = 5) -> list[search.VideoMatch]:
         """Video-level near duplicates: the `top_n` videos whose pooled descriptor is nearest."""
-        emb, qid = self._as_embedding(path_or_embedding, query_id)
+        emb, qid = self._embedders.query_input(path_or_embedding, query_id)
         return search.query_videos(self.first_stage, self.catalog, emb, qid, top_n)
