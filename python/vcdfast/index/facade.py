@@ -1,21 +1,20 @@
-"""`Index`: one folder, one handle. It opens the stores and delegates: settings
-(vcdfast.index.settings), the HOLDER record (lock), records (catalog), adds (ingest),
-the query stages (search), verify/stats/remove (maintenance)."""
+"""`Index`: one folder, one handle. It delegates: opening and closing the folder's stores
+(vcdfast.index.folder), embedding (embedders), adds (ingest), the query stages (search), the
+normalisation's background (background), verify/stats/remove (maintenance)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from vcdfast.errors import IndexLockedError, VideoNotFoundError
+from vcdfast.errors import VideoNotFoundError
 from vcdfast.index import ingest, maintenance, search
 from vcdfast.index.background import BackgroundCache
-from vcdfast.index.catalog import Catalog, VideoMeta
+from vcdfast.index.catalog import VideoMeta
 from vcdfast.index.embedders import Embedders
-from vcdfast.index.lock import lock_folder, locked_error, release_holder, write_holder
-from vcdfast.index.settings import open_settings
+from vcdfast.index.folder import IndexFolder
 from vcdfast.query import Match, QueryOptions
-from vcdfast.store import IndexType, MatrixStore, open_first_stage
+from vcdfast.store import IndexType
 
 __all__ = ["Index"]
 
@@ -26,57 +25,28 @@ class Index:
     as a context manager. One process opens an index at a time (LevelDB's lock); threads of
     that process may share the handle, one writing while others read."""
 
-    def __init__(self, path: Path, matrices: MatrixStore, settings, spec, sampling, views, read_only: bool):
-        self.path, self.settings, self.spec, self.sampling, self.views = path, settings, spec, sampling, views
-        self.read_only = read_only
-        self.catalog = Catalog(matrices)
-        self.first_stage = None
-        self.repaired: list[str] = []
-        self._embedders = Embedders(settings, spec, sampling, views)
+    def __init__(self, folder: IndexFolder):
+        self._folder = folder
+        self.path, self.read_only, self.settings = folder.path, folder.read_only, folder.settings
+        self.spec, self.sampling, self.views = folder.spec, folder.sampling, folder.views
+        self.catalog, self.first_stage, self.repaired = folder.catalog, folder.first_stage, folder.repaired
+        self._embedders = Embedders(self.settings, self.spec, self.sampling, self.views)
         self._background = BackgroundCache(self.catalog)
-        self._holder_written = False
 
     @classmethod
     def open(cls, path, *, model=None, sampling=None, views=None, uri: str | None = None, read_only: bool = False,
              create: bool = True, index_type: IndexType | str = IndexType.HNSW, dedup: float | None = None) -> Index:
         """Open the index in folder `path`, creating it when `create` and it does not exist.
         model/sampling/views: None takes the recorded ones (new index: vcdfast.models.DEFAULT_MODEL,
-        1 fps, ("full",)).
-        uri (new index): None searches in-process; "http://host:19530" a Milvus server, a
-        "*.db" path a milvus-lite file. dedup (new index): consecutive frames at cosine >= dedup
-        share one searchable vector (embedded search only; None: every frame searchable)."""
-        path = Path(path)
-        matrices = lock_folder(path, create=create, read_only=read_only)
-        ix = None
-        try:
-            recorded = matrices.settings()
-            if recorded is None and read_only:
-                raise FileNotFoundError(f"no vcdfast index at {str(path)!r}")
-            settings, spec, views_, sampling_ = open_settings(path, recorded, model=model, sampling=sampling,
-                                                              views=views, uri=uri, index_type=index_type, dedup=dedup)
-            ix = cls(path, matrices, settings, spec, sampling_, views_, read_only)
-            ix.first_stage = open_first_stage(path, settings, uri, read_only=read_only)
-            if recorded is None:
-                matrices.put_settings(settings.to_dict())
-            ix._holder_written = write_holder(path, read_only)
-            if not read_only:
-                ix.repaired = ix.catalog.repair(ix.first_stage.delete)
-                ix.first_stage.flush()
-            ix.first_stage.sync(ix.catalog)
-        except BaseException as e:
-            ix.close() if ix is not None else matrices.close()
-            if isinstance(e, IndexLockedError):  # milvus-lite's lock
-                raise locked_error(path) from e
-            raise
-        return ix
+        1 fps, ("full",)). uri (new index): None searches in-process; "http://host:19530" a
+        Milvus server, a "*.db" path a milvus-lite file. dedup (new index): consecutive frames
+        at cosine >= dedup share one searchable vector (embedded search only; None: every
+        frame searchable)."""
+        return cls(IndexFolder.open(Path(path), model=model, sampling=sampling, views=views, uri=uri,
+                                    read_only=read_only, create=create, index_type=index_type, dedup=dedup))
 
     def close(self) -> None:
-        if self._holder_written:  # before the locks go: a next holder's file must not be removed
-            self._holder_written = False
-            release_holder(self.path)
-        if self.first_stage is not None:
-            self.first_stage.close()
-        self.catalog.matrices.close()
+        self._folder.close()
 
     def __enter__(self) -> Index:
         return self
@@ -128,7 +98,7 @@ class Index:
 
         if on_error not in ("raise", "report"):
             raise ValueError(f"on_error must be 'raise' or 'report', got {on_error!r}")
-        self._writable()
+        self._folder.require_writable()
         report = ingest.add_files(self, path_or_paths, ids, id_from=id_from, on_conflict=ingest.OnConflict(on_conflict),
                                   strict=strict, batch_rows=batch_rows, progress=progress, on_progress=on_progress,
                                   on_media=on_media)
@@ -145,16 +115,12 @@ class Index:
     def add_embeddings(self, items: Iterable[tuple[str, object, dict]], *,
                        on_conflict: ingest.OnConflict | str = ingest.OnConflict.ERROR) -> ingest.AddReport:
         """Index many (video_id, VideoEmbedding, {"source", "content_hash"}) in one batch."""
-        self._writable()
+        self._folder.require_writable()
         return ingest.add_embeddings(self, items, on_conflict=ingest.OnConflict(on_conflict))
 
     def remove(self, video_ids: str | Iterable[str]) -> None:
-        self._writable()
+        self._folder.require_writable()
         maintenance.remove(self, video_ids)
-
-    def _writable(self) -> None:
-        if self.read_only:
-            raise PermissionError(f"the index at {str(self.path)!r} is open read-only")
 
     # --- reading ---
 
