@@ -4,8 +4,11 @@ normalisation's background (background), verify/stats/remove (maintenance)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from vcdfast.errors import VideoNotFoundError
 from vcdfast.index import ingest, maintenance, search
@@ -54,8 +57,6 @@ class Index:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    # --- embedding ---
-
     @property
     def embedder(self):
         """The Embedder of the index's model and views."""
@@ -73,8 +74,6 @@ class Index:
     def background(self, spec):
         """The background descriptors of score normalisation under `spec` (None: None)."""
         return self._background.get(spec)
-
-    # --- writing ---
 
     def add(self, path_or_paths, *, ids: Sequence[str] | None = None, id_from: ingest.IdFrom = ingest.IdFrom.STEM,
             on_conflict: ingest.OnConflict | str = ingest.OnConflict.ERROR, on_error: str = "raise",
@@ -94,17 +93,10 @@ class Index:
         `.partial`; strict=True makes it a failure instead. Rows reach the stores in batches of
         about `batch_rows`. on_progress(path) is called after each file, on_media(path, seconds
         of media embedded so far) during each one."""
-        from vcdfast.errors import AddError
-
-        if on_error not in ("raise", "report"):
-            raise ValueError(f"on_error must be 'raise' or 'report', got {on_error!r}")
         self._folder.require_writable()
-        report = ingest.add_files(self, path_or_paths, ids, id_from=id_from, on_conflict=ingest.OnConflict(on_conflict),
-                                  strict=strict, batch_rows=batch_rows, progress=progress, on_progress=on_progress,
-                                  on_media=on_media)
-        if report.failed and on_error == "raise":
-            raise AddError(report)
-        return report
+        return ingest.add_files(self, path_or_paths, ids, id_from=id_from, on_conflict=on_conflict, on_error=on_error,
+                                strict=strict, batch_rows=batch_rows, progress=progress, on_progress=on_progress,
+                                on_media=on_media)
 
     def add_embedding(self, video_id: str, emb, *, source: str | None = None, content_hash: str | None = None,
                       on_conflict: ingest.OnConflict | str = ingest.OnConflict.ERROR) -> ingest.AddReport:
@@ -116,13 +108,11 @@ class Index:
                        on_conflict: ingest.OnConflict | str = ingest.OnConflict.ERROR) -> ingest.AddReport:
         """Index many (video_id, VideoEmbedding, {"source", "content_hash"}) in one batch."""
         self._folder.require_writable()
-        return ingest.add_embeddings(self, items, on_conflict=ingest.OnConflict(on_conflict))
+        return ingest.add_embeddings(self, items, on_conflict=on_conflict)
 
     def remove(self, video_ids: str | Iterable[str]) -> None:
         self._folder.require_writable()
         maintenance.remove(self, video_ids)
-
-    # --- reading ---
 
     def record(self, video_id: str) -> VideoMeta:
         meta = self.catalog.find(video_id)
@@ -158,8 +148,6 @@ class Index:
     def candidates(self, query_vectors, options: QueryOptions | None = None) -> list[VideoMeta]:
         """The candidate videos of (T, V, D) query descriptors under `options` (first stage,
         normalisation, votes): what `query` aligns."""
-        import numpy as np
-
         options = options or QueryOptions()
         q = np.ascontiguousarray(query_vectors, np.float32)
         return search.candidates(self.first_stage, self.catalog, q, options, self.background(options.background))[0]
@@ -170,8 +158,6 @@ class Index:
         vcdfast.index.search) under `options` (default QueryOptions()) with `changes` (its
         field names) applied. A path is embedded with options.views; a VideoEmbedding is
         queried with the views it has."""
-        import dataclasses
-
         options = dataclasses.replace(options or QueryOptions(), **changes)
         emb, qid = self._embedders.query_input(path_or_embedding, query_id, options.views)
         return search.query(self.first_stage, self.catalog, emb, qid, options, self.background(options.background),
