@@ -10,6 +10,7 @@ import pytest
 from test_index_e2e import COPIES, MECHANICS_JSON, TOL, corpus  # noqa: F401  (corpus is a fixture)
 
 from vcdfast.cli import main
+from vcdfast.progress import InputProgress
 from videos import make_not_a_video
 
 QUERY = ("query", "--options", MECHANICS_JSON)  # generated scenes: their own options (test_index_e2e)
@@ -164,11 +165,9 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_in_a_terminal_rewrites_one_line_and_elsewhere_prints_finished_inputs():
-    from vcdfast import cli
-
     for stream in (_Terminal(), io.StringIO()):
         clock = iter([0.0, 0.1, 0.5, 0.6, 0.6, 40.0, 41.0])  # one reading per call below
-        p = cli.Progress(2, quiet=False, stream=stream, clock=lambda: next(clock))
+        p = InputProgress(2, quiet=False, stream=stream, clock=lambda: next(clock))
         p.start("dir/a.mp4")  # 0.0
         p.media(1.0)  # 0.1: too soon after the start to redraw in a terminal
         p.media(5.0)  # 0.5: redrawn in a terminal
@@ -186,7 +185,7 @@ def test_progress_in_a_terminal_rewrites_one_line_and_elsewhere_prints_finished_
                 "[1/2] a.mp4 … 5.0 s media, 0.6 s", "[2/2] b.mp4 … 600.0 s media, 39.4 s so far",
                 "[2/2] b.mp4 … 600.0 s media, 40.4 s, 2 match(es)"]
     quiet = io.StringIO()
-    p = cli.Progress(1, quiet=True, stream=quiet)
+    p = InputProgress(1, quiet=True, stream=quiet)
     p.start("a.mp4")
     p.done()
     assert quiet.getvalue() == ""

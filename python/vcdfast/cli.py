@@ -20,10 +20,11 @@ import inspect
 import json
 import os
 import sys
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from vcdfast.progress import InputProgress
 
 __all__ = ["main"]
 
@@ -62,65 +63,6 @@ class Failures:
         if errors_file:
             Path(errors_file).write_text(json.dumps(self.items, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return 1 if self.items else 0
-
-
-class Progress:
-    """Progress over many inputs on stderr. In a terminal, one line rewritten in place
-    (`[3/9] file.mp4 … 12.4 s media, 2.1 s`) that grows with each second of media decoded;
-    elsewhere the same line once per finished input, and every `every_s` seconds on a long
-    one. Silent when `quiet`. `clock` gives seconds (time.monotonic)."""
-
-    def __init__(self, total: int, *, quiet: bool, stream=None, every_s: float = 30.0, clock=time.monotonic):
-        self.stream = stream or sys.stderr
-        self.total, self.quiet, self.every_s, self.clock = total, quiet, every_s, clock
-        self.tty = self.stream.isatty()
-        self.count, self.path = 0, None
-        self.started = self.shown = 0.0
-        self.media_s = 0.0
-
-    def start(self, path) -> None:
-        self.count += 1
-        self.path, self.media_s = path, 0.0
-        self.started = self.shown = self.clock()
-        if self.tty:
-            self._show(self._line(self.started))
-
-    def media(self, seconds: float) -> None:
-        """`seconds` of the current input's media are done."""
-        self.media_s = seconds
-        now = self.clock()
-        if now - self.shown >= (0.2 if self.tty else self.every_s):
-            self.shown = now
-            self._show(self._line(now) + ("" if self.tty else " so far"))
-
-    def done(self, note: str = "") -> None:
-        self._show(self._line(self.clock()) + (f", {note}" if note else ""), final=True)
-        self.path = None
-
-    def _line(self, now: float) -> str:
-        name = Path(self.path).name
-        return f"[{self.count}/{self.total}] {name} … {self.media_s:.1f} s media, {now - self.started:.1f} s"
-
-    def _show(self, text: str, final: bool = False) -> None:
-        if self.quiet:
-            return
-        if self.tty:
-            self.stream.write("\r\x1b[K" + text + ("\n" if final else ""))
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def follow(self, path, seconds: float) -> None:
-        """on_media callback for Index.add: starts a line when the input changes."""
-        if path != self.path:
-            self.start(path)
-        self.media(seconds)
-
-    def finished(self, path) -> None:
-        """on_progress callback for Index.add (inputs that decoded nothing have no line yet)."""
-        if path != self.path:
-            self.start(path)
-        self.done()
 
 
 def summary(text: str, args) -> None:
@@ -222,7 +164,7 @@ def _coverage(emb) -> dict:
 def cmd_index(args) -> int:
     failures = Failures()
     paths = expand_inputs(args.paths, failures)
-    progress = Progress(len(paths), quiet=args.quiet)
+    progress = InputProgress(len(paths), quiet=args.quiet)
     report = None
     with _open_index(args, create=True) as ix:
         if ix.repaired:
@@ -263,7 +205,7 @@ def cmd_query(args) -> int:
     failures = Failures()
     paths = expand_inputs(args.videos, failures)
     params = dict(args.param or [])
-    progress = Progress(len(paths), quiet=args.quiet)
+    progress = InputProgress(len(paths), quiet=args.quiet)
     results: list[QueryResult] = []
     with _open_index(args, create=False, read_only=args.read_only) as ix:
         for p in paths:
@@ -334,7 +276,7 @@ def cmd_compare(args) -> int:
     from vcdfast.pairwise import compare
 
     embedder = Embedder(args.model or DEFAULT_MODEL, views=_views(args) or ("full",))
-    progress = Progress(2, quiet=args.quiet)
+    progress = InputProgress(2, quiet=args.quiet)
     embs = []
     for path in (args.a, args.b):
         progress.start(path)
