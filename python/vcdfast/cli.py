@@ -225,7 +225,7 @@ def cmd_query(args) -> int:
                     result.matches = ix.query_videos(emb, query_id=result.query_id,
                                                      **({"top_n": args.candidates} if args.candidates else {}))
                 else:
-                    given = {"frame_neighbours": args.top_k, "candidates": args.candidates}
+                    given = {"frame_neighbours": args.frame_neighbours, "candidates": args.candidates}
                     if params:
                         given["params"] = {**(args.options.params if args.options else {}), **params}
                     result.matches = ix.query(emb, query_id=result.query_id, options=args.options, method=args.method,
@@ -578,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("query", parents=[store, model, align, decoding, output, errors],
                        help="find copied segments of videos in the index")
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files, folders, glob patterns or @listfile")
-    p.add_argument("--top-k", type=_positive(int), default=None,
+    p.add_argument("--frame-neighbours", type=_positive(int), default=None,
                    help="nearest reference frames per query descriptor (default: vcdfast.query.QueryOptions)")
     p.add_argument("--candidates", type=_positive(int), default=None,
                    help="reference videos aligned per query (default: vcdfast.query.QueryOptions)")
