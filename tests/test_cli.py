@@ -50,6 +50,26 @@ def test_index_reports_bad_inputs_and_indexes_the_rest(indexed, capsys):
     assert rc == 0 and out.startswith("ok: 3 videos")
 
 
+def test_stats_and_models_list(indexed, capsys):
+    rc, out, _ = run(capsys, "stats", "--index", indexed["index"], "--format", "json")
+    stats = json.loads(out)
+    assert rc == 0 and (stats["videos"], stats["model"], stats["views"]) == (3, "sscd-mobile", ["full"]), stats
+    assert stats["frames"] == stats["rows"] > 0 and stats["disk_bytes"] > 0, stats
+    rc, out, _ = run(capsys, "stats", "--index", indexed["index"])
+    rows = [line.split(None, 1) for line in out.splitlines()]
+    assert rc == 0 and rows[0] == ["key", "value"] and ["videos", "3"] in rows and ["views", '["full"]'] in rows, out
+    rc, out, _ = run(capsys, "models", "list", "--format", "json")
+    models = {m["name"]: m for m in json.loads(out)}
+    assert rc == 0 and models["sscd-mobile"]["dim"] == 512 and models["sscd-mobile"]["input"] == "288x288", models
+
+
+def test_models_export_isc_needs_a_checkpoint_and_the_export_extra(tmp_path, capsys):
+    rc, _, err = run(capsys, "models", "export-isc", tmp_path / "missing.pth.tar", "--out", tmp_path / "models")
+    # which of the two it reports depends on whether torch is installed
+    assert rc == 1 and err.startswith("vcdfast: error: ") and err.count("\n") == 1, err
+    assert "missing.pth.tar does not exist" in err or "pip install 'vcdfast[export]'" in err, err
+
+
 def test_query_csv_is_vsc_format_with_the_copies(indexed, corpus, capsys):  # noqa: F811
     rc, out, _ = run(capsys, *QUERY, "--index", indexed["index"], "--format", "csv", "-q", corpus["query"])
     assert rc == 0
