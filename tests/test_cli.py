@@ -138,7 +138,7 @@ def test_query_views_option(indexed, corpus, capsys):  # noqa: F811
     rc, _, err = run(capsys, *QUERY, "--index", indexed["index"], "--query-views", "full,bogus", corpus["query"])
     assert rc == 2 and err.count("\n") == 1 and "argument --query-views: unknown view 'bogus'" in err, err
     rc, out, _ = run(capsys, *QUERY, "--index", indexed["index"], "--format", "json", "-q", "--query-views", "full",
-                     corpus["query"])
+                     "--frame-neighbours", "16", corpus["query"])
     (result,) = json.loads(out)
     assert rc == 0 and "ref1" in {m["ref_id"] for m in result["matches"]}, result
 
