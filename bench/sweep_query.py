@@ -124,16 +124,17 @@ def align(maps: dict, tn_params: dict) -> dict:
     return {(qid, rid): tn(sim, **tn_params) for qid, cands in maps.items() for rid, sim in cands}
 
 
-def trimmed(maps: dict, found: dict, trim_sim: float | None, trim_gap: int, max_iou: float) -> dict:
-    """Boxes cut to chains and rescored (vcdfast.align.trim), then TN's overlap rule again
-    (vcdfast.query.suppress_overlaps), as vcdfast.query.align_views does; None: as TN left them."""
+def trimmed(maps: dict, found: dict, trim_sim: float | None, max_iou: float) -> dict:
+    """Boxes cut to chains and rescored (vcdfast.align.trim, with the table's trim_gap, as the
+    query's), then TN's overlap rule again (vcdfast.query.suppress_overlaps), as
+    vcdfast.query.align_views does; None: as TN left them."""
     from vcdfast.align import trim
     from vcdfast.query import suppress_overlaps
 
     if trim_sim is None:
         return found
     sims = {(qid, rid): sim for qid, cands in maps.items() for rid, sim in cands}
-    return {pair: suppress_overlaps(*trim(sims[pair], boxes, trim_sim=trim_sim, trim_gap=trim_gap), max_iou)
+    return {pair: suppress_overlaps(*trim(sims[pair], boxes, trim_sim=trim_sim), max_iou)
             for pair, (boxes, _) in found.items()}
 
 
@@ -158,7 +159,7 @@ def _kernel_tn() -> dict:
 
 
 SEED = {"views": ("full",), "background": None, "vote": "sum", "frame_neighbours": 64, "candidates": 5,
-        "tn": None, "trim_sim": None, "trim_gap": 3, "min_score": -1.0}  # tn None: the kernel's defaults
+        "tn": None, "trim_sim": None, "min_score": -1.0}  # tn None: the kernel's defaults
 GRID = {  # one axis per stage, so that each stage's work is shared by the settings after it
     "first": {"beta": [0.0, 0.5, 1.0], "k": [8], "candidates": [5, 10]},
     "tn": {"max_step": [5, 10], "min_sim": [0.1, 0.15, 0.2, 0.3], "min_length": [2, 3]},
@@ -200,7 +201,7 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                 tn_params = {**kernel_tn, "max_step": step, "min_sim": min_sim, "min_length": min_len}
                 found = align(maps, tn_params)
                 for trim in GRID["trim_sim"]:
-                    cut = trimmed(maps, found, trim, SEED["trim_gap"], tn_params["max_iou"])
+                    cut = trimmed(maps, found, trim, tn_params["max_iou"])
                     for min_score in GRID["min_score"]:
                         cfg = {**first, "tn": tn_params, "trim_sim": trim, "min_score": min_score}
                         emit(model, None, cfg, matches(emb, cut, min_score), cand_ids)
