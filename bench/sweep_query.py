@@ -129,16 +129,17 @@ def align(maps: dict, params: dict, method: str = "tn") -> dict:
     return {(qid, rid): run(sim, **params) for qid, cands in maps.items() for rid, sim in cands}
 
 
-def trimmed(maps: dict, found: dict, trim_sim: float | None, trim_gap: int, max_iou: float) -> dict:
-    """Boxes cut to chains and rescored (vcdfast.align.trim), then TN's overlap rule again
-    (vcdfast.query.suppress_overlaps), as vcdfast.query.align_views does; None: as TN left them."""
+def trimmed(maps: dict, found: dict, trim_sim: float | None, max_iou: float) -> dict:
+    """Boxes cut to chains and rescored (vcdfast.align.trim, with the table's trim_gap, as the
+    query's), then TN's overlap rule again (vcdfast.query.suppress_overlaps), as
+    vcdfast.query.align_views does; None: as TN left them."""
     from vcdfast.align import trim
     from vcdfast.query import suppress_overlaps
 
     if trim_sim is None:
         return found
     sims = {(qid, rid): sim for qid, cands in maps.items() for rid, sim in cands}
-    return {pair: suppress_overlaps(*trim(sims[pair], boxes, trim_sim=trim_sim, trim_gap=trim_gap), max_iou)
+    return {pair: suppress_overlaps(*trim(sims[pair], boxes, trim_sim=trim_sim), max_iou)
             for pair, (boxes, _) in found.items()}
 
 
@@ -163,7 +164,7 @@ def _kernel_tn() -> dict:
 
 
 SEED = {"views": ("full",), "background": None, "vote": "sum", "frame_neighbours": 64, "candidates": 5,
-        "tn": None, "trim_sim": None, "trim_gap": 3, "min_score": -1.0}  # tn None: the kernel's defaults
+        "tn": None, "trim_sim": None, "min_score": -1.0}  # tn None: the kernel's defaults
 GRID = {  # one axis per stage, so that each stage's work is shared by the settings after it
     "first": {"beta": [0.0, 0.5, 1.0], "k": [8], "candidates": [5, 10], "part_margin": [0.0, 0.1, 0.2]},
     "tn": {"max_step": [5, 10], "min_sim": [0.1, 0.15, 0.2, 0.3], "min_length": [2, 3]},
@@ -171,9 +172,13 @@ GRID = {  # one axis per stage, so that each stage's work is shared by the setti
     "chain": {"min_sim": [0.1, 0.15, 0.2, 0.3], "max_step": [1, 2, 3], "min_frames": [1, 2, 3]},
     "min_score": [-1.0, 0.1, 0.2, 0.3],
 }
-# Query CPU must stay within 2x that of sscd on the whole frame (issue 9): per view, sscd-mobile
-# costs ~0.22x sscd on this CPU (bench_frames), so sscd affords two views and sscd-mobile all.
+# Query CPU must stay within 2x that of sscd on the whole frame (issue 9). sscd affords two views.
+# sscd-mobile's query with full, flip and inset (3 model runs per sampled frame, decoding at twice
+# the model's size, the inset search) took 0.055-0.069 CPU s per video s in bench_e2e, sscd's
+# whole frame 0.055, so each further run costs ~0.015: five runs fit (~0.09), nine (the quarters
+# too, ~0.15) do not. Every set is scored; the rule chooses among those within budget.
 VIEW_SETS_BY_MODEL = {"sscd": ["full", "full+flip"]}
+MAX_MODEL_RUNS = {"sscd": 2, "sscd-mobile": 5}  # expanded views per sampled query frame
 
 
 def sweep(split: Path, embs: dict, sink) -> list[dict]:
@@ -211,7 +216,7 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                 tn_params = {**kernel_tn, "max_step": step, "min_sim": min_sim, "min_length": min_len}
                 found = align(maps, tn_params)
                 for trim in GRID["trim_sim"]:
-                    cut = trimmed(maps, found, trim, SEED["trim_gap"], tn_params["max_iou"])
+                    cut = trimmed(maps, found, trim, tn_params["max_iou"])
                     for min_score in GRID["min_score"]:
                         cfg = {**first, "tn": tn_params, "trim_sim": trim, "min_score": min_score}
                         emit(model, None, cfg, matches(emb, cut, min_score), cand_ids)
@@ -239,8 +244,11 @@ def objective(row: dict) -> float:
 
 
 def choose(rows: list[dict]) -> dict | None:
+    from vcdfast.views import expand_views
+
     ok = [r for r in rows if r["label"] is None and r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED
-          and r["candidate_recall"] >= MIN_CANDIDATE_RECALL]
+          and r["candidate_recall"] >= MIN_CANDIDATE_RECALL
+          and len(expand_views(r["views"])) <= MAX_MODEL_RUNS.get(r["model"], 1)]
     return max(ok, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"], r["trim_sim"] or 0,
                                   (r.get("chain") or {}).get("min_sim", 0), r["min_score"]), default=None)
 
@@ -258,7 +266,11 @@ def describe(r: dict) -> str:
     else:
         tn = r["tn"]
         method = f"TN max_step {tn['max_step']} min_sim {tn['min_sim']} min_length {tn['min_length']}, {trim}"
+    from vcdfast.views import expand_views
+
     margin = f" (parts at margin {r['part_margin']})" if r.get("part_margin") else ""
+    if len(expand_views(r["views"])) > MAX_MODEL_RUNS.get(r["model"], 1):
+        margin += " [over the query CPU budget]"
     return f"{'+'.join(r['views'])}{margin}, {bg}, {r['candidates']} candidates, {method}{floor}"
 
 
@@ -277,10 +289,11 @@ def table(rows: list[dict], split: str) -> str:
         key = (chosen["model"], tuple(chosen["views"]), chosen["background"] is not None, bool(chosen.get("chain")))
         best[key] = chosen
     shown = [r for r in rows if r["label"]] + sorted(best.values(), key=lambda r: -objective(r))
+    budget = ", ".join(f"{m} {n}" for m, n in MAX_MODEL_RUNS.items())
     lines = [MD_BEGIN, f"Tuning split `{split}`: {len(rows)} settings scored (bench/sweep_query.py). Rule: best "
              f"(VCSL F1 + segment µAP) / 2 with copy-free queries flagged <= {MAX_NEGATIVES_FLAGGED} and candidate "
-             f"recall >= {MIN_CANDIDATE_RECALL}; ties to fewer views, then fewer candidates, then the stricter "
-             "thresholds.", "",
+             f"recall >= {MIN_CANDIDATE_RECALL}, within the query CPU budget (model runs per frame: {budget}); ties "
+             "to fewer views, then fewer candidates, then the stricter thresholds.", "",
              "| model | setting | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | candidate recall | "
              "copy-free flagged |", "|---|---|---|---|---|---|---|---|---|"]
     for r in shown:

@@ -69,10 +69,11 @@ def _number(node) -> float | None:
 
 
 def test_no_source_restates_an_alignment_default():
-    # In the Python package: no parameter of the table gets one of its defaults (kernel or query) as
-    # a function default, a dict literal entry or an assignment (prose in docstrings, e.g. VCSL's
-    # own values, is not code; index's 64 neighbours per frame are not TN's top_k). In the
-    # bindings: no number assigned to a parameter name. Each default lives in the table alone.
+    # In the Python package and the benchmarks: no parameter of the table gets one of its
+    # defaults (kernel or query) as a function default, a dict literal entry or an assignment
+    # (prose in docstrings, e.g. VCSL's own values, is not code; index's 64 neighbours per frame
+    # are not TN's top_k). In the bindings: no number assigned to a parameter name. Each
+    # default lives in the table alone.
     names = {row["name"] for row in params()}
     values = {name: set() for name in names}
     for row in params():
@@ -81,7 +82,7 @@ def test_no_source_restates_an_alignment_default():
         for name, value in defaults(method, preset="query").items():
             values[name].add(value)
     hits = []
-    for path in (ROOT / "python" / "vcdfast").rglob("*.py"):
+    for path in [*(ROOT / "python" / "vcdfast").rglob("*.py"), *(ROOT / "bench").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             pairs = []
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

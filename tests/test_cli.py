@@ -10,6 +10,7 @@ import pytest
 from test_index_e2e import COPIES, MECHANICS_JSON, TOL, corpus  # noqa: F401  (corpus is a fixture)
 
 from vcdfast.cli import main
+from vcdfast.progress import InputProgress
 from videos import make_not_a_video
 
 QUERY = ("query", "--options", MECHANICS_JSON)  # generated scenes: their own options (test_index_e2e)
@@ -47,6 +48,26 @@ def test_index_reports_bad_inputs_and_indexes_the_rest(indexed, capsys):
     assert rc == 0 and [v["id"] for v in json.loads(out)] == ["ref1", "ref2", "ref3"]
     rc, out, _ = run(capsys, "verify", "--index", indexed["index"])
     assert rc == 0 and out.startswith("ok: 3 videos")
+
+
+def test_stats_and_models_list(indexed, capsys):
+    rc, out, _ = run(capsys, "stats", "--index", indexed["index"], "--format", "json")
+    stats = json.loads(out)
+    assert rc == 0 and (stats["videos"], stats["model"], stats["views"]) == (3, "sscd-mobile", ["full"]), stats
+    assert stats["frames"] == stats["rows"] > 0 and stats["disk_bytes"] > 0, stats
+    rc, out, _ = run(capsys, "stats", "--index", indexed["index"])
+    rows = [line.split(None, 1) for line in out.splitlines()]
+    assert rc == 0 and rows[0] == ["key", "value"] and ["videos", "3"] in rows and ["views", '["full"]'] in rows, out
+    rc, out, _ = run(capsys, "models", "list", "--format", "json")
+    models = {m["name"]: m for m in json.loads(out)}
+    assert rc == 0 and models["sscd-mobile"]["dim"] == 512 and models["sscd-mobile"]["input"] == "288x288", models
+
+
+def test_models_export_isc_needs_a_checkpoint_and_the_export_extra(tmp_path, capsys):
+    rc, _, err = run(capsys, "models", "export-isc", tmp_path / "missing.pth.tar", "--out", tmp_path / "models")
+    # which of the two it reports depends on whether torch is installed
+    assert rc == 1 and err.startswith("vcdfast: error: ") and err.count("\n") == 1, err
+    assert "missing.pth.tar does not exist" in err or "pip install 'vcdfast[export]'" in err, err
 
 
 def test_query_csv_is_vsc_format_with_the_copies(indexed, corpus, capsys):  # noqa: F811
@@ -91,7 +112,7 @@ def test_wrong_model_and_unknown_id_fail_with_status_1(indexed, corpus, capsys):
 def test_compare_two_files(corpus, capsys, tmp_path):  # noqa: F811
     pytest.importorskip("matplotlib", reason="--plot needs the `report` extra (matplotlib)")
     plot = tmp_path / "pair.png"
-    rc, out, _ = run(capsys, "compare", "--model", "sscd-mobile", "--format", "json", "--plot", plot,
+    rc, out, _ = run(capsys, "compare", "--format", "json", "--plot", plot,  # the default model
                      corpus["query"], corpus["refs"][1])
     assert plot.stat().st_size > 0
     (result,) = json.loads(out)
@@ -127,7 +148,7 @@ def test_query_views_option(indexed, corpus, capsys):  # noqa: F811
     rc, _, err = run(capsys, *QUERY, "--index", indexed["index"], "--query-views", "full,bogus", corpus["query"])
     assert rc == 2 and err.count("\n") == 1 and "argument --query-views: unknown view 'bogus'" in err, err
     rc, out, _ = run(capsys, *QUERY, "--index", indexed["index"], "--format", "json", "-q", "--query-views", "full",
-                     corpus["query"])
+                     "--frame-neighbours", "16", corpus["query"])
     (result,) = json.loads(out)
     assert rc == 0 and "ref1" in {m["ref_id"] for m in result["matches"]}, result
 
@@ -174,11 +195,9 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_in_a_terminal_rewrites_one_line_and_elsewhere_prints_finished_inputs():
-    from vcdfast import cli
-
     for stream in (_Terminal(), io.StringIO()):
         clock = iter([0.0, 0.1, 0.5, 0.6, 0.6, 40.0, 41.0])  # one reading per call below
-        p = cli.Progress(2, quiet=False, stream=stream, clock=lambda: next(clock))
+        p = InputProgress(2, quiet=False, stream=stream, clock=lambda: next(clock))
         p.start("dir/a.mp4")  # 0.0
         p.media(1.0)  # 0.1: too soon after the start to redraw in a terminal
         p.media(5.0)  # 0.5: redrawn in a terminal
@@ -196,7 +215,7 @@ def test_progress_in_a_terminal_rewrites_one_line_and_elsewhere_prints_finished_
                 "[1/2] a.mp4 … 5.0 s media, 0.6 s", "[2/2] b.mp4 … 600.0 s media, 39.4 s so far",
                 "[2/2] b.mp4 … 600.0 s media, 40.4 s, 2 match(es)"]
     quiet = io.StringIO()
-    p = cli.Progress(1, quiet=True, stream=quiet)
+    p = InputProgress(1, quiet=True, stream=quiet)
     p.start("a.mp4")
     p.done()
     assert quiet.getvalue() == ""

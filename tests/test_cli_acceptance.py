@@ -191,7 +191,7 @@ def test_plot_without_matplotlib_fails_before_decoding_with_the_install_hint(tmp
     (["compare", "--param", "max_path=-1"], 2, "tn: max_path must be >= 0"),  # two files: TN on raw cosine
     (["query", "--views", "bogus"], 2, "unknown view 'bogus'"),
     (["compare", "--model", "no-such-model"], 2, "unknown model 'no-such-model'"),
-    (["query", "--top-k", "0"], 2, "expected a positive int"),
+    (["query", "--frame-neighbours", "0"], 2, "expected a positive int"),
 ])
 def test_bad_options_are_one_line_before_any_decoding(indexed, corpus, argv, code, says):  # noqa: F811
     videos = [corpus["query"]] * (2 if argv[0] == "compare" else 1)

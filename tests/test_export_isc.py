@@ -2,6 +2,9 @@
 matches an independent PyTorch reference of the original network. Needs torch + timm."""
 
 import argparse
+import contextlib
+import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,7 +61,7 @@ def _reference(state: dict):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """A random-weight checkpoint in the original layout, its reference, and the export."""
-    from vcdfast.export_isc import export_isc
+    from vcdfast.cli import main
 
     tmp = tmp_path_factory.mktemp("isc")
     torch.manual_seed(0)
@@ -88,7 +91,11 @@ def exported(tmp_path_factory):
     torch.save({"epoch": 1, "arch": "tf_efficientnetv2_m_in21ft1k", "optimizer": {},
                 "state_dict": {f"module.{k}": v for k, v in state.items()},
                 "args": argparse.Namespace(input_size=INPUT_SIZE, gem_p=1.0)}, ckpt)
-    paths = export_isc(ckpt, tmp / "models", fp16=True)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):  # through the command line: it prints the written paths
+        assert main(["models", "export-isc", str(ckpt), "--out", str(tmp / "models")]) == 0
+    paths = [Path(line) for line in printed.getvalue().splitlines()]
+    assert [p.name for p in paths] == ["isc.onnx", "isc_fp16.onnx", "isc.onnx.json"]
     images = np.random.default_rng(2).integers(0, 256, (3, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
     return {"paths": paths, "reference": _reference(state)(images), "images": images, "ckpt": ckpt, "dir": tmp}
 

@@ -136,6 +136,19 @@ def test_read_only_index_refuses_writes(tmp_path):
             ix.remove("a")
 
 
+def test_normalisation_background_is_kept_until_the_catalogue_changes(index):
+    spec = QueryOptions().background
+    assert index.background(None) is None
+    index.add_embeddings([(f"v{i}", emb(video(i)), {}) for i in range(3)])
+    first = index.background(spec)
+    assert index.background(spec) is first  # cached
+    index.add_embedding("v3", emb(video(3)))
+    second = index.background(spec)
+    assert second is not first and index.background(spec) is second
+    index.remove("v3")
+    assert index.background(spec) is not second
+
+
 def test_query_finds_planted_copies(index):
     rng = np.random.default_rng(7)
     refs = {f"r{i}": video(100 + i, 40) for i in range(8)}

@@ -19,10 +19,11 @@ import glob
 import json
 import os
 import sys
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from vcdfast.progress import InputProgress
 
 __all__ = ["main"]
 
@@ -60,65 +61,6 @@ class Failures:
         if errors_file:
             Path(errors_file).write_text(json.dumps(self.items, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return 1 if self.items else 0
-
-
-class Progress:
-    """Progress over many inputs on stderr. In a terminal, one line rewritten in place
-    (`[3/9] file.mp4 … 12.4 s media, 2.1 s`) that grows with each second of media decoded;
-    elsewhere the same line once per finished input, and every `every_s` seconds on a long
-    one. Silent when `quiet`. `clock` gives seconds (time.monotonic)."""
-
-    def __init__(self, total: int, *, quiet: bool, stream=None, every_s: float = 30.0, clock=time.monotonic):
-        self.stream = stream or sys.stderr
-        self.total, self.quiet, self.every_s, self.clock = total, quiet, every_s, clock
-        self.tty = self.stream.isatty()
-        self.count, self.path = 0, None
-        self.started = self.shown = 0.0
-        self.media_s = 0.0
-
-    def start(self, path) -> None:
-        self.count += 1
-        self.path, self.media_s = path, 0.0
-        self.started = self.shown = self.clock()
-        if self.tty:
-            self._show(self._line(self.started))
-
-    def media(self, seconds: float) -> None:
-        """`seconds` of the current input's media are done."""
-        self.media_s = seconds
-        now = self.clock()
-        if now - self.shown >= (0.2 if self.tty else self.every_s):
-            self.shown = now
-            self._show(self._line(now) + ("" if self.tty else " so far"))
-
-    def done(self, note: str = "") -> None:
-        self._show(self._line(self.clock()) + (f", {note}" if note else ""), final=True)
-        self.path = None
-
-    def _line(self, now: float) -> str:
-        name = Path(self.path).name
-        return f"[{self.count}/{self.total}] {name} … {self.media_s:.1f} s media, {now - self.started:.1f} s"
-
-    def _show(self, text: str, final: bool = False) -> None:
-        if self.quiet:
-            return
-        if self.tty:
-            self.stream.write("\r\x1b[K" + text + ("\n" if final else ""))
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def follow(self, path, seconds: float) -> None:
-        """on_media callback for Index.add: starts a line when the input changes."""
-        if path != self.path:
-            self.start(path)
-        self.media(seconds)
-
-    def finished(self, path) -> None:
-        """on_progress callback for Index.add (inputs that decoded nothing have no line yet)."""
-        if path != self.path:
-            self.start(path)
-        self.done()
 
 
 def summary(text: str, args) -> None:
@@ -220,7 +162,7 @@ def _coverage(emb) -> dict:
 def cmd_index(args) -> int:
     failures = Failures()
     paths = expand_inputs(args.paths, failures)
-    progress = Progress(len(paths), quiet=args.quiet)
+    progress = InputProgress(len(paths), quiet=args.quiet)
     report = None
     with _open_index(args, create=True) as ix:
         if ix.repaired:
@@ -261,7 +203,7 @@ def cmd_query(args) -> int:
     failures = Failures()
     paths = expand_inputs(args.videos, failures)
     params = dict(args.param or [])
-    progress = Progress(len(paths), quiet=args.quiet)
+    progress = InputProgress(len(paths), quiet=args.quiet)
     results: list[QueryResult] = []
     with _open_index(args, create=False, read_only=args.read_only) as ix:
         for p in paths:
@@ -281,7 +223,8 @@ def cmd_query(args) -> int:
                     result.matches = ix.query_videos(emb, query_id=result.query_id,
                                                      **({"top_n": args.candidates} if args.candidates else {}))
                 else:
-                    given = {"frame_neighbours": args.top_k, "candidates": args.candidates, "method": args.method}
+                    given = {"frame_neighbours": args.frame_neighbours, "candidates": args.candidates,
+                             "method": args.method}
                     if params:
                         given["params"] = {**(args.options.params if args.options else {}), **params}
                     result.matches = ix.query(emb, query_id=result.query_id, options=args.options,
@@ -328,10 +271,11 @@ def _print_query_results(results: list[QueryResult], args) -> None:
 def cmd_compare(args) -> int:
     from vcdfast.decode import Sampling
     from vcdfast.embed import Embedder
+    from vcdfast.models import DEFAULT_MODEL
     from vcdfast.pairwise import compare
 
-    embedder = Embedder(args.model or "sscd", views=_views(args) or ("full",))
-    progress = Progress(2, quiet=args.quiet)
+    embedder = Embedder(args.model or DEFAULT_MODEL, views=_views(args) or ("full",))
+    progress = InputProgress(2, quiet=args.quiet)
     embs = []
     for path in (args.a, args.b):
         progress.start(path)
@@ -447,7 +391,7 @@ def _read_pairs(path) -> list[tuple[str, str]]:
 def cmd_demo(args) -> int:
     from vcdfast.demo import run_demo
 
-    result = run_demo(args.dir, model=args.model or "sscd-mobile", progress=False if args.quiet else None)
+    result = run_demo(args.dir, model=args.model, progress=False if args.quiet else None)
     print(f"demo videos and index in {result.folder}")
     print("known copies (truth):")
     _print_rows([{"ref_id": r, "query_start": qs, "query_end": qe, "ref_start": rs, "ref_end": re_}
@@ -592,6 +536,7 @@ VIEWS_HELP = ("comma-separated views embedded per frame (default: full). full: t
 
 def build_parser() -> argparse.ArgumentParser:
     from vcdfast.index import IdFrom
+    from vcdfast.models import DEFAULT_MODEL
     from vcdfast.query import AlignMethod
     from vcdfast.store import IndexType
 
@@ -608,7 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_argument("--uri", default=None,
                        help="Milvus server URI (http://host:19530) instead of the in-process search")
     model = argparse.ArgumentParser(add_help=False)
-    model.add_argument("--model", default=None, help="model name or .onnx path (default: the index's, else sscd)")
+    model.add_argument("--model", default=None,
+                       help=f"model name or .onnx path (default: the index's; for a new index and compare, "
+                            f"{DEFAULT_MODEL})")
     model.add_argument("--fps", type=_positive(float), default=None,
                        help="frames sampled per second (default: the index's, else 1)")
     model.add_argument("--views", default=None, help=VIEWS_HELP)
@@ -639,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("query", parents=[store, model, align, decoding, output, errors],
                        help="find copied segments of videos in the index")
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files, folders, glob patterns or @listfile")
-    p.add_argument("--top-k", type=_positive(int), default=None,
+    p.add_argument("--frame-neighbours", type=_positive(int), default=None,
                    help="nearest reference frames per query descriptor (default: vcdfast.query.QueryOptions)")
     p.add_argument("--candidates", type=_positive(int), default=None,
                    help="reference videos aligned per query (default: vcdfast.query.QueryOptions)")
@@ -693,7 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("demo", parents=[output], help="generate videos, index, query, show matches")
-    p.add_argument("--model", default=None, help="model name (default sscd-mobile)")
+    p.add_argument("--model", default=None, help=f"model name (default {DEFAULT_MODEL})")
     p.add_argument("--dir", default=None, help="folder for the demo files (default: a new temp folder)")
     p.set_defaults(func=cmd_demo)
     return ap

@@ -59,9 +59,10 @@ class DemoResult:
     matches: list
 
 
-def run_demo(folder=None, *, model: str = "sscd-mobile", progress: bool | None = None) -> DemoResult:
+def run_demo(folder=None, *, model: str | None = None, progress: bool | None = None) -> DemoResult:
     """Write three 20 s reference videos and a 24 s query into `folder` (a temp dir by
-    default), index the references, query, and return the matches with the truth."""
+    default), index the references with `model` (None: a new index's default), query, and
+    return the matches with the truth."""
     from vcdfast.index import Index
 
     folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="vcdfast-demo-"))

@@ -20,7 +20,7 @@ import numpy as np
 from vcdfast.decode import MAX_DURATION_S, MAX_PIXELS, Sampling, VideoInfo, iter_frames
 from vcdfast.errors import ModelError, VideoDecodeError
 from vcdfast.inset import DEFAULT_INSET
-from vcdfast.models import ModelSpec, get_model
+from vcdfast.models import DEFAULT_MODEL, ModelSpec, get_model
 from vcdfast.query import intervals
 from vcdfast.views import expand_views, make_views, scale_for
 
@@ -124,7 +124,7 @@ class Embedder:
     CPU_BATCH_SIZE = 8
     GPU_BATCH_SIZE = 32
 
-    def __init__(self, model="sscd", *, views=("full",), providers=None, batch_size: int | None = None,
+    def __init__(self, model=DEFAULT_MODEL, *, views=("full",), providers=None, batch_size: int | None = None,
                  num_threads: int | None = None, decode_threads: int | None = None, fp16: bool | None = None,
                  queue_depth: int = 2, verify: bool = True):
         import onnxruntime as ort

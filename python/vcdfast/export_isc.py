@@ -117,7 +117,7 @@ def load_checkpoint(path, *, trust: bool = False) -> dict:
     except Exception as e:
         if not trust:
             raise ModelError(f"cannot load checkpoint {path} safely: {e}; if you trust the file, "
-                             "pass trust=True (--trust-checkpoint)") from e
+                             "pass trust=True (vcdfast models export-isc --trust)") from e
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise ModelError(f"{path} is not an ISC21 checkpoint (expected a dict with 'state_dict', 'arch', 'args')")

@@ -21,7 +21,11 @@ from pathlib import Path
 
 from vcdfast.errors import ModelError
 
-__all__ = ["ModelSpec", "file_sha256", "get_model", "list_models", "model_dir", "register_model"]
+__all__ = ["DEFAULT_MODEL", "ModelSpec", "file_sha256", "get_model", "list_models", "model_dir", "register_model"]
+
+# the model when none is named (a new index, compare, Embedder): sscd-mobile scored with sscd on
+# the tuning split (BENCHMARKS.md) at ~1/4.5 of its CPU per image, which pays for the query views
+DEFAULT_MODEL = "sscd-mobile"
 
 # Preprocessing, as recorded in a spec (and so in every index built with it):
 #   resize: "bilinear" to input_size (width, height), aspect ratio not kept

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vcdfast.models import DEFAULT_MODEL
 from vcdfast.query import (
     RAW_COSINE_PARAMS,
     AlignMethod,
@@ -20,8 +21,8 @@ from vcdfast.query import (
 __all__ = ["compare"]
 
 
-def compare(a, b, *, model="sscd", sampling=None, views=None, query_id: str | None = None, ref_id: str | None = None,
-            method: AlignMethod | str = AlignMethod.TN, params: dict | None = None,
+def compare(a, b, *, model=DEFAULT_MODEL, sampling=None, views=None, query_id: str | None = None,
+            ref_id: str | None = None, method: AlignMethod | str = AlignMethod.TN, params: dict | None = None,
             similarity: Similarity | str | None = None, num_threads: int | None = None,
             embedder=None) -> tuple[list[Match], np.ndarray]:
     """Copied segments between two videos. a, b: paths or VideoEmbeddings (paths are embedded

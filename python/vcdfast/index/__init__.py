@@ -1,12 +1,15 @@
 """A video index: ingest (decode, embed, store) and query (search, select, load, align, report).
 
-    facade       Index: opens the stores and delegates
+    facade       Index: one handle that delegates to the modules below
+    folder       the folder's stores, opened and closed in order (IndexFolder)
     settings     what an index records at creation (model, views, sampling, first stage)
     lock         the HOLDER record that names who holds an index
     catalog      VideoMeta records, their states, keys, and repair after a crash
+    embedders    the index's model with its own or query-side views
     ingest       adding files or embeddings (AddReport, IdFrom, OnConflict)
     search       the query stages, each callable: search_frames -> select_candidates ->
                  load_candidates -> align_candidates -> to_matches
+    background   score normalisation's background, drawn from the catalogue and cached
     maintenance  verify, stats, remove
 
 Storage is vcdfast.store: LevelDB (the durable source of truth: records and every frame's

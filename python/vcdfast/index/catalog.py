@@ -86,6 +86,7 @@ class Catalog:
 
     def __init__(self, matrices: MatrixStore):
         self.matrices = matrices
+        self.generation = 0  # bumped after every write: a cache of what the records hold checks it
 
     def key_of(self, video_id: str) -> int | None:
         return self.matrices.key_of(video_id)
@@ -131,12 +132,15 @@ class Catalog:
     def put(self, staged: Iterable[tuple[VideoMeta, np.ndarray, np.ndarray]]) -> None:
         """Write (meta, vectors, timestamps) records in one synced batch."""
         self.matrices.put([(m.key, m.to_dict(), v, t) for m, v, t in staged])
+        self.generation += 1
 
     def set_state(self, keys: Iterable[int], state: VideoState) -> None:
         self.matrices.set_state(list(keys), VideoState(state).value)
+        self.generation += 1
 
     def delete(self, keys: Iterable[int]) -> None:
         self.matrices.delete(list(keys))
+        self.generation += 1
 
     def repair(self, delete_rows: Callable[[list[int]], None]) -> list[str]:
         """Roll back every video not COMMITTED: `delete_rows(keys)` drops its first-stage rows,

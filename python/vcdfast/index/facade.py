@@ -1,20 +1,23 @@
-"""`Index`: one folder, one handle. It opens the stores and delegates: settings
-(vcdfast.index.settings), the HOLDER record (lock), records (catalog), adds (ingest),
-the query stages (search), verify/stats/remove (maintenance)."""
+"""`Index`: one folder, one handle. It delegates: opening and closing the folder's stores
+(vcdfast.index.folder), embedding (embedders), adds (ingest), the query stages (search), the
+normalisation's background (background), verify/stats/remove (maintenance)."""
 
 from __future__ import annotations
 
-import os
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from vcdfast.errors import IndexLockedError, VideoNotFoundError
+import numpy as np
+
+from vcdfast.errors import VideoNotFoundError
 from vcdfast.index import ingest, maintenance, search
-from vcdfast.index.catalog import Catalog, VideoMeta
-from vcdfast.index.lock import lock_folder, locked_error, release_holder, write_holder
-from vcdfast.index.settings import check_embedding, open_settings
+from vcdfast.index.background import BackgroundCache
+from vcdfast.index.catalog import VideoMeta
+from vcdfast.index.embedders import Embedders
+from vcdfast.index.folder import IndexFolder
 from vcdfast.query import Match, QueryOptions
-from vcdfast.store import IndexType, MatrixStore, open_first_stage
+from vcdfast.store import IndexType
 
 __all__ = ["Index"]
 
@@ -25,58 +28,28 @@ class Index:
     as a context manager. One process opens an index at a time (LevelDB's lock); threads of
     that process may share the handle, one writing while others read."""
 
-    def __init__(self, path: Path, matrices: MatrixStore, settings, spec, sampling, views, read_only: bool):
-        self.path, self.settings, self.spec, self.sampling, self.views = path, settings, spec, sampling, views
-        self.read_only = read_only
-        self.catalog = Catalog(matrices)
-        self.first_stage = None
-        self.repaired: list[str] = []
-        self._embedder = None
-        self._query_embedders: dict = {}  # query views -> Embedder
-        self._background = None  # (spec, generation, Background): see background()
-        self._generation = 0  # bumped by every add and remove
-        self._holder_written = False
+    def __init__(self, folder: IndexFolder):
+        self._folder = folder
+        self.path, self.read_only, self.settings = folder.path, folder.read_only, folder.settings
+        self.spec, self.sampling, self.views = folder.spec, folder.sampling, folder.views
+        self.catalog, self.first_stage, self.repaired = folder.catalog, folder.first_stage, folder.repaired
+        self._embedders = Embedders(self.settings, self.spec, self.sampling, self.views)
+        self._background = BackgroundCache(self.catalog)
 
     @classmethod
     def open(cls, path, *, model=None, sampling=None, views=None, uri: str | None = None, read_only: bool = False,
              create: bool = True, index_type: IndexType | str = IndexType.HNSW, dedup: float | None = None) -> Index:
         """Open the index in folder `path`, creating it when `create` and it does not exist.
-        model/sampling/views: None takes the recorded ones (new index: "sscd", 1 fps, ("full",)).
-        uri (new index): None searches in-process; "http://host:19530" a Milvus server, a
-        "*.db" path a milvus-lite file. dedup (new index): consecutive frames at cosine >= dedup
-        share one searchable vector (embedded search only; None: every frame searchable)."""
-        path = Path(path)
-        matrices = lock_folder(path, create=create, read_only=read_only)
-        ix = None
-        try:
-            recorded = matrices.settings()
-            if recorded is None and read_only:
-                raise FileNotFoundError(f"no vcdfast index at {str(path)!r}")
-            settings, spec, views_, sampling_ = open_settings(path, recorded, model=model, sampling=sampling,
-                                                              views=views, uri=uri, index_type=index_type, dedup=dedup)
-            ix = cls(path, matrices, settings, spec, sampling_, views_, read_only)
-            ix.first_stage = open_first_stage(path, settings, uri, read_only=read_only)
-            if recorded is None:
-                matrices.put_settings(settings.to_dict())
-            ix._holder_written = write_holder(path, read_only)
-            if not read_only:
-                ix.repaired = ix.catalog.repair(ix.first_stage.delete)
-                ix.first_stage.flush()
-            ix.first_stage.sync(ix.catalog)
-        except BaseException as e:
-            ix.close() if ix is not None else matrices.close()
-            if isinstance(e, IndexLockedError):  # milvus-lite's lock
-                raise locked_error(path) from e
-            raise
-        return ix
+        model/sampling/views: None takes the recorded ones (new index: vcdfast.models.DEFAULT_MODEL,
+        1 fps, ("full",)). uri (new index): None searches in-process; "http://host:19530" a
+        Milvus server, a "*.db" path a milvus-lite file. dedup (new index): consecutive frames
+        at cosine >= dedup share one searchable vector (embedded search only; None: every
+        frame searchable)."""
+        return cls(IndexFolder.open(Path(path), model=model, sampling=sampling, views=views, uri=uri,
+                                    read_only=read_only, create=create, index_type=index_type, dedup=dedup))
 
     def close(self) -> None:
-        if self._holder_written:  # before the locks go: a next holder's file must not be removed
-            self._holder_written = False
-            release_holder(self.path)
-        if self.first_stage is not None:
-            self.first_stage.close()
-        self.catalog.matrices.close()
+        self._folder.close()
 
     def __enter__(self) -> Index:
         return self
@@ -84,61 +57,23 @@ class Index:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    # --- embedding ---
-
     @property
     def embedder(self):
-        if self._embedder is None:
-            from vcdfast.embed import Embedder
-
-            self._embedder = Embedder(self.spec, views=self.views)
-        return self._embedder
+        """The Embedder of the index's model and views."""
+        return self._embedders.get(self.views)
 
     def embed(self, path, **kw):
         """Embedder.embed_video(path, the index's sampling, **kw), with the index's views."""
-        return self.embedder.embed_video(path, self.sampling, **kw)
+        return self._embedders.embed(path, **kw)
 
     def embed_query(self, path, views: Sequence[str] | None = None, **kw):
         """A query video embedded with query-side views (default QueryOptions().views); **kw
         as for Embedder.embed_video."""
-        from vcdfast.embed import Embedder
-        from vcdfast.views import expand_views
-
-        views = expand_views(views if views is not None else QueryOptions().views)
-        if views not in self._query_embedders:
-            self._query_embedders[views] = Embedder(self.spec, views=views)
-        return self._query_embedders[views].embed_video(path, self.sampling, **kw)
-
-    def _as_embedding(self, path_or_embedding, query_id: str | None, query_views: Sequence[str] | None = None):
-        """(embedding, id) of a path (embedded with the index's views, or with `query_views`)
-        or of an embedding as given (a query's is queried with the views it has)."""
-        if isinstance(path_or_embedding, (str, os.PathLike)):
-            emb = self.embed(path_or_embedding) if query_views is None else self.embed_query(path_or_embedding,
-                                                                                             query_views)
-            qid = Path(path_or_embedding).stem
-        else:
-            emb, qid = path_or_embedding, "query"
-        qid = query_id if query_id is not None else qid
-        check_embedding(self.settings, emb, f"query {qid!r}", query=query_views is not None)
-        return emb, qid
+        return self._embedders.embed_query(path, views, **kw)
 
     def background(self, spec):
-        """Background descriptors for score normalisation (vcdfast.normalise), drawn from the
-        committed videos in key order (keys are hashes: a fixed, content-blind sample),
-        limit // per_video videos spread over the catalogue; cached until the next add/remove."""
-        from vcdfast.normalise import Background
-
-        cached = self._background
-        if cached is None or cached[0] != spec or cached[1] != self._generation:
-            generation = self._generation
-            keys = sorted(m.key for m in self.catalog.videos())
-            want = max(1, spec.limit // spec.frames_per_video(len(keys)))
-            chosen = keys[::max(1, len(keys) // want)][:want]
-            bg = Background.sample([self.catalog.matrix(k)[0] for k in chosen], spec, videos=len(keys))
-            self._background = cached = (spec, generation, bg)
-        return cached[2]
-
-    # --- writing ---
+        """The background descriptors of score normalisation under `spec` (None: None)."""
+        return self._background.get(spec)
 
     def add(self, path_or_paths, *, ids: Sequence[str] | None = None, id_from: ingest.IdFrom = ingest.IdFrom.STEM,
             on_conflict: ingest.OnConflict | str = ingest.OnConflict.ERROR, on_error: str = "raise",
@@ -158,21 +93,10 @@ class Index:
         `.partial`; strict=True makes it a failure instead. Rows reach the stores in batches of
         about `batch_rows`. on_progress(path) is called after each file, on_media(path, seconds
         of media embedded so far) during each one."""
-        from vcdfast.errors import AddError
-
-        if on_error not in ("raise", "report"):
-            raise ValueError(f"on_error must be 'raise' or 'report', got {on_error!r}")
-        self._writable()
-        try:
-            report = ingest.add_files(self, path_or_paths, ids, id_from=id_from,
-                                      on_conflict=ingest.OnConflict(on_conflict), strict=strict,
-                                      batch_rows=batch_rows, progress=progress, on_progress=on_progress,
-                                      on_media=on_media)
-        finally:
-            self._generation += 1
-        if report.failed and on_error == "raise":
-            raise AddError(report)
-        return report
+        self._folder.require_writable()
+        return ingest.add_files(self, path_or_paths, ids, id_from=id_from, on_conflict=on_conflict, on_error=on_error,
+                                strict=strict, batch_rows=batch_rows, progress=progress, on_progress=on_progress,
+                                on_media=on_media)
 
     def add_embedding(self, video_id: str, emb, *, source: str | None = None, content_hash: str | None = None,
                       on_conflict: ingest.OnConflict | str = ingest.OnConflict.ERROR) -> ingest.AddReport:
@@ -183,24 +107,12 @@ class Index:
     def add_embeddings(self, items: Iterable[tuple[str, object, dict]], *,
                        on_conflict: ingest.OnConflict | str = ingest.OnConflict.ERROR) -> ingest.AddReport:
         """Index many (video_id, VideoEmbedding, {"source", "content_hash"}) in one batch."""
-        self._writable()
-        try:
-            return ingest.add_embeddings(self, items, on_conflict=ingest.OnConflict(on_conflict))
-        finally:
-            self._generation += 1
+        self._folder.require_writable()
+        return ingest.add_embeddings(self, items, on_conflict=on_conflict)
 
     def remove(self, video_ids: str | Iterable[str]) -> None:
-        self._writable()
-        try:
-            maintenance.remove(self, video_ids)
-        finally:
-            self._generation += 1
-
-    def _writable(self) -> None:
-        if self.read_only:
-            raise PermissionError(f"the index at {str(self.path)!r} is open read-only")
-
-    # --- reading ---
+        self._folder.require_writable()
+        maintenance.remove(self, video_ids)
 
     def record(self, video_id: str) -> VideoMeta:
         meta = self.catalog.find(video_id)
@@ -236,12 +148,10 @@ class Index:
     def candidates(self, emb, options: QueryOptions | None = None) -> list[VideoMeta]:
         """The candidate videos of a query VideoEmbedding under `options` (first stage,
         normalisation, votes): what `query` aligns."""
-        import numpy as np
-
         options = options or QueryOptions()
-        background = self.background(options.background) if options.background is not None else None
         q = np.ascontiguousarray(emb.vectors, np.float32)
-        return search.candidates(self.first_stage, self.catalog, q, options, background, emb.views)[0]
+        return search.candidates(self.first_stage, self.catalog, q, options, self.background(options.background),
+                                 emb.views)[0]
 
     def query(self, path_or_embedding, *, query_id: str | None = None, options: QueryOptions | None = None,
               num_threads: int | None = None, **changes) -> list[Match]:
@@ -249,15 +159,13 @@ class Index:
         vcdfast.index.search) under `options` (default QueryOptions()) with `changes` (its
         field names) applied. A path is embedded with options.views; a VideoEmbedding is
         queried with the views it has."""
-        import dataclasses
-
         options = dataclasses.replace(options or QueryOptions(), **changes)
-        emb, qid = self._as_embedding(path_or_embedding, query_id, options.views)
-        background = self.background(options.background) if options.background is not None else None
-        return search.query(self.first_stage, self.catalog, emb, qid, options, background, num_threads)
+        emb, qid = self._embedders.query_input(path_or_embedding, query_id, options.views)
+        return search.query(self.first_stage, self.catalog, emb, qid, options, self.background(options.background),
+                            num_threads)
 
     def query_videos(self, path_or_embedding, *, query_id: str | None = None,
                      top_n: int = 5) -> list[search.VideoMatch]:
         """Video-level near duplicates: the `top_n` videos whose pooled descriptor is nearest."""
-        emb, qid = self._as_embedding(path_or_embedding, query_id)
+        emb, qid = self._embedders.query_input(path_or_embedding, query_id)
         return search.query_videos(self.first_stage, self.catalog, emb, qid, top_n)

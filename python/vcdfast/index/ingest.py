@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vcdfast.errors import IdConflictError, VideoDecodeError
+from vcdfast.errors import AddError, IdConflictError, VideoDecodeError
 from vcdfast.index.catalog import Catalog, VideoMeta, VideoState
 from vcdfast.index.lock import now
 from vcdfast.index.settings import check_embedding
@@ -111,12 +111,15 @@ def _conflict(catalog: Catalog, video_id: str, digest: str, source: str | None, 
                           "id_from='path')")
 
 
-def add_files(ix, path_or_paths, ids: Sequence[str] | None, *, id_from: IdFrom, on_conflict: OnConflict,
-              strict: bool, batch_rows: int, progress: bool | None, on_progress: Callable[[str], None] | None,
-              on_media: Callable[[str, float], None] | None) -> AddReport:
-    """Embed and index files (see Index.add)."""
+def add_files(ix, path_or_paths, ids: Sequence[str] | None, *, id_from: IdFrom, on_conflict: OnConflict | str,
+              on_error: str, strict: bool, batch_rows: int, progress: bool | None,
+              on_progress: Callable[[str], None] | None, on_media: Callable[[str, float], None] | None) -> AddReport:
+    """Embed and index files (see Index.add): AddError if any failed and on_error is "raise"."""
     from vcdfast.decode import check_regular_file
 
+    if on_error not in ("raise", "report"):
+        raise ValueError(f"on_error must be 'raise' or 'report', got {on_error!r}")
+    on_conflict = OnConflict(on_conflict)
     paths = [path_or_paths] if isinstance(path_or_paths, (str, os.PathLike)) else list(path_or_paths)
     paths = [os.fspath(p) for p in paths]
     if ids is not None and len(ids) != len(paths):
@@ -157,12 +160,15 @@ def add_files(ix, path_or_paths, ids: Sequence[str] | None, *, id_from: IdFrom, 
             if on_progress is not None:
                 on_progress(p)
         write_batch(ix.catalog, ix.first_stage, batch, report)
+    if report.failed and on_error == "raise":
+        raise AddError(report)
     return report
 
 
-def add_embeddings(ix, items: Iterable[tuple[str, object, dict]], *, on_conflict: OnConflict) -> AddReport:
+def add_embeddings(ix, items: Iterable[tuple[str, object, dict]], *, on_conflict: OnConflict | str) -> AddReport:
     """Index (video_id, VideoEmbedding, {"source": …, "content_hash": …}) items in one batch;
     all are checked before anything is written."""
+    on_conflict = OnConflict(on_conflict)
     items = list(items)
     ids = [vid for vid, _, _ in items]
     if len(set(ids)) != len(ids):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vcdfast.errors import VideoNotFoundError
 from vcdfast.index.catalog import VideoState
 
 __all__ = ["VerifyReport", "remove", "stats", "verify"]
@@ -27,12 +26,7 @@ def remove(ix, video_ids: str | Iterable[str]) -> None:
     deleted, then their records. VideoNotFoundError names the first unknown id; nothing is
     removed then."""
     ids = [video_ids] if isinstance(video_ids, str) else list(video_ids)
-    keys = []
-    for vid in ids:
-        meta = ix.catalog.find(vid)
-        if meta is None:
-            raise VideoNotFoundError(f"no video {vid!r} in the index at {str(ix.path)!r}")
-        keys.append(meta.key)
+    keys = [ix.record(vid).key for vid in ids]
     ix.catalog.set_state(keys, VideoState.REMOVING)
     ix.first_stage.delete(keys)
     ix.first_stage.flush()

@@ -14,11 +14,9 @@ from dataclasses import asdict, dataclass, field
 
 from vcdfast.errors import IndexMismatchError
 from vcdfast.index.lock import now
+from vcdfast.models import DEFAULT_MODEL
 
 __all__ = ["FORMAT", "Settings", "check_embedding", "open_settings"]
-# a new index's model when none is named: sscd-mobile scored with sscd on the tuning split
-# (BENCHMARKS.md) at ~1/4.5 of its CPU per image, which pays for the query views
-DEFAULT_MODEL = "sscd-mobile"
 
 # 2: the embedded first stage, video revisions, Milvus rows without frame/t/view columns.
 # 1 (Milvus only) is still read: its uri None means the folder's milvus-lite file.

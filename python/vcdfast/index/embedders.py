@@ -1,0 +1,50 @@
+"""The index's embedders: its model with its views for what is added (and video-level
+queries), or with query-side views for segment queries (vcdfast.query.QueryOptions); one
+per set of views, made on first use and kept."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from vcdfast.index.settings import Settings, check_embedding
+from vcdfast.query import QueryOptions
+
+__all__ = ["Embedders"]
+
+
+class Embedders:
+    def __init__(self, settings: Settings, spec, sampling, views: tuple[str, ...]):
+        self.settings, self.spec, self.sampling, self.views = settings, spec, sampling, views
+        self._by_views: dict[tuple[str, ...], object] = {}  # expanded views -> Embedder
+
+    def get(self, views: Sequence[str]):
+        """The Embedder of the index's model with `views`."""
+        from vcdfast.embed import Embedder
+        from vcdfast.views import expand_views
+
+        views = expand_views(views)
+        if views not in self._by_views:
+            self._by_views[views] = Embedder(self.spec, views=views)
+        return self._by_views[views]
+
+    def embed(self, path, views: Sequence[str] | None = None, **kw):
+        """Embedder.embed_video(path, the index's sampling, **kw) with `views` (None: the index's)."""
+        return self.get(self.views if views is None else views).embed_video(path, self.sampling, **kw)
+
+    def embed_query(self, path, views: Sequence[str] | None = None, **kw):
+        """A query video embedded with query-side `views` (None: QueryOptions().views)."""
+        return self.embed(path, views if views is not None else QueryOptions().views, **kw)
+
+    def query_input(self, path_or_embedding, query_id: str | None, query_views: Sequence[str] | None = None):
+        """(embedding, id) of a path (embedded with the index's views, or with `query_views`)
+        or of an embedding as given (a query's is queried with the views it has)."""
+        if isinstance(path_or_embedding, (str, os.PathLike)):
+            emb = self.embed(path_or_embedding, query_views)
+            qid = Path(path_or_embedding).stem
+        else:
+            emb, qid = path_or_embedding, "query"
+        qid = query_id if query_id is not None else qid
+        check_embedding(self.settings, emb, f"query {qid!r}", query=query_views is not None)
+        return emb, qid
