@@ -65,7 +65,8 @@ def encode_matrix(vectors: np.ndarray, timestamps: np.ndarray, dtype: str = "flo
     """The record of (T, V, D) vectors and (T,) timestamps, the vectors as `dtype` ("float16"
     or "float32"); float16 falls back to float32 when a finite value would overflow it."""
     code = _CODES[dtype]
-    v = np.ascontiguousarray(vectors, _DTYPES[code])
+    with np.errstate(over="ignore"):  # overflow to inf is detected below
+        v = np.ascontiguousarray(vectors, _DTYPES[code])
     if code == _F16 and not np.isfinite(v).all() and np.isfinite(vectors).all():
         code, v = _F32, np.ascontiguousarray(vectors, "<f4")
     t = np.ascontiguousarray(timestamps, "<f8")
