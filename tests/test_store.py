@@ -171,6 +171,39 @@ def test_embedded_file_catches_up_and_is_rebuilt_when_damaged(tmp_path, monkeypa
         catalog.matrices.close()
 
 
+def test_ivf_scores_are_cosines_and_old_or_cut_files_are_rebuilt(tmp_path, monkeypatch):
+    """The approximate index's scores are on the cosine scale: the query's normalisation
+    subtracts a bias measured in exact cosines, and a copy votes only when its hit beats it
+    (PCA + PQ codes scored a copied frame of cosine ~0.96 at ~0.11). A file of the previous
+    format, or cut short, is unusable and rebuilt."""
+    monkeypatch.setattr(embedded, "TRAIN_ROWS", 1_000)
+    rng = np.random.default_rng(8)
+    videos = {f"v{i}": unit(np.repeat(rng.standard_normal((10, 1, 128)), 6, axis=0)
+                            + 0.5 * rng.standard_normal((60, 1, 128))) for i in range(60)}
+    catalog = _catalog(tmp_path, videos)
+    try:
+        store = EmbeddedStore(tmp_path, 128, None, read_only=False)
+        store.sync(catalog)
+        assert store.trained_rows == 3_600 and "SQ8" in store.describe()
+        q = unit(videos["v7"][:, 0] + 0.01 * rng.standard_normal((60, 128)))
+        keys, scores = store.search_frames(q, 3)
+        exact = (q[:, None, :] * videos["v7"][:, 0][None]).sum(-1).max(1)
+        assert (keys[:, 0] == video_key("v7")).all()
+        assert np.abs(scores[:, 0] - exact).max() < 0.02  # SQ8 rounding, not a rescaled score
+        store.close()
+        path = tmp_path / embedded.FILE
+        whole = path.read_bytes()
+        for bad, why in ((b"VCDANN01" + whole[8:], "older format"), (whole[:-100], "checksum")):
+            path.write_bytes(bad)
+            store = EmbeddedStore(tmp_path, 128, None, read_only=False)
+            assert why in store.load_problem
+            store.sync(catalog)
+            assert store.check({m.key: m.rev for m in catalog.videos()}) == []
+            store.close()
+    finally:
+        catalog.matrices.close()
+
+
 def test_dedup_keeps_one_row_per_run_of_near_duplicates():
     base = unit(np.random.default_rng(6).standard_normal((3, 1, 16)))
     v = np.repeat(base, [4, 1, 3], axis=0)  # runs of 4, 1 and 3 identical frames

@@ -89,8 +89,9 @@ def check(path: Path) -> dict:
     """The header of a whole, undamaged file; ValueError (or OSError) otherwise."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if size < 32:
+        if size < len(MAGIC) + 32 or f.read(len(MAGIC)) != MAGIC:
             raise ValueError("not a vcdfast frame index file (or an older format)")
+        f.seek(0)
         digest, left = hashlib.sha256(), size - 32
         while left:
             chunk = f.read(min(_CHUNK, left))
