@@ -41,6 +41,9 @@ _MAGIC = b"VCDM"
 _F32, _F16 = 1, 2
 _DTYPES = {_F32: np.dtype("<f4"), _F16: np.dtype("<f2")}
 _CODES = {"float32": _F32, "float16": _F16}
+# float16 -> float32 by table: np.take over the 65,536 values took 76 us for a 187 x 512
+# matrix, astype 176 us (NumPy 2.4 here converts half floats one at a time); same values
+_F16_TO_F32 = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
 _JSON_OUT = json.JSONEncoder(sort_keys=True, check_circular=False)  # our records hold no cycles
 _JSON_IN = json.JSONDecoder()
 # LevelDB's default 4 MiB memtable turns a million-video catalogue (3 records per video, at
@@ -83,8 +86,8 @@ def decode_matrix(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
     if len(buf) != _HEADER.size + n + t * 8:
         raise ValueError(f"matrix record of {len(buf)} bytes does not match its header ({t}, {v}, {d})")
     vectors = np.frombuffer(buf, dt, t * v * d, _HEADER.size).reshape(t, v, d)
-    if code != _F32:
-        vectors = vectors.astype(np.float32)
+    if code == _F16:
+        vectors = np.take(_F16_TO_F32, vectors.view("<u2"))
     timestamps = np.frombuffer(buf, "<f8", t, _HEADER.size + n)
     return vectors, timestamps
 
