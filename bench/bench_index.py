@@ -17,6 +17,7 @@ timed on a settled index (closed and reopened). Prints one JSON line per measure
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -213,11 +214,12 @@ def query_latency(ix: Index, path: str, n_videos: int, n_queries: int, frame_nei
          load_avg=os.getloadavg())
 
 
-def run_path(root: str, path: str, sizes: list[int], args, uri: str | None = None, dedup: float | None = None) -> None:
+def run_path(root: str, path: str, sizes: list[int], args, uri: str | None = None, dedup: float | None = None,
+             index_type: str = "HNSW") -> None:
     folder = os.path.join(root, path)
 
     def open_index() -> Index:
-        return Index.open(folder, model=MODEL, uri=uri, dedup=dedup)
+        return Index.open(folder, model=MODEL, uri=uri, dedup=dedup, index_type=index_type)
 
     for n in sorted(sizes):
         with open_index() as ix:
@@ -236,6 +238,30 @@ def run_path(root: str, path: str, sizes: list[int], args, uri: str | None = Non
             break
 
 
+@contextlib.contextmanager
+def milvus_server(base_dir: str):
+    """The `milvus` package's embedded server (Milvus 2.3.5 standalone) on a free loopback
+    port, killed at the end (its clean stop can take minutes; the data is thrown away)."""
+    import socket
+
+    import milvus
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = milvus.MilvusServer()
+    server.set_base_dir(base_dir)
+    server.listen_port = port
+    try:
+        server.start()
+        emit(stage="milvus-server", version=getattr(milvus, "__version__", "?"), port=port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if server.server_proc is not None:
+            server.server_proc.kill()
+            server.server_proc.wait(timeout=60)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", type=int, nargs="+", default=[40, 1000, 10000], help="embedded-path sizes")
@@ -243,6 +269,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dedup", type=float, nargs="*", default=[],
                     help="also build the embedded path with these dedup cosines (sizes: --dedup-videos)")
     ap.add_argument("--dedup-videos", type=int, nargs="+", default=[1000])
+    ap.add_argument("--milvus-server-videos", type=int, nargs="*", default=[],
+                    help="also build on a Milvus server (the `milvus` package's embedded one) at these sizes")
+    ap.add_argument("--milvus-index", default="IVF_SQ8", help="the server's vector index (vcdfast.store.IndexType)")
     ap.add_argument("--queries", type=int, default=20)
     ap.add_argument("--frame-neighbours", type=int, default=64)
     ap.add_argument("--candidates", type=int, default=5)
@@ -263,6 +292,10 @@ def main(argv=None) -> int:
             run_path(root, f"embedded-dedup{dedup:g}", args.dedup_videos, args, dedup=dedup)
         if args.lite_videos:
             run_path(root, "milvus-lite", args.lite_videos, args, uri=os.path.join(root, "milvus-lite.db"))
+        if args.milvus_server_videos:
+            with milvus_server(os.path.join(root, "milvus-server-data")) as uri:
+                run_path(root, f"milvus-server-{args.milvus_index}", args.milvus_server_videos, args, uri=uri,
+                         index_type=args.milvus_index)
     finally:
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)
