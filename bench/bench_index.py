@@ -264,7 +264,7 @@ def milvus_server(base_dir: str):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", type=int, nargs="+", default=[40, 1000, 10000], help="embedded-path sizes")
+    ap.add_argument("--videos", type=int, nargs="*", default=[40, 1000, 10000], help="embedded-path sizes")
     ap.add_argument("--lite-videos", type=int, nargs="*", default=[40, 1000], help="milvus-lite sizes (peer)")
     ap.add_argument("--dedup", type=float, nargs="*", default=[],
                     help="also build the embedded path with these dedup cosines (sizes: --dedup-videos)")
