@@ -42,12 +42,34 @@ def test_matrix_record_round_trips_exact_bytes():
     v = rng.standard_normal((7, 3, 16)).astype(np.float32)
     v[0, 0, :3] = [-0.0, np.float32(1e-45), np.float32(3.4e38)]  # signed zero, denormal, near max
     t = np.cumsum(rng.uniform(0.1, 1.0, 7))
-    v2, t2 = decode_matrix(encode_matrix(v, t))
+    v2, t2 = decode_matrix(encode_matrix(v, t, "float32"))
     assert v2.tobytes() == v.tobytes() and t2.tobytes() == t.tobytes()
+    # float16 asked for, but 3.4e38 does not fit it: the record falls back to float32, exact
+    assert decode_matrix(encode_matrix(v, t))[0].tobytes() == v.tobytes()
     with pytest.raises(ValueError, match="does not match its header"):
         decode_matrix(encode_matrix(v, t)[:-1])
     with pytest.raises(ValueError, match="not a vcdfast matrix"):
         decode_matrix(b"XXXX" + encode_matrix(v, t)[4:])
+
+
+def test_matrix_record_float16_is_the_default_and_reads_as_float32():
+    rng = np.random.default_rng(3)
+    v = unit(rng.standard_normal((9, 2, 512)))
+    t = np.arange(9.0) + 1 / 3
+    rec = encode_matrix(v, t)
+    assert len(rec) == 20 + v.size * 2 + t.size * 8  # half the float32 record's vectors
+    v2, t2 = decode_matrix(rec)
+    assert v2.dtype == np.float32 and v2.shape == v.shape and t2.tobytes() == t.tobytes()
+    assert v2.tobytes() == v.astype(np.float16).astype(np.float32).tobytes()
+    # float16 rounds each element by <= 2^-11 of it, so a cosine of unit vectors moves by
+    # <= 2^-11 * sum|q_i x_i| <= 2^-11; measured far below (errors do not all align)
+    cos, cos16 = v[:, 0] @ v[:, 1].T, v2[:, 0] @ v2[:, 1].T
+    assert np.abs(cos16 - cos).max() <= 2.0**-11
+    # a record of the previous format (float32, dtype code 1) reads as it did
+    old = encode_matrix(v, t, "float32")
+    assert old[6:8] == b"\x01\x00" and decode_matrix(old)[0].tobytes() == v.tobytes()
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        MatrixStore("unused", dtype="int8")
 
 
 def test_matrix_store_records_states_and_lock(tmp_path):
@@ -61,7 +83,7 @@ def test_matrix_store_records_states_and_lock(tmp_path):
         store.set_state([42], VideoState.COMMITTED.value)
         assert store.meta(42)["state"] == VideoState.COMMITTED
         v2, t2 = store.matrix(42)
-        assert v2.tobytes() == v.tobytes() and t2.tobytes() == t.tobytes()
+        assert v2.tobytes() == v.astype(np.float16).astype(np.float32).tobytes() and t2.tobytes() == t.tobytes()
         assert list(store.id_keys()) == [("a'b\"c ✓", 42)] and list(store.matrix_keys()) == [42]
         with pytest.raises(IndexLockedError, match="open in another process or handle"):
             MatrixStore(tmp_path / "m")
@@ -145,6 +167,39 @@ def test_embedded_file_catches_up_and_is_rebuilt_when_damaged(tmp_path, monkeypa
         store.sync(catalog)  # writable: rebuilt and saved
         assert store.check(revs) == []
         store.close()
+    finally:
+        catalog.matrices.close()
+
+
+def test_ivf_scores_are_cosines_and_old_or_cut_files_are_rebuilt(tmp_path, monkeypatch):
+    """The approximate index's scores are on the cosine scale: the query's normalisation
+    subtracts a bias measured in exact cosines, and a copy votes only when its hit beats it
+    (PCA + PQ codes scored a copied frame of cosine ~0.96 at ~0.11). A file of the previous
+    format, or cut short, is unusable and rebuilt."""
+    monkeypatch.setattr(embedded, "TRAIN_ROWS", 1_000)
+    rng = np.random.default_rng(8)
+    videos = {f"v{i}": unit(np.repeat(rng.standard_normal((10, 1, 128)), 6, axis=0)
+                            + 0.5 * rng.standard_normal((60, 1, 128))) for i in range(60)}
+    catalog = _catalog(tmp_path, videos)
+    try:
+        store = EmbeddedStore(tmp_path, 128, None, read_only=False)
+        store.sync(catalog)
+        assert store.trained_rows == 3_600 and "SQ8" in store.describe()
+        q = unit(videos["v7"][:, 0] + 0.01 * rng.standard_normal((60, 128)))
+        keys, scores = store.search_frames(q, 3)
+        exact = (q[:, None, :] * videos["v7"][:, 0][None]).sum(-1).max(1)
+        assert (keys[:, 0] == video_key("v7")).all()
+        assert np.abs(scores[:, 0] - exact).max() < 0.02  # SQ8 rounding, not a rescaled score
+        store.close()
+        path = tmp_path / embedded.FILE
+        whole = path.read_bytes()
+        for bad, why in ((b"VCDANN01" + whole[8:], "older format"), (whole[:-100], "checksum")):
+            path.write_bytes(bad)
+            store = EmbeddedStore(tmp_path, 128, None, read_only=False)
+            assert why in store.load_problem
+            store.sync(catalog)
+            assert store.check({m.key: m.rev for m in catalog.videos()}) == []
+            store.close()
     finally:
         catalog.matrices.close()
 

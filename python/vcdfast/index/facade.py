@@ -121,7 +121,7 @@ class Index:
         return meta
 
     def get(self, video_id: str):
-        """The stored VideoEmbedding of `video_id` (exactly the vectors that were added)."""
+        """The stored VideoEmbedding of `video_id` (the added vectors, rounded to float16 by the store)."""
         from vcdfast.embed import VideoEmbedding
 
         meta = self.record(video_id)

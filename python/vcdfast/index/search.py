@@ -23,8 +23,13 @@ from vcdfast.normalise import query_bias
 from vcdfast.query import Match, QueryOptions, align_views, boxes_to_matches, frame_votes, intervals, vote
 from vcdfast.store import pool
 
-__all__ = ["VideoMatch", "align_candidates", "candidates", "load_candidates", "query", "query_videos", "search_frames",
-           "select_candidates", "to_matches"]
+# The query's alignment runs on one OpenMP thread unless the caller asks for more: its 5
+# candidate pairs took 1.4 ms on one thread and 24-28 ms on a team of two (2 shared cores,
+# load ~6: the team waits for its second thread), as faiss runs on one (store.embedded).
+ALIGN_THREADS = 1
+
+__all__ = ["ALIGN_THREADS", "VideoMatch", "align_candidates", "candidates", "load_candidates", "query", "query_videos",
+           "search_frames", "select_candidates", "to_matches"]
 
 @dataclass(frozen=True)
 class VideoMatch:
@@ -75,8 +80,8 @@ def align_candidates(query_vectors: np.ndarray, refs: Sequence[np.ndarray], opti
                      num_threads: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per reference (boxes (N, 4) int64 [q_start, r_start, q_end, r_end], scores (N,)): the
     query's views against each reference, aligned and trimmed on one map per pair
-    (vcdfast.query.align_views)."""
-    return align_views(query_vectors, list(refs), bias, options, num_threads)
+    (vcdfast.query.align_views), on `num_threads` threads (None: ALIGN_THREADS)."""
+    return align_views(query_vectors, list(refs), bias, options, num_threads or ALIGN_THREADS)
 
 
 def to_matches(query_id: str, query_intervals: np.ndarray, metas: Sequence[VideoMeta], timestamps: Sequence[np.ndarray],

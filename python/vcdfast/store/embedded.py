@@ -1,21 +1,21 @@
 """The embedded first stage: an in-process faiss index over the frame vectors, derived from
 LevelDB (which stays the one durable copy of every descriptor) and saved as one checksummed
-file, `frames.ann`, that is rebuilt whenever it is missing, damaged or behind.
+file, `frames.ann` (vcdfast.store.annfile), that is rebuilt whenever it is missing, damaged
+or behind.
 
 Rows are keyed by the video key (faiss ids), so a hit names its video and nothing else.
 Small catalogues are searched exactly (float32 inner product); from TRAIN_ROWS rows on, an
-IVF-PQ (fast-scan) index over a PCA projection (`_ivf_factory`; bench/bench_index.py measures
-it against an exact scan) is trained on a sample of the rows, and rebuilt from LevelDB when
-the catalogue has grown REBUILD_GROWTH times past the rows it was trained on. Video-level search is exact over the
-pooled vectors (one per video).
+IVF index with scalar-quantised rows (vcdfast.store.ivf, which says why; bench/bench_index.py
+measures it against an exact scan) is trained on a sample of the rows, and rebuilt from
+LevelDB when the catalogue has grown REBUILD_GROWTH times past the rows it was trained on.
+Video-level search is exact over the pooled vectors (one per video).
 
 Consistency. The file records which revision of which video it holds (`covered`: key ->
 rev, rows). Opening an index calls `sync`: rows of videos no longer committed, or committed
 with another revision, are removed; committed videos it lacks are added from LevelDB. A
-crash therefore costs at most a catch-up, never a wrong answer. The file is written to a
-temporary name, fsynced and renamed over the old one, so a kill leaves either file whole;
-a SHA-256 trailer makes damage detectable (`check`, i.e. `Index.verify`), and a damaged or
-unreadable file is rebuilt at the next open.
+crash therefore costs at most a catch-up, never a wrong answer. The file is replaced
+atomically and checksummed (vcdfast.store.annfile): `check` (i.e. `Index.verify`) finds
+damage, and a damaged or unreadable file is rebuilt at the next open.
 
 Near-duplicate frames. With `dedup` set, a frame whose cosine to the last kept frame of
 the same view is >= dedup is not searchable (its video keeps it for alignment); the votes of
@@ -24,49 +24,25 @@ a static shot then count once instead of once per frame.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import struct
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from vcdfast.store import annfile, ivf
 from vcdfast.store.pooling import pool
 
 __all__ = ["EmbeddedStore", "searchable"]
 
 FILE = "frames.ann"
-_MAGIC = b"VCDANN01"
-_LEN = struct.Struct("<Q")
 TRAIN_ROWS = 4_096  # exact search below this many rows; an exact scan of 7.5k took 80-250 ms (loaded)
 REBUILD_GROWTH = 4  # rebuilt (more lists) when the rows reach 4x those trained on
-NPROBE = 16
 _ADD_CHUNK = 65_536  # rows per faiss add when rebuilding from LevelDB
 # OpenMP threads of faiss (its wheel's own OpenMP runtime, set process-wide when a store
 # opens; None leaves faiss's default, all cores). One, as the kernels default to: on 2 cores
 # shared with other work, 2 threads trained an IVF index 5x slower (13.9 s vs 2.6 s, 41k rows)
 # and searched 1.5-3x slower than one, OpenMP's waiting threads competing for the cores.
 THREADS: int | None = 1
-
-
-def _lists(rows: int) -> int:
-    return 1 << int(round(np.log2(4 * np.sqrt(rows))))
-
-
-def _ivf_factory(rows: int, dim: int, sample: int) -> str:
-    """The approximate index for `rows` rows, trained on `sample` of them: IVF with ~4
-    sqrt(rows) lists (a power of two, >= 39 sample rows each, as faiss's training wants) over a
-    64-d PCA projection, with 4-bit fast-scan PQ codes (16 bytes a row): assigning a row to a
-    list is 64-d work, and the codes are scanned with SIMD lookups. Measured on the bench's
-    synthetic videos (374k rows, 60-row query, nprobe 16, one thread of 2 loaded cores): SQ8
-    codes 32.6 ms, PQ32x4fs 19.9 ms, PQ16x4fs 5.2 ms, the source video among the 5 candidates
-    in 10/10 queries each; PQ16 (8-bit codes) took 104 s to train on 41k rows."""
-    nlist = _lists(rows)
-    while nlist > 16 and 40 * nlist > sample:
-        nlist //= 2
-    return f"PCA{min(64, dim)},IVF{nlist},PQ32x4fs"
 
 
 def searchable(vectors: np.ndarray, dedup: float | None) -> np.ndarray:
@@ -103,7 +79,7 @@ class EmbeddedStore:
         self.lock = threading.RLock()
         self.covered: dict[int, tuple[str, int]] = {}  # key -> (rev, searchable rows)
         self.trained_rows = 0  # 0: exact search
-        self.factory = ""  # faiss index_factory string of the trained index
+        self.factory = ""  # what the trained index is (vcdfast.store.ivf.train)
         self.frames = self._exact()
         self.videos = self._exact()
         self.load_problem: str | None = None  # why the file on disk could not be used at open
@@ -172,13 +148,9 @@ class EmbeddedStore:
             frames = self._exact()
             trained = False
             if rows >= TRAIN_ROWS:
-                sample = self._sample(catalog, videos, 40 * _lists(rows))
-                self.factory = _ivf_factory(rows, self.dim, len(sample))
-                frames = self.faiss.index_factory(self.dim, self.factory, self.faiss.METRIC_INNER_PRODUCT)
-                ivf = self.faiss.extract_index_ivf(frames)
-                ivf.cp.niter = 10  # faiss's default is 25; 10 trained the measured indexes (bench/bench_index.py)
-                frames.train(sample)
-                ivf.nprobe = NPROBE
+                sample = self._sample(catalog, videos, 40 * ivf.lists(rows))
+                frames, self.factory = ivf.train(self.faiss, sample, rows, self.dim)
+                del sample
                 trained = True
             self.frames, self.videos, self.covered = frames, self._exact(), {}
             pending: list[tuple[int, str, np.ndarray]] = []
@@ -216,10 +188,6 @@ class EmbeddedStore:
                 break
         return np.ascontiguousarray(np.concatenate(out), np.float32)
 
-    def _set_search_params(self) -> None:
-        if self.trained_rows:
-            self.faiss.extract_index_ivf(self.frames).nprobe = NPROBE
-
     def sync(self, catalog) -> None:
         """Catch up with LevelDB's committed videos (module docstring) and, writable, save if
         anything changed. Later inserts rebuild the index from `catalog` as it grows."""
@@ -240,60 +208,24 @@ class EmbeddedStore:
     # --- persistence ---
 
     def save(self) -> None:
-        """Write the file atomically (temporary file, fsync, rename, fsync of the folder)."""
+        """Write the file atomically (vcdfast.store.annfile)."""
         with self.lock:
-            header = json.dumps({"dim": self.dim, "dedup": self.dedup, "trained_rows": self.trained_rows,
-                                 "factory": self.factory,
-                                 "covered": [[k, rev, n] for k, (rev, n) in self.covered.items()]}).encode()
-            parts = [_MAGIC]
-            for blob in (header, self.faiss.serialize_index(self.frames).tobytes(),
-                         self.faiss.serialize_index(self.videos).tobytes()):
-                parts += [_LEN.pack(len(blob)), blob]
-            digest = hashlib.sha256()
-            for p in parts:
-                digest.update(p)
-            tmp = self.path.with_name(f"{FILE}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as f:
-                for p in parts:
-                    f.write(p)
-                f.write(digest.digest())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            header = {"dim": self.dim, "dedup": self.dedup, "trained_rows": self.trained_rows, "factory": self.factory,
+                      "covered": [[k, rev, n] for k, (rev, n) in self.covered.items()]}
+            annfile.save(self.path, header, [self.frames, self.videos], self.faiss)
             self.dirty, self.load_problem = False, None
             self.saved_rows, self.unsaved = self._rows(), 0
 
-    def _read(self) -> tuple[dict, bytes, bytes]:
-        """The file's header and serialised indexes; ValueError when damaged."""
-        buf = self.path.read_bytes()
-        if len(buf) < len(_MAGIC) + 32 or buf[:len(_MAGIC)] != _MAGIC:
-            raise ValueError("not a vcdfast frame index file")
-        if hashlib.sha256(memoryview(buf)[:-32]).digest() != buf[-32:]:
-            raise ValueError("checksum mismatch (damaged file)")
-        blobs, pos = [], len(_MAGIC)
-        for _ in range(3):
-            (n,) = _LEN.unpack_from(buf, pos)
-            blobs.append(buf[pos + _LEN.size:pos + _LEN.size + n])
-            pos += _LEN.size + n
-        if pos != len(buf) - 32:
-            raise ValueError("length fields do not match the file size")
-        return json.loads(blobs[0]), blobs[1], blobs[2]
-
     def _load(self) -> None:
-        header, frames, videos = self._read()
+        header, (frames, videos) = annfile.load(self.path, self.faiss)
         if header["dim"] != self.dim or header["dedup"] != self.dedup:
             raise ValueError(f"built for dim {header['dim']}, dedup {header['dedup']}")
-        self.frames = self.faiss.deserialize_index(np.frombuffer(frames, np.uint8))
-        self.videos = self.faiss.deserialize_index(np.frombuffer(videos, np.uint8))
+        self.frames, self.videos = frames, videos
         self.trained_rows, self.factory = int(header["trained_rows"]), header["factory"]
         self.covered = {int(k): (rev, int(n)) for k, rev, n in header["covered"]}
         self.saved_rows = self._rows()
-        self._set_search_params()
+        if self.trained_rows:
+            self.faiss.extract_index_ivf(self.frames).nprobe = ivf.NPROBE
 
     def close(self) -> None:
         """Save if changed and writable. Until then a crash loses only the catch-up."""
@@ -349,7 +281,7 @@ class EmbeddedStore:
             problems.append(self.load_problem)
         elif self.path.exists():
             try:
-                self._read()
+                annfile.check(self.path)
             except (OSError, ValueError) as e:
                 problems.append(f"{self.path}: {e}")
         with self.lock:
@@ -361,5 +293,5 @@ class EmbeddedStore:
         return problems
 
     def describe(self) -> str:
-        kind = f"{self.factory}, nprobe {NPROBE}" if self.trained_rows else "exact"
+        kind = f"{self.factory}, nprobe {ivf.NPROBE}" if self.trained_rows else "exact"
         return f"embedded faiss ({kind}), {self.path.name}"
