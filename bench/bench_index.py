@@ -12,6 +12,8 @@ scan of every frame as generated (NumPy; LevelDB stores them as float16) voted t
 timed on a settled index (closed and reopened). Prints one JSON line per measurement.
 
     PYTHONPATH=python python3 bench/bench_index.py --videos 40 1000 10000 --lite-videos 40 1000
+    PYTHONPATH=python python3 bench/bench_index.py --videos 100000 --lite-videos --dir /big/disk --budget-s 20000
+    PYTHONPATH=python python3 bench/bench_index.py --videos --lite-videos --milvus-server-videos 1000
 """
 
 from __future__ import annotations

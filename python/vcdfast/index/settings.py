@@ -37,7 +37,7 @@ class Settings:
     dedup: float | None = None  # cosine at which consecutive frames share one searchable vector
     created: str = field(default_factory=now)
     format: int = FORMAT
-    dtype: str = "float32"
+    dtype: str = "float16"  # new matrix records (each names its own: indexes made before hold float32)
 
     @property
     def embedded(self) -> bool:
