@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NPROBE", "SQ4_ROWS", "describe", "lists", "train"]
+__all__ = ["NPROBE", "SQ4_ROWS", "lists", "train"]
 
 NPROBE = 8  # lists probed per query row
 SQ4_ROWS = 4_000_000
@@ -62,7 +62,3 @@ def train(faiss, sample: np.ndarray, rows: int, dim: int):
     index.train(sample)  # the scalar quantiser's ranges; the lists are trained already
     index.nprobe = NPROBE
     return index, f"PCA{p} lists,IVF{nlist},{'SQ4' if sq4 else 'SQ8'}"
-
-
-def describe(index) -> str:
-    return f"IVF{index.nlist}, nprobe {index.nprobe}"
