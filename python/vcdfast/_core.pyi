@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CancelToken', 'CancelledError', 'VcdfastError', 'align_batch', 'align_defaults', 'align_params', 'build_info', 'chamfer_asymmetric', 'chamfer_symmetric', 'cosine', 'dp', 'dtw', 'hv', 'query_view_max', 'set_simd_level', 'simd_level', 'simd_levels', 'similarity_maps_computed', 'tn', 'trim']
+__all__: list[str] = ['CancelToken', 'CancelledError', 'VcdfastError', 'align_batch', 'align_defaults', 'align_params', 'build_info', 'chain', 'chamfer_asymmetric', 'chamfer_symmetric', 'cosine', 'dp', 'dtw', 'hv', 'query_view_max', 'set_simd_level', 'simd_level', 'simd_levels', 'similarity_maps_computed', 'tn', 'trim']
 class VcdfastError(Exception):
     pass
 class CancelledError(VcdfastError):
@@ -38,6 +38,12 @@ def align_params() -> list:
 def build_info() -> dict:
     """
     Compiler, build type, OpenMP and SIMD levels of this build.
+    """
+def chain(sims: typing.Any, /, **kwargs) -> tuple:
+    """
+    Iterative heaviest-chain alignment (vcdfast's; each query frame in at most one box) of a (P, Q) float32 similarity map -> (boxes int64 (N, 4), scores float32 (N,)).
+    Keywords (defaults): min_sim=0.15, max_step=2, min_frames=2, max_chains=32, trim_sim=None, trim_gap=3.
+    Boxes are trimmed (and rescored) when trim_sim is set; see cpp/align/README.md.
     """
 def chamfer_asymmetric(q: typing.Any, r: typing.Any, /, *, num_threads: typing.SupportsInt | typing.SupportsIndex = 1, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     """
