@@ -236,18 +236,18 @@ class EmbeddedStore:
 
     # --- reads ---
 
-    def search_frames(self, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(N, D) -> per row the video keys and scores of its `top_k` nearest rows, (N, top_k)
-        each, padded with key -1 / score -inf."""
-        return self._search(self.frames, queries, top_k)
+    def search_frames(self, queries: np.ndarray, frame_neighbours: int) -> tuple[np.ndarray, np.ndarray]:
+        """(N, D) -> per row the video keys and scores of its `frame_neighbours` nearest
+        rows, (N, frame_neighbours) each, padded with key -1 / score -inf."""
+        return self._search(self.frames, queries, frame_neighbours)
 
-    def search_videos(self, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(N, D) pooled query vectors -> (N, top_k) video keys and scores (exact)."""
-        return self._search(self.videos, queries, top_k)
+    def search_videos(self, queries: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(N, D) pooled query vectors -> (N, count) video keys and scores (exact)."""
+        return self._search(self.videos, queries, count)
 
-    def _search(self, index, queries, top_k: int):
+    def _search(self, index, queries, neighbours: int):
         with self.lock:
-            scores, keys = index.search(np.ascontiguousarray(queries, np.float32), top_k)
+            scores, keys = index.search(np.ascontiguousarray(queries, np.float32), neighbours)
         scores[keys < 0] = -np.inf
         return keys, scores
 

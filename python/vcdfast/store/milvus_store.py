@@ -65,7 +65,7 @@ class MilvusStore:
     derived = False
 
     insert_chunk = 4096  # rows per insert call: ~8 MiB of 512-d float32, under gRPC's limits
-    search_chunk = 256  # query vectors per search call (server limits nq * top_k)
+    search_chunk = 256  # query vectors per search call (server limits nq * limit)
 
     def __init__(self, uri: str, prefix: str, dim: int, *, index_type: IndexType = IndexType.HNSW,
                  create: bool = True):
@@ -188,16 +188,16 @@ class MilvusStore:
 
     # --- reads ---
 
-    def _search(self, collection: str, queries: np.ndarray, top_k: int):
+    def _search(self, collection: str, queries: np.ndarray, neighbours: int):
         _, params = _INDEX_PARAMS[self.index_type]
         if self.index_type is IndexType.HNSW:
-            params = {"ef": max(params["ef"], top_k)}
+            params = {"ef": max(params["ef"], neighbours)}
         queries = np.ascontiguousarray(queries, np.float32)
-        keys = np.full((len(queries), top_k), -1, np.int64)
-        scores = np.full((len(queries), top_k), -np.inf, np.float32)
+        keys = np.full((len(queries), neighbours), -1, np.int64)
+        scores = np.full((len(queries), neighbours), -np.inf, np.float32)
         for s in range(0, len(queries), self.search_chunk):
             part = queries[s:s + self.search_chunk]
-            hits = self.client.search(collection, data=part.tolist(), limit=top_k, anns_field="vec",
+            hits = self.client.search(collection, data=part.tolist(), limit=neighbours, anns_field="vec",
                                       output_fields=["key"], search_params={"metric_type": "IP", "params": params},
                                       consistency_level="Session")
             for i, row in enumerate(hits, start=s):
@@ -206,14 +206,14 @@ class MilvusStore:
                     scores[i, j] = h["distance"]
         return keys, scores
 
-    def search_frames(self, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(N, D) query vectors -> video keys and scores of each one's `top_k` nearest rows,
-        (N, top_k) each, padded with key -1 / score -inf."""
-        return self._search(self.frames, queries, top_k)
+    def search_frames(self, queries: np.ndarray, frame_neighbours: int) -> tuple[np.ndarray, np.ndarray]:
+        """(N, D) query vectors -> video keys and scores of each one's `frame_neighbours`
+        nearest rows, (N, frame_neighbours) each, padded with key -1 / score -inf."""
+        return self._search(self.frames, queries, frame_neighbours)
 
-    def search_videos(self, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(N, D) pooled query vectors -> (N, top_k) video keys and scores."""
-        return self._search(self.videos, queries, top_k)
+    def search_videos(self, queries: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(N, D) pooled query vectors -> (N, count) video keys and scores."""
+        return self._search(self.videos, queries, count)
 
     def _scan_keys(self, collection: str) -> Iterator[np.ndarray]:
         """The `key` column of every row, in batches (a full scan; for verify)."""
