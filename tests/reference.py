@@ -316,21 +316,24 @@ def chain_extent_ref(sim, trim_sim, trim_gap):
     tq, tr = sim.shape
     weight = np.zeros((tq, tr))
     start, length = {}, {}
-    best, end = 0.0, None
+    best, best_span, end = 0.0, 0, None
     for i in range(tq):
         for j in range(tr):
             if not sim[i, j] >= np.float32(trim_sim):
                 continue
             prev, prev_start, prev_length = 0.0, (i, j), 0
-            for d in range(0, trim_gap + 1):  # nearer columns first: they win ties
+            # the diagonal first, then the same column, then further left: they win ties
+            for d in [1, 0, *range(2, trim_gap + 1)] if trim_gap else [0]:
                 for i2 in range(i - trim_gap, i):  # older rows first: they win ties
                     j2 = j - d
                     if i2 >= 0 and j2 >= 0 and weight[i2, j2] > prev:
                         prev, prev_start, prev_length = weight[i2, j2], start[i2, j2], length[i2, j2]
             weight[i, j] = float(sim[i, j]) + prev
             start[i, j], length[i, j] = prev_start, prev_length + 1
-            if weight[i, j] > best:
-                best, end = weight[i, j], (i, j)
+            # equal weights: the box wider on its narrower axis, then the first in row-major order
+            span = min(i - start[i, j][0], j - start[i, j][1]) + 1
+            if weight[i, j] > best or (weight[i, j] == best and span > best_span):
+                best, best_span, end = weight[i, j], span, (i, j)
     if end is None:
         return None
     return (*start[end], *end, float(np.float32(best / length[end])))

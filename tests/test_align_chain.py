@@ -74,6 +74,19 @@ def test_a_repeated_shot_gives_one_box_and_every_copy_gets_its_own():
     np.testing.assert_allclose(scores, [0.8, 0.7], rtol=1e-6)
 
 
+def test_a_still_shot_gives_a_diagonal_box():
+    # a still shot's frames are identical, so its block of the map is exactly flat: every path
+    # weighs the same, and a chain down one column would be one reference frame wide
+    sim = np.full((37, 40), -0.2, np.float32)
+    sim[23:26, 0:9] = 0.7  # the query's 3-frame still against a 9-frame still in the reference
+    sim[23:26, 23:31] = 0.7  # ... shown again later
+    boxes, scores = chain(sim)
+    assert boxes.tolist() == [[23, 0, 25, 2]]
+    np.testing.assert_allclose(scores, [0.7], rtol=1e-6)
+    assert chains_ref(sim, **{k: defaults("chain")[k] for k in ("min_sim", "max_step", "min_frames",
+                                                                 "max_chains")})[0].tolist() == [[23, 0, 25, 2]]
+
+
 def test_tn_reports_the_repeated_shot_as_another_copy():
     # what the chain method fixes: TN with its query preset (trimmed) boxes the repeat as well
     boxes, _ = tn(repeated_shot_map(), **defaults("tn", preset="query"))

@@ -52,8 +52,9 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
   ws.window.resize(gap * cols);
   ws.above.resize(cols);
   ws.from.resize(cols);
+  const auto c = static_cast<i64>(cols);
   double best = 0.0;
-  i64 best_start = -1, best_end = -1, best_length = 0;
+  i64 best_start = -1, best_end = -1, best_length = 0, best_span = 0;
   for (std::size_t i = 0; i < rows; ++i) {
     // Best chain ending up to `gap` rows above, per column; the oldest row wins ties ...
     std::fill(ws.above.weight.begin(), ws.above.weight.end(), 0.0);
@@ -66,11 +67,14 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
           ws.above.length[j] = ws.window.length[slot + j];
         }
     }
-    // ... then up to `reach` columns to the left; the nearest column wins ties.
+    // ... then up to `reach` columns to the left. Ties go to the diagonal (one column left), then
+    // the same column, then further left: in a still shot every path weighs the same, and a
+    // chain down one column is a box one reference frame wide, which min_frames drops.
     ws.from = ws.above;
     for (std::size_t d = 1; d <= reach; ++d)
       for (std::size_t j = d; j < cols; ++j)
-        if (ws.above.weight[j - d] > ws.from.weight[j]) {
+        if (d == 1 ? ws.above.weight[j - 1] >= ws.from.weight[j] && ws.above.weight[j - 1] > 0.0
+                   : ws.above.weight[j - d] > ws.from.weight[j]) {
           ws.from.weight[j] = ws.above.weight[j - d];
           ws.from.start[j] = ws.above.start[j - d];
           ws.from.length[j] = ws.above.length[j - d];
@@ -87,8 +91,13 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
       ws.window.weight[slot + j] = w;
       ws.window.start[slot + j] = start;
       ws.window.length[slot + j] = length;
-      if (w > best) {  // the first end cell in row-major order wins ties
+      if (w <= 0.0 || w < best) continue;
+      // Equal weights: the chain whose box is wider on its narrower axis wins, then the first
+      // end cell in row-major order.
+      const i64 span = std::min(static_cast<i64>(i) - start / c, static_cast<i64>(j) - start % c) + 1;
+      if (w > best || span > best_span) {
         best = w;
+        best_span = span;
         best_start = start;
         best_end = static_cast<i64>(i * cols + j);
         best_length = length;
@@ -96,7 +105,6 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
     }
   }
   if (best_end < 0) return std::nullopt;
-  const auto c = static_cast<i64>(cols);
   return Box{best_start / c, best_start % c, best_end / c, best_end % c,
              static_cast<float>(best / static_cast<double>(best_length))};
 }

@@ -94,13 +94,16 @@ std::optional<Box> chain_ref(const std::vector<float>& sim, std::size_t rows, st
   std::vector<double> weight(rows * cols, 0.0);
   std::vector<std::size_t> start(rows * cols), length(rows * cols);
   double best = 0.0;
+  std::int64_t best_span = 0;
   std::optional<std::size_t> end;
+  std::vector<std::int64_t> column_order{1, 0};  // ties: the diagonal, the same column, then further left
+  for (std::int64_t d = 2; d <= gap; ++d) column_order.push_back(d);
   for (std::size_t i = 0; i < rows; ++i)
     for (std::size_t j = 0; j < cols; ++j) {
       if (!(sim[i * cols + j] >= static_cast<float>(trim_sim))) continue;
       double prev = 0.0;
       std::size_t prev_start = i * cols + j, prev_length = 0;
-      for (std::int64_t d = 0; d <= gap; ++d)
+      for (const std::int64_t d : column_order)
         for (std::int64_t i2 = static_cast<std::int64_t>(i) - gap; i2 < static_cast<std::int64_t>(i); ++i2) {
           const std::int64_t j2 = static_cast<std::int64_t>(j) - d;
           if (i2 < 0 || j2 < 0) continue;
@@ -111,7 +114,10 @@ std::optional<Box> chain_ref(const std::vector<float>& sim, std::size_t rows, st
       weight[c] = static_cast<double>(sim[c]) + prev;
       start[c] = prev_start;
       length[c] = prev_length + 1;
-      if (weight[c] > best) best = weight[c], end = c;
+      // equal weights: the box wider on its narrower axis, then the first in row-major order
+      const auto span = static_cast<std::int64_t>(std::min(i - start[c] / cols, j - start[c] % cols)) + 1;
+      if (weight[c] > best || (weight[c] == best && best > 0.0 && span > best_span))
+        best = weight[c], best_span = span, end = c;
     }
   if (!end) return std::nullopt;
   const auto s = static_cast<std::int64_t>(start[*end]), e = static_cast<std::int64_t>(*end);
