@@ -19,8 +19,9 @@ SIZE = (320, 240)
 TOL = 0.05  # of the frame: 5 cells of the 96 x 96 grid edges are found on; SSCD shrugs off such a crop offset
 
 
-def _paste(box, inner_seed: int, background):
-    """content: `background(t)` with Scenes(inner_seed) resized into box (shares of the frame)."""
+def _paste(box, inner_seed: int, background, mirrored: bool = False):
+    """content: `background(t)` with Scenes(inner_seed) resized into box (shares of the frame),
+    mirrored left-right if asked."""
     from PIL import Image
 
     w, h = SIZE
@@ -29,7 +30,9 @@ def _paste(box, inner_seed: int, background):
 
     def fn(t):
         frame = background(t).copy()
-        frame[y0:y1, x0:x1] = np.asarray(Image.fromarray(inner(t)).resize((x1 - x0, y1 - y0), Image.BILINEAR))
+        picture = inner(t)[:, ::-1] if mirrored else inner(t)
+        frame[y0:y1, x0:x1] = np.asarray(Image.fromarray(np.ascontiguousarray(picture)).resize((x1 - x0, y1 - y0),
+                                                                                             Image.BILINEAR))
         return frame
 
     return fn
@@ -73,3 +76,25 @@ def test_inset_view_embeds_the_inset(tmp_path):
     full = np.einsum("td,td->t", q.vectors[:, 0], r.vectors[:, 0])
     inset = np.einsum("td,td->t", q.vectors[:, 1], r.vectors[:, 0])
     assert np.median(inset) > 0.6 and np.median(inset) > np.median(full) + 0.2, (inset, full)
+
+
+def test_inset_flip_view_embeds_a_mirrored_inset(tmp_path):
+    """A flipped copy placed in a picture-in-picture: the inset-flip view is the inset view's own
+    crop mirrored, and it matches the unflipped original (better than the inset view does, by
+    little here: SSCD is nearly flip-invariant on generated block scenes; what the view is worth
+    on real footage is bench/sweep_query.py's to measure)."""
+    from vcdfast.views import make_views
+
+    box = (0.45, 0.40, 0.95, 0.90)
+    pip = make_video(tmp_path / "pip.mp4", seconds=8.0, fps=10, size=SIZE,
+                     content=_paste(box, 2, Scenes(1, SIZE, scene_seconds=3.0), mirrored=True))
+    inner = make_video(tmp_path / "inner.mp4", seconds=8.0, fps=10, size=SIZE,
+                       content=Scenes(2, SIZE, scene_seconds=3.0))
+    q = Embedder("sscd-mobile", views=("inset", "inset-flip")).embed_video(pip.path)
+    r = Embedder("sscd-mobile").embed_video(inner.path)
+    inset = np.einsum("td,td->t", q.vectors[:, 0], r.vectors[:, 0])
+    mirrored = np.einsum("td,td->t", q.vectors[:, 1], r.vectors[:, 0])
+    assert np.median(mirrored) > 0.6 and np.median(mirrored) > np.median(inset), (mirrored, inset)
+    frames = np.random.default_rng(0).integers(0, 256, (2, 448, 448, 3), np.uint8)
+    views = make_views(frames, ("inset", "inset-flip"), (224, 224), np.array([box, box], np.float32))
+    assert np.array_equal(views[:, 1], views[:, 0, :, ::-1])

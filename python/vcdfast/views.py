@@ -6,6 +6,7 @@ name expands to one view per cell ("2x2:0" ... "2x2:3"); cell names are accepted
 "inset" is the rectangle vcdfast.inset finds in each frame (a picture-in-picture, a
 letterboxed picture, one side of a split screen), or the whole frame where there is none; it
 depends on neighbouring frames, so Embedder.embed_video computes it (not embed_frames).
+"inset-flip" is that rectangle mirrored: a flipped copy placed in a picture-in-picture.
 
 Frames arrive at twice the model's input size whenever a split is asked for (the decoder
 scales them in swscale), so every view is an exact 2x box-downsample or a plain slice of
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["VIEW_NAMES", "expand_views", "make_views", "scale_for"]
+__all__ = ["INSET_VIEWS", "VIEW_NAMES", "expand_views", "make_views", "scale_for"]
 
 # split -> (rows, cols)
 _SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1)}
-VIEW_NAMES = ("full", "flip", "inset", *_SPLITS)
+INSET_VIEWS = ("inset", "inset-flip")  # views that need vcdfast.inset's boxes
+VIEW_NAMES = ("full", "flip", *INSET_VIEWS, *_SPLITS)
 
 
 def expand_views(views) -> tuple[str, ...]:
@@ -32,7 +34,7 @@ def expand_views(views) -> tuple[str, ...]:
         if v in _SPLITS:
             rows, cols = _SPLITS[v]
             out.extend(f"{v}:{i}" for i in range(rows * cols))
-        elif v in ("full", "flip", "inset") or _cell(v) is not None:
+        elif v in ("full", "flip", *INSET_VIEWS) or _cell(v) is not None:
             out.append(v)
         else:
             raise ValueError(f"unknown view {v!r}; known: {', '.join(VIEW_NAMES)} (or a cell such as '2x2:3')")
@@ -60,7 +62,7 @@ def _cell(name: str):
 def scale_for(views: tuple[str, ...]) -> int:
     """How many times the input size the frames must be decoded at: 2 if any split or inset
     view (a crop must not be upsampled from the model's size), else 1."""
-    return 2 if any(_cell(v) or v == "inset" for v in views) else 1
+    return 2 if any(_cell(v) or v in INSET_VIEWS for v in views) else 1
 
 
 def _half(x: np.ndarray, axis: int) -> np.ndarray:
@@ -73,13 +75,20 @@ def _half(x: np.ndarray, axis: int) -> np.ndarray:
 def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int, int],
                insets: np.ndarray | None = None) -> np.ndarray:
     """(N, s*h, s*w, 3) uint8 frames at scale s = scale_for(views) -> (N, V, h, w, 3) uint8,
-    where (w, h) = input_size. insets (N, 4): the "inset" view's boxes (vcdfast.inset)."""
+    where (w, h) = input_size. insets (N, 4): the inset views' boxes (vcdfast.inset)."""
     w, h = input_size
     s = scale_for(views)
     if frames.ndim != 4 or frames.shape[1:] != (s * h, s * w, 3) or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (N, {s * h}, {s * w}, 3) for views {views} at input size "
                          f"{input_size}; got {frames.dtype} {frames.shape}")
     full = frames if s == 1 else _half(_half(frames, 1), 2)
+    inset = None
+    if any(v in INSET_VIEWS for v in views):
+        from vcdfast.inset import crop_insets
+
+        if insets is None or len(insets) != len(frames):
+            raise ValueError("the 'inset' views need one box per frame (vcdfast.inset.detect_insets)")
+        inset = crop_insets(frames, insets, input_size)
     out = np.empty((frames.shape[0], len(views), h, w, 3), np.uint8)
     for i, v in enumerate(views):
         if v == "full":
@@ -87,11 +96,9 @@ def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int
         elif v == "flip":
             out[:, i] = full[:, :, ::-1]
         elif v == "inset":
-            from vcdfast.inset import crop_insets
-
-            if insets is None or len(insets) != len(frames):
-                raise ValueError("the 'inset' view needs one box per frame (vcdfast.inset.detect_insets)")
-            out[:, i] = crop_insets(frames, insets, input_size)
+            out[:, i] = inset
+        elif v == "inset-flip":
+            out[:, i] = inset[:, :, ::-1]
         else:
             rows, cols, idx = _cell(v)
             r, c = divmod(idx, cols)
