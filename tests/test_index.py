@@ -12,7 +12,9 @@ from vcdfast.decode import Sampling
 from vcdfast.embed import VideoEmbedding
 from vcdfast.errors import IdConflictError, IndexLockedError, IndexMismatchError, VideoNotFoundError
 from vcdfast.index import Index, VideoMeta, VideoState
+from vcdfast.index.background import BackgroundCache
 from vcdfast.index.search import search_frames, select_candidates
+from vcdfast.normalise import Background, BackgroundSpec
 from vcdfast.query import QueryOptions
 from vcdfast.store import video_key
 
@@ -147,11 +149,38 @@ def test_normalisation_background_is_kept_until_the_catalogue_changes(index):
     index.add_embeddings([(f"v{i}", emb(video(i)), {}) for i in range(3)])
     first = index.background(spec)
     assert index.background(spec) is first  # cached
+    # a small catalogue is all sampled: every video counts
+    want = Background.sample([index.catalog.matrix(m.key)[0] for m in index.catalog.videos()], spec)
+    np.testing.assert_array_equal(first.vectors, want.vectors)
     index.add_embedding("v3", emb(video(3)))
     second = index.background(spec)
     assert second is not first and index.background(spec) is second
     index.remove("v3")
     assert index.background(spec) is not second
+
+
+def test_background_of_a_large_catalogue_changes_only_with_its_sample(index):
+    """Beyond limit / per_video videos the background is the first committed videos in key
+    order: an add or remove elsewhere keeps it without reading a matrix, one among them
+    changes it, and it always equals a fresh draw from the catalogue as it is."""
+    spec = BackgroundSpec(per_video=2, limit=8, k=4)  # 4 videos of 2 frames
+    index.add_embeddings([(f"v{i}", emb(video(i, 10)), {}) for i in range(12)])
+    keys = [m.key for m in index.catalog.videos()]
+    first = index.background(spec)
+    reads = []
+    matrix = index.catalog.matrix
+    index.catalog.matrix = lambda key: reads.append(key) or matrix(key)
+    after = next(i for i in range(100, 10_000) if video_key(f"v{i}") > keys[3])
+    index.add_embedding(f"v{after}", emb(video(after, 10)))
+    assert index.background(spec) is first and reads == []
+    before = next(i for i in range(100, 10_000) if video_key(f"v{i}") < keys[3])
+    index.add_embedding(f"v{before}", emb(video(before, 10)))
+    second = index.background(spec)
+    assert second is not first and reads == [video_key(f"v{before}")]  # the other three are kept
+    fresh = BackgroundCache(index.catalog).get(spec)
+    np.testing.assert_array_equal(second.vectors, fresh.vectors)
+    index.remove(f"v{before}")
+    np.testing.assert_array_equal(index.background(spec).vectors, first.vectors)
 
 
 def test_query_finds_planted_copies(index):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_BACKGROUND", "Background", "BackgroundSpec", "spread"]
+__all__ = ["DEFAULT_BACKGROUND", "Background", "BackgroundSpec", "background_rows", "spread"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,11 @@ def spread(n: int, count: int) -> np.ndarray:
     return np.round(np.linspace(0, n - 1, count)).astype(np.int64)
 
 
+def background_rows(matrix: np.ndarray, per_video: int) -> np.ndarray:
+    """The frames a (T, V, D) matrix gives a background: per_video spread over it, first view."""
+    return np.asarray(matrix)[spread(len(matrix), per_video), 0]
+
+
 class Background:
     """Background descriptors (N, D) float32 and the bias b(x) of query descriptors."""
 
@@ -83,7 +88,7 @@ class Background:
             m = np.asarray(m)
             dim = m.shape[-1]
             if len(m):
-                rows.append(m[spread(len(m), per_video), 0])
+                rows.append(background_rows(m, per_video))
             if len(rows) * per_video >= spec.limit:
                 break
         if not rows:
