@@ -149,15 +149,15 @@ class QueryOptions:
     min_score: matches scoring below it are not reported (None: all).
     """
 
-    views: tuple[str, ...] = ("full", "flip", "inset", "1x2")
-    part_margin: float = 0.2
+    views: tuple[str, ...] = ("full", "flip", "inset", "inset-flip", "1x2")
+    part_margin: float = 0.3
     frame_neighbours: int = 64
     candidates: int = 5
     background: BackgroundSpec | None = DEFAULT_BACKGROUND
     votes: str = "frame"
     method: AlignMethod = AlignMethod.CHAIN
     params: dict = field(default_factory=dict)
-    min_score: float | None = 0.25
+    min_score: float | None = 0.2
 
     def __post_init__(self):
         from vcdfast.views import expand_views
