@@ -127,9 +127,10 @@ def default_similarity(views: int) -> Similarity:
 class QueryOptions:
     """How a query runs, stage by stage; the defaults are the query defaults, chosen with the
     model (sscd-mobile) on the tuning split of bench/make_dataset.py by bench/sweep_query.py
-    (BENCHMARKS.md): full, flip, the detected inset and the halves (at a margin) scored best
-    there; the chain method (each query frame in at most one box per reference)
-    scored well above TN with trimming; the copy-free queries stay unflagged at min_score 0.25.
+    (BENCHMARKS.md): full, flip, the detected inset (as found and mirrored) and the halves (at
+    a margin) scored best there within the query CPU budget; the chain method (each query
+    frame in at most one box per reference) scored well above TN with trimming; no copy-free
+    query is flagged at min_score 0.2.
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
