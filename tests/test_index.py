@@ -220,3 +220,32 @@ def test_damaged_search_file_is_reported_then_rebuilt(tmp_path):
         v = ix.verify()
         assert v.ok and v.videos == 4 and v.rows == 120, v.problems
     assert ann.read_bytes() != bytes(raw)
+
+
+def test_background_is_drawn_safely_by_threads_sharing_the_handle(index):
+    """Threads may share an Index, one writing while others query: the background they get is
+    always whole, and after the writes it equals a fresh draw."""
+    import threading
+
+    spec = BackgroundSpec(per_video=2, limit=8, k=4)
+    index.add_embeddings([(f"v{i}", emb(video(i, 10)), {}) for i in range(6)])
+    errors, done = [], threading.Event()
+
+    def reader():
+        try:
+            while not done.is_set():
+                b = index.background(spec)
+                assert b.vectors.shape[1] == 512 and len(b) <= spec.limit
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for t in readers:
+        t.start()
+    for i in range(6, 30):
+        index.add_embedding(f"v{i}", emb(video(i, 10)))
+    done.set()
+    for t in readers:
+        t.join()
+    assert not errors, errors
+    np.testing.assert_array_equal(index.background(spec).vectors, BackgroundCache(index.catalog).get(spec).vectors)

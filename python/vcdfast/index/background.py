@@ -3,6 +3,7 @@ from its first committed videos in key order, updated as the catalogue changes."
 
 from __future__ import annotations
 
+import threading
 from itertools import islice
 
 import numpy as np
@@ -22,20 +23,26 @@ class BackgroundCache:
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
+        self._lock = threading.Lock()  # threads sharing an Index query at once
         self._cached = None  # (spec, catalogue generation, sample, Background)
-        self._frames: dict = {}  # sample entry -> its frames, for the spec and frames per video of _frames_for
+        self._frames: dict = {}  # sample entry -> its frames, for the (spec, frames per video) in _frames_for
         self._frames_for = None
 
     def get(self, spec):
         """The Background of a vcdfast.normalise.BackgroundSpec; None for None (raw scores)."""
-        from vcdfast.normalise import Background, background_rows
-
         if spec is None:
             return None
-        cached = self._cached
         generation = self.catalog.generation  # read first: a write while sampling makes this stale
+        cached = self._cached
         if cached is not None and cached[0] == spec and cached[1] == generation:
             return cached[3]
+        with self._lock:
+            return self._redraw(spec, generation)
+
+    def _redraw(self, spec, generation: int):
+        from vcdfast.normalise import Background, background_rows
+
+        cached = self._cached
         # the catalogue's size matters only below limit / per_video videos (frames_per_video)
         head = list(islice(self.catalog.videos(), spec.limit // spec.per_video + 1))
         per_video = spec.frames_per_video(len(head))
@@ -43,14 +50,13 @@ class BackgroundCache:
         if cached is not None and cached[0] == spec and cached[2] == sample:
             self._cached = (spec, generation, sample, cached[3])
             return cached[3]
-        if self._frames_for != (spec, per_video):
-            self._frames, self._frames_for = {}, (spec, per_video)
-        self._frames = {entry: self._frames.get(entry) for entry in sample}
-        for entry, rows in self._frames.items():
+        kept = self._frames if self._frames_for == (spec, per_video) else {}
+        frames = {entry: kept.get(entry) for entry in sample}
+        for entry, rows in frames.items():
             if rows is None:
-                self._frames[entry] = background_rows(self.catalog.matrix(entry[0])[0], per_video)
-        rows = [r for r in self._frames.values() if len(r)]
-        vectors = np.concatenate(rows)[:spec.limit] if rows else np.zeros((0, 0), np.float32)
-        background = Background(vectors, spec)
+                frames[entry] = background_rows(self.catalog.matrix(entry[0])[0], per_video)
+        self._frames, self._frames_for = frames, (spec, per_video)
+        rows = [r for r in frames.values() if len(r)]
+        background = Background(np.concatenate(rows)[:spec.limit] if rows else np.zeros((0, 0), np.float32), spec)
         self._cached = (spec, generation, sample, background)
         return background
