@@ -22,7 +22,7 @@ from vcdfast.errors import ModelError, VideoDecodeError
 from vcdfast.inset import DEFAULT_INSET
 from vcdfast.models import DEFAULT_MODEL, ModelSpec, get_model
 from vcdfast.query import intervals
-from vcdfast.views import INSET_VIEWS, expand_views, make_views, scale_for
+from vcdfast.views import expand_views, make_views, needs_insets, scale_for
 
 __all__ = ["Embedder", "VideoEmbedding", "choose_providers"]
 
@@ -221,7 +221,7 @@ class Embedder:
         """Frames already at the decode size (scale_for(views) x input size) -> (N, V, D).
         context: (frames before, frames after) them, which the inset views look at."""
         insets = None
-        if any(v in INSET_VIEWS for v in self.views):
+        if needs_insets(self.views):
             from vcdfast.inset import detect_insets
 
             before, after = context if context is not None else (frames[:0], frames[:0])
@@ -299,7 +299,7 @@ class Embedder:
         thread = threading.Thread(target=worker, name=f"vcdfast-decode:{os.path.basename(str(path))}", daemon=True)
         thread.start()
         # the inset views look `lookahead` frames either side, so that many wait for their successors
-        lookahead = DEFAULT_INSET.window if any(v in INSET_VIEWS for v in self.views) else 0
+        lookahead = DEFAULT_INSET.window if needs_insets(self.views) else 0
         vectors, times, pending, done = [], [], [], []
         try:
             while True:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INSET_VIEWS", "VIEW_NAMES", "expand_views", "make_views", "scale_for"]
+__all__ = ["INSET_VIEWS", "VIEW_NAMES", "expand_views", "make_views", "needs_insets", "scale_for"]
 
 # split -> (rows, cols)
 _SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1)}
@@ -59,10 +59,15 @@ def _cell(name: str):
     return None
 
 
+def needs_insets(views) -> bool:
+    """Whether any of the views is cut from vcdfast.inset's boxes."""
+    return any(v in INSET_VIEWS for v in views)
+
+
 def scale_for(views: tuple[str, ...]) -> int:
     """How many times the input size the frames must be decoded at: 2 if any split or inset
     view (a crop must not be upsampled from the model's size), else 1."""
-    return 2 if any(_cell(v) or v in INSET_VIEWS for v in views) else 1
+    return 2 if needs_insets(views) or any(_cell(v) for v in views) else 1
 
 
 def _half(x: np.ndarray, axis: int) -> np.ndarray:
@@ -83,7 +88,7 @@ def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int
                          f"{input_size}; got {frames.dtype} {frames.shape}")
     full = frames if s == 1 else _half(_half(frames, 1), 2)
     inset = None
-    if any(v in INSET_VIEWS for v in views):
+    if needs_insets(views):
         from vcdfast.inset import crop_insets
 
         if insets is None or len(insets) != len(frames):
