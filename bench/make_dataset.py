@@ -21,7 +21,8 @@ first); every file is checked against its sha256. Nothing is committed: footage 
   drawn the same way, so that "looks edited" is no cue; whole queries may be re-encoded at
   another frame rate or a low bitrate (`ENCODINGS`).
 - OUT/<split>/: refs/, queries/, gt.csv (VSC 2022 columns, seconds from each stream's
-  start), transforms.jsonl (one line per copied segment: its edits and parameters),
+  start; a row for every showing of a copy's frames: a montage may show a clip moment twice),
+  transforms.jsonl (one line per copied segment: its edits and parameters, its other showings),
   dataset.json (references, queries, the full plan, seed), sources.json.
   OUT/splits.json: the splits, their counts and the sha256 of each gt.csv.
 
@@ -581,7 +582,33 @@ def plan_queries(rng: np.random.Generator, refs: dict[str, float], distractors: 
     return queries
 
 
-def ground_truth(queries: list[dict]) -> tuple[list[list], list[dict]]:
+def repeated_frames(shots: list[dict], ref_start: float, ref_end: float) -> list[tuple[float, float, float]]:
+    """Where a montage shows the frames of its span [ref_start, ref_end) again: another shot
+    of the same clip over the same clip moments. (start inside the span, start of the other
+    showing, seconds), reference seconds; showings under 1 s are left out (the benchmark
+    samples 1 fps). Another pan over the same photograph is other footage, not a repeat."""
+    seconds = np.array([sh["seconds"] for sh in shots])
+    ends = np.cumsum(seconds)
+    starts = ends - seconds
+    out = []
+    for i, sh in enumerate(shots):
+        lo, hi = max(ref_start, starts[i]), min(ref_end, ends[i])
+        if "start" not in sh or hi <= lo:
+            continue
+        a0 = sh["start"] + lo - starts[i]  # clip time shown at lo
+        a1 = a0 + hi - lo
+        for j, other in enumerate(shots):
+            if j == i or other["source"] != sh["source"]:
+                continue
+            b0, b1 = max(a0, other["start"]), min(a1, other["start"] + other["seconds"])
+            if b1 - b0 >= 1.0:
+                out.append((float(lo + b0 - a0), float(starts[j] + b0 - other["start"]), float(b1 - b0)))
+    return out
+
+
+def ground_truth(queries: list[dict], montages: dict[str, list[dict]]) -> tuple[list[list], list[dict]]:
+    """gt.csv rows and one log entry per copied segment. A segment whose frames its montage
+    shows twice has a row for every showing, so that finding either one is a true match."""
     rows, log = [], []
     for q in queries:
         k = 0
@@ -589,11 +616,14 @@ def ground_truth(queries: list[dict]) -> tuple[list[list], list[dict]]:
             if p["kind"] == "copy":
                 qs, qe = k / q["fps"], (k + p["frames"]) / q["fps"]
                 re = p["ref_start"] + (qe - qs) * p["speed"]
-                row = [q["id"], p["ref"], round(qs, 6), round(qe, 6), round(p["ref_start"], 6), round(re, 6)]
-                rows.append(row)
-                log.append({"query_id": q["id"], "part": i, "ref_id": p["ref"], "query_start": row[2],
-                            "query_end": row[3], "ref_start": row[4], "ref_end": row[5],
-                            "transforms": p["transforms"], "encoding": q["encoding"]})
+                boxes = [(qs, qe, p["ref_start"], re)] + [
+                    (qs + (r0 - p["ref_start"]) / p["speed"], qs + (r0 - p["ref_start"] + n) / p["speed"], r1, r1 + n)
+                    for r0, r1, n in repeated_frames(montages.get(p["ref"], []), p["ref_start"], re)]
+                boxes = [[round(v, 6) for v in b] for b in boxes]
+                rows += [[q["id"], p["ref"], *b] for b in boxes]
+                log.append({"query_id": q["id"], "part": i, "ref_id": p["ref"], "query_start": boxes[0][0],
+                            "query_end": boxes[0][1], "ref_start": boxes[0][2], "ref_end": boxes[0][3],
+                            "repeats": boxes[1:], "transforms": p["transforms"], "encoding": q["encoding"]})
             k += p["frames"]
     return rows, log
 
@@ -732,7 +762,7 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
         ref_meta.append({"id": rid, "path": str(dst.relative_to(out)), "duration": REFS[rid].n / FPS,
                          "sources": sorted({sh["source"] for sh in shots}), "shots": shots})
     queries = plan["queries"]
-    rows, log = ground_truth(queries)
+    rows, log = ground_truth(queries, {f"{name}_m{i:02d}": m for i, m in enumerate(plan["montages"])})
     gt_text = "query_id,ref_id,query_start,query_end,ref_start,ref_end\n" + "".join(
         ",".join(str(v) for v in r) + "\n" for r in rows)
     (out / "gt.csv").write_text(gt_text)
@@ -767,8 +797,9 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
         "gt_sha256": hashlib.sha256(gt_text.encode()).hexdigest(),
         "transforms_sha256": sha256_file(out / "transforms.jsonl"),
         "references": len(ref_meta), "reference_seconds": round(sum(r["duration"] for r in ref_meta), 1),
-        "queries": len(queries), "negatives": sum(q["copies"] == 0 for q in qmeta), "copies": len(rows),
-        "copy_seconds": round(sum(r[3] - r[2] for r in rows), 1),
+        "queries": len(queries), "negatives": sum(q["copies"] == 0 for q in qmeta), "copies": len(log),
+        "repeat_rows": len(rows) - len(log),
+        "copy_seconds": round(sum(e["query_end"] - e["query_start"] for e in log), 1),
         "query_seconds": round(sum(q["duration"] for q in qmeta), 1),
         "sources": {"reference": len(plan["shipped"] + plan["montage"]), "distractor": len(plan["distractors"])},
         "edits": dict(sorted(edits.items())), "seconds": round(time.perf_counter() - t0, 1),

@@ -72,14 +72,14 @@ def test_splits_use_disjoint_sources(plans):
 def test_counts_lengths_and_edits(plans):
     for split, p in plans.items():
         assert len(p["shipped"]) + len(p["montages"]) >= 40
-        rows, log = md.ground_truth(p["queries"])
+        rows, log = md.ground_truth(p["queries"], dict(enumerate(p["montages"])))
         copies = {q["id"]: sum(x["kind"] == "copy" for x in q["parts"]) for q in p["queries"]}
         assert len(copies) >= 60 and sum(c == 0 for c in copies.values()) == len(copies) // 2
         assert all(1 <= c <= 4 for c in copies.values() if c)
-        lengths = [r[5] - r[4] for r in rows]
+        lengths = [e["ref_end"] - e["ref_start"] for e in log]
         assert min(lengths) >= 1.9 and max(lengths) <= 30.5, split
         assert sum(x < 5 for x in lengths) >= len(lengths) // 4, "too few short copies"
-        pairs = [(r[0], r[1]) for r in rows]
+        pairs = [(e["query_id"], e["ref_id"]) for e in log]
         assert len(set(pairs)) < len(pairs), "no query copies one reference twice"
         for e in log:
             names = [t["name"] for t in e["transforms"]]
@@ -106,10 +106,30 @@ def test_ground_truth_times():
         {"kind": "decoy", "frames": 10},
         {"kind": "copy", "ref": "R", "ref_start": 1.0, "frames": 30, "speed": 0.5, "transforms": []},
     ]}
-    rows, log = md.ground_truth([q])
+    rows, log = md.ground_truth([q], {})
     # frame j of a copy shows the reference at ref_start + j / fps * speed
     assert rows == [["Q", "R", 2.5, 6.5, 3.0, 11.0], ["Q", "R", 7.5, 10.5, 1.0, 2.5]]
     assert [e["part"] for e in log] == [1, 3]
+
+
+def test_ground_truth_names_every_showing_of_the_frames():
+    """A montage showing the same clip moments twice: a copy of them has a row per showing;
+    another pan over the same photograph is other footage and gets none."""
+    shots = [{"source": "clip", "seconds": 4.0, "start": 2.0},  # clip 2-6 s at montage 0-4 s
+             {"source": "photo", "seconds": 3.0, "pan": {}},  # 4-7 s
+             {"source": "clip", "seconds": 5.0, "start": 4.5},  # clip 4.5-9.5 s at 7-12 s
+             {"source": "photo", "seconds": 3.0, "pan": {}}]  # 12-15 s
+    q = {"id": "Q", "fps": 10.0, "encoding": {}, "parts": [
+        {"kind": "filler", "frames": 10},
+        {"kind": "copy", "ref": "M", "ref_start": 1.0, "frames": 20, "speed": 2.0, "transforms": []},
+        {"kind": "copy", "ref": "M", "ref_start": 12.5, "frames": 20, "speed": 1.0, "transforms": []}]}
+    rows, log = md.ground_truth([q], {"M": shots})
+    # the first copy shows montage 1-4 s (clip 3-6 s) then photo 4-5 s; clip 4.5-6 s (montage 2.5-4 s,
+    # query 1.75-2.5 s) is shown again at 7-8.5 s
+    assert rows == [["Q", "M", 1.0, 3.0, 1.0, 5.0], ["Q", "M", 1.75, 2.5, 7.0, 8.5], ["Q", "M", 3.0, 5.0, 12.5, 14.5]]
+    assert [e["repeats"] for e in log] == [[[1.75, 2.5, 7.0, 8.5]], []]
+    # showings under a second are left out
+    assert md.repeated_frames(shots, 3.2, 4.0) == []
 
 
 def test_frame_edits_geometry():
