@@ -19,7 +19,8 @@ the share of copy-free queries with any match, VCSL recall per edit and per copy
 check of the labels (boxes on other footage of a copy's source in the same reference).
 Cost: ingest realtime factor per model, and query CPU seconds per second of query video
 (decode + embed with the configuration's views + search + align; process CPU time, all threads).
-Prints one JSON line per (split, configuration); with --md, rewrites the e2e section.
+Prints one JSON line per (split, configuration) and writes its matches to
+WORK/<split>/<configuration>.csv; with --md, rewrites the e2e section.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ class Judge:
 
 def run_split(split: Path, work: Path) -> tuple[list[dict], dict]:
     from vcdfast.index import Index
+    from vcdfast.metrics import write_matches_csv
 
     meta = json.loads((split / "dataset.json").read_text())
     refs, queries = meta["references"], meta["queries"]
@@ -210,6 +212,7 @@ def run_split(split: Path, work: Path) -> tuple[list[dict], dict]:
                 for q in queries:
                     pred += index.query(embs[q["id"]], query_id=q["id"], options=options)
                 query_cpu = time.process_time() - c0
+                write_matches_csv(pred, work / split.name / f"{name}.csv")  # for looking at misses
                 for q in queries:  # candidates again, outside the timed loop
                     cands[q["id"]] = [m.id for m in index.candidates(embs[q["id"]], options)]
                 q_seconds = sum(q["duration"] for q in queries)
