@@ -101,6 +101,10 @@ def per_segment_recall(pred, log: list[dict]) -> tuple[dict, dict]:
     return summary(by_t, sorted(by_t)), summary(by_len, [label for _, _, label in LENGTH_BUCKETS])
 
 
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
+    return min(a1, b1) > max(a0, b0)
+
+
 class Judge:
     """Scores predictions on one split: VCSL P/R/F1, VSC segment µAP, video AP, candidate
     recall, share of copy-free queries with any match, recall per edit and per length."""
@@ -113,13 +117,17 @@ class Judge:
         self.log = [json.loads(line) for line in (split / meta["transforms"]).read_text().splitlines()]
         self.pairs = [(q["id"], r["id"]) for q in meta["queries"] for r in meta["references"]]
         self.shots = {r["id"]: r["shots"] for r in meta["references"] if r.get("shots")}
-        self.true_pairs = {(m.query_id, m.ref_id) for m in self.gt}
+        self.copies = defaultdict(list)
+        for m in self.gt:
+            self.copies[(m.query_id, m.ref_id)].append(m)
+        self.true_pairs = set(self.copies)
         positives = {q for q, _ in self.true_pairs}
         self.negatives = [q["id"] for q in meta["queries"] if q["id"] not in positives]
 
     def __call__(self, pred: list, candidates: dict[str, list[str]] | None = None, detail: bool = False) -> dict:
         from vcdfast.metrics import evaluate
 
+        pred, on_repeated = self.onto_rows(pred)
         quality = evaluate(pred, self.gt, pairs=self.pairs, ks=(1,))
         flagged = {m.query_id for m in pred}
         row = {k: round(quality[k], 4) for k in ("vcsl_precision", "vcsl_recall", "vcsl_f1", "vsc_micro_ap",
@@ -129,12 +137,45 @@ class Judge:
             row["candidate_recall"] = round(sum(r in candidates.get(q, []) for q, r in self.true_pairs)
                                             / max(1, len(self.true_pairs)), 4)
         if detail:
+            row["boxes_on_repeated_showings"] = on_repeated
             row["recall_by_transform"], row["recall_by_length"] = per_segment_recall(pred, self.log)
             moved, row["boxes_on_repeats"] = self.on_repeats(pred)
             counted = evaluate(moved, self.gt, pairs=self.pairs, ks=(1,))
             row["repeats_counted"] = {k: round(counted[k], 4) for k in ("vcsl_precision", "vcsl_recall", "vcsl_f1",
                                                                         "vsc_micro_ap")}
         return row
+
+    def _on_rows(self, p) -> bool:
+        return any(_overlap(p.query_start, p.query_end, g.query_start, g.query_end)
+                   and _overlap(p.ref_start, p.ref_end, g.ref_start, g.ref_end)
+                   for g in self.copies.get((p.query_id, p.ref_id), []))
+
+    def _repeat_shift(self, p) -> float | None:
+        """How far to move box p along the reference to bring it from another showing of a
+        copy's frames onto the copy's row (None: p lies on no other showing)."""
+        for e in self.log:
+            if (e["query_id"], e["ref_id"]) != (p.query_id, p.ref_id):
+                continue
+            speed = (e["ref_end"] - e["ref_start"]) / (e["query_end"] - e["query_start"])
+            for qs, qe, rs, re in e["repeats"]:
+                if _overlap(p.query_start, p.query_end, qs, qe) and _overlap(p.ref_start, p.ref_end, rs, re):
+                    return e["ref_start"] + (qs - e["query_start"]) * speed - rs
+        return None
+
+    def onto_rows(self, pred: list) -> tuple[list, int]:
+        """pred with every box that misses its pair's gt rows but lies on another showing of a
+        copy's frames (transforms.jsonl "repeats") moved onto the copy's row, and how many boxes
+        moved: a box on either showing is a true match, and one box is a complete answer."""
+        import dataclasses
+
+        out, moved = [], 0
+        for p in pred:
+            shift = None if self._on_rows(p) else self._repeat_shift(p)
+            if shift is not None:
+                p = dataclasses.replace(p, ref_start=max(0.0, p.ref_start + shift), ref_end=p.ref_end + shift)
+                moved += 1
+            out.append(p)
+        return out, moved
 
     def _showing(self, ref_id: str, t: float) -> tuple:
         """What a montage reference shows at t: ("clip", source, source time) or ("photo", source)."""
@@ -147,21 +188,16 @@ class Judge:
 
     def on_repeats(self, pred: list) -> tuple[list, int]:
         """A diagnostic of the labels, not of the detector: montage references return to their
-        sources, and the ground truth names every showing of a copy's frames but not other
-        footage of its source. Returns pred with every box that misses its pair's labelled copies
-        but, at a query time inside one, lies on another showing of the same source (the same
-        photograph under another pan, or a clip moment within 1 s) moved onto the labelled
-        showing, and how many boxes moved."""
+        sources under another pan, and the ground truth names only showings of a copy's own
+        frames. Returns pred with every box that misses its pair's rows but, at a query time
+        inside one, lies on other footage of the same source (the same photograph under another
+        pan, or a clip moment within 1 s) moved onto the row, and how many boxes moved."""
         import dataclasses
 
-        copies = defaultdict(list)
-        for m in self.gt:
-            copies[(m.query_id, m.ref_id)].append(m)
         out, moved = [], 0
         for p in pred:
-            gts = copies.get((p.query_id, p.ref_id), [])
-            hit = any(min(p.query_end, g.query_end) > max(p.query_start, g.query_start)
-                      and min(p.ref_end, g.ref_end) > max(p.ref_start, g.ref_start) for g in gts)
+            gts = self.copies.get((p.query_id, p.ref_id), [])
+            hit = self._on_rows(p)
             for g in () if hit or p.ref_id not in self.shots else gts:
                 lo, hi = max(p.query_start, g.query_start), min(p.query_end, g.query_end)
                 if hi <= lo:
