@@ -2,7 +2,8 @@
 """Choose the query defaults on the tuning split: a grid over model, query views, score
 normalisation, candidate count and alignment, scored with VCSL/VSC metrics.
 
-    python3 bench/sweep_query.py DATASET/tune --work bench/out/sweep [--md sweep.md]
+    python3 bench/sweep_query.py DATASET/tune --work bench/out/sweep [--jsonl rows.jsonl] [--md sweep.md]
+    python3 bench/sweep_query.py DATASET/tune --rows rows.jsonl      # choose again from a run's rows
 
 It refuses a split whose dataset.json does not name it a tuning split: held-out splits are
 for reporting (bench/bench_e2e.py), never for choosing.
@@ -30,11 +31,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_e2e import Judge  # noqa: E402
 
-QUERY_VIEWS = ("full", "flip", "inset", "inset-flip", "1x2", "2x2")  # every view a setting may use (embedded once)
+# every view a setting may use (embedded once)
+QUERY_VIEWS = ("full", "flip", "inset", "inset-flip", "1x2", "2x1", "2x2")
 VIEW_SETS = {"full": ("full",), "full+flip": ("full", "flip"), "full+flip+inset": ("full", "flip", "inset"),
              "full+flip+inset+inset-flip": ("full", "flip", "inset", "inset-flip"),
              "full+flip+1x2": ("full", "flip", "1x2"), "full+flip+inset+1x2": ("full", "flip", "inset", "1x2"),
              "full+flip+inset+inset-flip+1x2": ("full", "flip", "inset", "inset-flip", "1x2"),
+             "full+flip+1x2+2x1": ("full", "flip", "1x2", "2x1"),
+             "full+flip+inset+1x2+2x1": ("full", "flip", "inset", "1x2", "2x1"),
              "full+flip+1x2+2x2": ("full", "flip", "1x2", "2x2"),
              "full+flip+inset+1x2+2x2": ("full", "flip", "inset", "1x2", "2x2")}
 
@@ -235,22 +239,44 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
 
 MD_BEGIN, MD_END = "<!-- sweep_query:begin -->", "<!-- sweep_query:end -->"
 # The rule that picks the defaults: the best mean of VCSL F1 and segment µAP among the settings
-# that flag at most 5% of the copy-free queries and keep >= 97% of the true pairs among the
-# candidates; ties go to fewer views, then fewer candidates, then the stricter thresholds (the
-# higher trim, chain min_sim and min score: at an equal score on this split, the setting that
-# flags less on footage it has not seen).
-MAX_NEGATIVES_FLAGGED, MIN_CANDIDATE_RECALL = 0.05, 0.97
+# that flag at most 5% of the copy-free queries, also at a report threshold SCORE_MARGIN lower
+# (the grid's next lower min score at or below it: the threshold must hold with a margin, not
+# just on this split's negatives), and keep >= 97% of the true pairs among the candidates; ties
+# go to fewer views, then fewer candidates, then the stricter thresholds (the higher trim,
+# chain min_sim and min score: at an equal score on this split, the setting that flags less on
+# footage it has not seen).
+MAX_NEGATIVES_FLAGGED, MIN_CANDIDATE_RECALL, SCORE_MARGIN = 0.05, 0.97, 0.05
+METRICS = ("vcsl_precision", "vcsl_recall", "vcsl_f1", "vsc_micro_ap", "video_ap", "negatives_flagged",
+           "candidate_recall")
 
 
 def objective(row: dict) -> float:
     return (row["vcsl_f1"] + row["vsc_micro_ap"]) / 2
 
 
+def flagged_with_margin(rows: list[dict]) -> dict[int, float]:
+    """id(row) -> the share of copy-free queries flagged by the same setting at the grid's
+    highest min score <= the row's minus SCORE_MARGIN (1.0 where the grid has none)."""
+    def setting(r: dict) -> str:
+        return json.dumps({k: v for k, v in r.items() if k not in METRICS and k != "min_score"}, sort_keys=True)
+
+    by_setting: dict[str, list[dict]] = {}
+    for r in rows:
+        by_setting.setdefault(setting(r), []).append(r)
+    out = {}
+    for group in by_setting.values():
+        for r in group:
+            lower = [g for g in group if g["min_score"] <= r["min_score"] - SCORE_MARGIN + 1e-9]
+            out[id(r)] = max(lower, key=lambda g: g["min_score"])["negatives_flagged"] if lower else 1.0
+    return out
+
+
 def choose(rows: list[dict]) -> dict | None:
     from vcdfast.views import expand_views
 
+    margin = flagged_with_margin(rows)
     ok = [r for r in rows if r["label"] is None and r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED
-          and r["candidate_recall"] >= MIN_CANDIDATE_RECALL
+          and margin[id(r)] <= MAX_NEGATIVES_FLAGGED and r["candidate_recall"] >= MIN_CANDIDATE_RECALL
           and len(expand_views(r["views"])) <= MAX_MODEL_RUNS.get(r["model"], 1)]
     return max(ok, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"], r["trim_sim"] or 0,
                                   (r.get("chain") or {}).get("min_sim", 0), r["min_score"]), default=None)
@@ -282,9 +308,10 @@ def table(rows: list[dict], split: str) -> str:
     constraints, and the chosen one."""
     f = lambda x: f"{x:.3f}"  # noqa: E731
     chosen = choose(rows)
+    margin = flagged_with_margin(rows)
     best: dict = {}
     for r in rows:
-        if r["label"] is None and r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED:
+        if r["label"] is None and max(r["negatives_flagged"], margin[id(r)]) <= MAX_NEGATIVES_FLAGGED:
             key = (r["model"], tuple(r["views"]), r["background"] is not None, bool(r.get("chain")))
             if key not in best or objective(r) > objective(best[key]):
                 best[key] = r
@@ -294,16 +321,17 @@ def table(rows: list[dict], split: str) -> str:
     shown = [r for r in rows if r["label"]] + sorted(best.values(), key=lambda r: -objective(r))
     budget = ", ".join(f"{m} {n}" for m, n in MAX_MODEL_RUNS.items())
     lines = [MD_BEGIN, f"Tuning split `{split}`: {len(rows)} settings scored (bench/sweep_query.py). Rule: best "
-             f"(VCSL F1 + segment µAP) / 2 with copy-free queries flagged <= {MAX_NEGATIVES_FLAGGED} and candidate "
-             f"recall >= {MIN_CANDIDATE_RECALL}, within the query CPU budget (model runs per frame: {budget}); ties "
-             "to fewer views, then fewer candidates, then the stricter thresholds.", "",
+             f"(VCSL F1 + segment µAP) / 2 with copy-free queries flagged <= {MAX_NEGATIVES_FLAGGED}, also at a "
+             f"min score {SCORE_MARGIN} lower, and candidate recall >= {MIN_CANDIDATE_RECALL}, within the query CPU "
+             f"budget (model runs per frame: {budget}); ties to fewer views, then fewer candidates, then the stricter "
+             "thresholds.", "",
              "| model | setting | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | candidate recall | "
-             "copy-free flagged |", "|---|---|---|---|---|---|---|---|---|"]
+             f"copy-free flagged | at min score − {SCORE_MARGIN} |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in shown:
         mark = "**" if r is chosen else ""
         lines.append(f"| {r['model']} | {mark}{describe(r)}{mark} | {f(r['vcsl_precision'])} | {f(r['vcsl_recall'])} | "
                      f"{f(r['vcsl_f1'])} | {f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | {f(r['candidate_recall'])} | "
-                     f"{f(r['negatives_flagged'])} |")
+                     f"{f(r['negatives_flagged'])} | {'–' if r['label'] else f(margin[id(r)])} |")
     lines.append(MD_END)
     return "\n".join(lines) + "\n"
 
@@ -318,11 +346,16 @@ def main() -> None:
     ap.add_argument("--grid", type=json.loads, default=None,
                     help='JSON replacing axes of GRID (and "views": {model: [view set names]}), e.g. to refine '
                          'around the best settings: \'{"tn": {"max_step": [5]}, "min_score": [0.3, 0.4]}\'')
+    ap.add_argument("--rows", type=Path, default=None,
+                    help="choose and print from the settings a run wrote with --jsonl, without scoring again")
     args = ap.parse_args()
     meta = json.loads((args.split / "dataset.json").read_text())
     if meta.get("split") != "tune":
         sys.exit(f"{args.split} is not a tuning split (dataset.json split = {meta.get('split')!r}): "
                  "defaults are chosen on the tuning split only")
+    if args.rows:
+        print_table([json.loads(line) for line in args.rows.read_text().splitlines()], args.split.name, args.md)
+        return
     models = args.models.split(",")
     embs = {m: embed_split(args.split, m, args.work) for m in models}  # every view, whatever --grid keeps
     if args.grid:
@@ -330,13 +363,16 @@ def main() -> None:
         for axis, values in args.grid.items():
             GRID[axis] = {**GRID[axis], **values} if isinstance(GRID[axis], dict) else values
     sink = args.jsonl.open("a") if args.jsonl else None
-    rows = sweep(args.split, embs, sink)
-    section = table(rows, args.split.name)
+    print_table(sweep(args.split, embs, sink), args.split.name, args.md)
+
+
+def print_table(rows: list[dict], split: str, md: Path | None) -> None:
+    section = table(rows, split)
     print(section)
-    if args.md:
+    if md:
         from bench_e2e import write_section
 
-        write_section(args.md, section, MD_BEGIN, MD_END)
+        write_section(md, section, MD_BEGIN, MD_END)
 
 
 if __name__ == "__main__":
