@@ -127,10 +127,10 @@ def default_similarity(views: int) -> Similarity:
 class QueryOptions:
     """How a query runs, stage by stage; the defaults are the query defaults, chosen with the
     model (sscd-mobile) on the tuning split of bench/make_dataset.py by bench/sweep_query.py
-    (BENCHMARKS.md): full, flip, the detected inset (as found and mirrored) and the halves (at
-    a margin) scored best there within the query CPU budget; the chain method (each query
-    frame in at most one box per reference) scored well above TN with trimming; no copy-free
-    query is flagged at min_score 0.2.
+    (BENCHMARKS.md): full, flip, the detected inset and the left/right halves (at a margin)
+    scored best there within the query CPU budget; the chain method (each query frame in at
+    most one box per reference) scored well above TN with trimming; no copy-free query is
+    flagged at min_score 0.25, nor at 0.2 (the sweep's margin).
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
@@ -150,15 +150,15 @@ class QueryOptions:
     min_score: matches scoring below it are not reported (None: all).
     """
 
-    views: tuple[str, ...] = ("full", "flip", "inset", "inset-flip", "1x2")
-    part_margin: float = 0.3
+    views: tuple[str, ...] = ("full", "flip", "inset", "1x2")
+    part_margin: float = 0.2
     frame_neighbours: int = 64
     candidates: int = 5
     background: BackgroundSpec | None = DEFAULT_BACKGROUND
     votes: str = "frame"
     method: AlignMethod = AlignMethod.CHAIN
     params: dict = field(default_factory=dict)
-    min_score: float | None = 0.2
+    min_score: float | None = 0.25
 
     def __post_init__(self):
         from vcdfast.views import expand_views
