@@ -1,0 +1,78 @@
+"""The benchmark's scoring rules, on a split written by hand (no footage): bench_e2e's Judge
+accepts a box on another showing of a copy's frames and nothing else, and sweep_query's rule
+admits a report threshold only if it holds 0.05 lower too."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from vcdfast.metrics import Match
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import bench_e2e  # noqa: E402
+import sweep_query  # noqa: E402
+
+# Q copies M's 10-14 s at 2-6 s (M shows those frames again at 30-34 s); N is copy-free.
+GT = "query_id,ref_id,query_start,query_end,ref_start,ref_end\nQ,M,2.0,6.0,10.0,14.0\n"
+LOG = {"query_id": "Q", "ref_id": "M", "part": 1, "query_start": 2.0, "query_end": 6.0, "ref_start": 10.0,
+       "ref_end": 14.0, "repeats": [[2.0, 6.0, 30.0, 34.0]], "transforms": [{"name": "hflip", "params": {}}],
+       "encoding": {}}
+
+
+@pytest.fixture()
+def judge(tmp_path):
+    (tmp_path / "gt.csv").write_text(GT)
+    (tmp_path / "transforms.jsonl").write_text(json.dumps(LOG) + "\n")
+    (tmp_path / "dataset.json").write_text(json.dumps({
+        "ground_truth": "gt.csv", "transforms": "transforms.jsonl",
+        "queries": [{"id": "Q"}, {"id": "N"}],
+        "references": [{"id": "M", "shots": [{"source": "clip", "seconds": 40.0, "start": 0.0}]}]}))
+    return bench_e2e.Judge(tmp_path)
+
+
+def box(qs, qe, rs, re, score=1.0, q="Q", r="M"):
+    return Match(q, r, qs, qe, rs, re, score)
+
+
+def test_a_box_on_either_showing_is_the_copy(judge):
+    on_row, on_repeat = judge([box(2, 6, 10, 14)], detail=True), judge([box(2, 6, 30, 34)], detail=True)
+    assert on_row["vcsl_f1"] == pytest.approx(1.0) and on_row["boxes_on_repeated_showings"] == 0
+    assert on_repeat["vcsl_f1"] == pytest.approx(1.0) and on_repeat["boxes_on_repeated_showings"] == 1
+    assert on_repeat["recall_by_transform"]["hflip"]["recall"] == pytest.approx(1.0)
+
+
+def test_a_box_elsewhere_stays_false(judge):
+    moved, n = judge.onto_rows([box(2, 6, 20, 24), box(8, 10, 30, 34), box(2, 6, 30, 34, r="X")])
+    assert n == 0 and [(m.ref_start, m.ref_end) for m in moved] == [(20, 24), (30, 34), (30, 34)]
+    assert judge([box(2, 6, 20, 24)])["vcsl_f1"] == 0.0
+
+
+def test_a_box_on_the_row_and_the_repeat_is_one_copy_found_twice(judge):
+    # both showings named: recall stays whole, and the second box lands on the first
+    row = judge([box(2, 6, 10, 14), box(2, 4, 30, 32)])
+    assert row["vcsl_recall"] == pytest.approx(1.0) and row["vcsl_precision"] == pytest.approx(1.0)
+
+
+def test_copy_free_queries_flagged(judge):
+    assert judge([box(0, 3, 0, 3, q="N")])["negatives_flagged"] == 1.0
+
+
+def _row(min_score, flagged, f1=0.8, views=("full",)):
+    return {"model": "sscd-mobile", "label": None, "views": list(views), "candidates": 5, "trim_sim": None,
+            "min_score": min_score, "vcsl_precision": f1, "vcsl_recall": f1, "vcsl_f1": f1, "vsc_micro_ap": f1,
+            "video_ap": 1.0, "negatives_flagged": flagged, "candidate_recall": 1.0}
+
+
+def test_threshold_must_hold_with_a_margin():
+    # at 0.2 nothing is flagged, but 0.15 flags 10%: 0.2 sits on the edge; 0.25 holds
+    rows = [_row(-1.0, 0.5), _row(0.15, 0.1), _row(0.2, 0.0, f1=0.85), _row(0.25, 0.0, f1=0.84)]
+    margin = sweep_query.flagged_with_margin(rows)
+    assert [margin[id(r)] for r in rows] == [1.0, 0.5, 0.1, 0.0]
+    assert sweep_query.choose(rows)["min_score"] == 0.25
+    # another setting's rows are not its margin
+    other = _row(0.15, 0.0, views=("full", "flip"))
+    assert sweep_query.flagged_with_margin([*rows, other])[id(rows[2])] == 0.1
