@@ -120,6 +120,10 @@ class Judge:
         self.copies = defaultdict(list)
         for m in self.gt:
             self.copies[(m.query_id, m.ref_id)].append(m)
+        self.repeated = defaultdict(list)  # (query, ref) -> log entries with other showings
+        for e in self.log:
+            if e.get("repeats"):
+                self.repeated[(e["query_id"], e["ref_id"])].append(e)
         self.true_pairs = set(self.copies)
         positives = {q for q, _ in self.true_pairs}
         self.negatives = [q["id"] for q in meta["queries"] if q["id"] not in positives]
@@ -153,9 +157,7 @@ class Judge:
     def _repeat_shift(self, p) -> float | None:
         """How far to move box p along the reference to bring it from another showing of a
         copy's frames onto the copy's row (None: p lies on no other showing)."""
-        for e in self.log:
-            if (e["query_id"], e["ref_id"]) != (p.query_id, p.ref_id):
-                continue
+        for e in self.repeated.get((p.query_id, p.ref_id), []):
             speed = (e["ref_end"] - e["ref_start"]) / (e["query_end"] - e["query_start"])
             for qs, qe, rs, re in e["repeats"]:
                 if _overlap(p.query_start, p.query_end, qs, qe) and _overlap(p.ref_start, p.ref_end, rs, re):
