@@ -305,47 +305,52 @@ def dtw_reference(sims, discontinue=3, min_sim=0.2, min_length=5):
 # --- trimming: a box cut to its heaviest chain (cpp/align/chains.cpp) ---
 # A chain: cells >= trim_sim (compared in float32, as NumPy compares a float32 map with a Python
 # float), each 1..trim_gap rows below and 0..trim_gap columns right of the one before; weight:
-# the float64 sum of its similarities in chain order. Every cell is visited and every
-# predecessor tried; ties: the nearer column, then the older row, then the first end cell in
-# row-major order. Score: the chain's weight over its number of cells, rounded to float32.
+# the float64 sum of its similarities in chain order, less stall_cost per step that stays in its
+# column. Every cell is visited and every predecessor tried; ties: the nearer column, then the
+# older row, then the first end cell in row-major order. Score: the chain's similarities' sum
+# over its number of cells, rounded to float32.
 
 
-def chain_extent_ref(sim, trim_sim, trim_gap):
+def chain_extent_ref(sim, trim_sim, trim_gap, stall_cost=0.0):
     """(q_start, r_start, q_end, r_end, score) of the heaviest chain, or None."""
     sim = np.asarray(sim, np.float32)
     tq, tr = sim.shape
     weight = np.zeros((tq, tr))
-    start, length = {}, {}
+    start, length, stalls = {}, {}, {}
     best, best_span, end = 0.0, 0, None
     for i in range(tq):
         for j in range(tr):
             if not sim[i, j] >= np.float32(trim_sim):
                 continue
-            prev, prev_start, prev_length = 0.0, (i, j), 0
+            prev, prev_start, prev_length, prev_stalls = 0.0, (i, j), 0, 0
             # the diagonal first, then the same column, then further left: they win ties
             for d in [1, 0, *range(2, trim_gap + 1)] if trim_gap else [0]:
                 for i2 in range(i - trim_gap, i):  # older rows first: they win ties
                     j2 = j - d
-                    if i2 >= 0 and j2 >= 0 and weight[i2, j2] > prev:
-                        prev, prev_start, prev_length = weight[i2, j2], start[i2, j2], length[i2, j2]
+                    if i2 < 0 or j2 < 0 or weight[i2, j2] <= 0:
+                        continue
+                    w = weight[i2, j2] - (stall_cost if d == 0 else 0.0)
+                    if w > prev:
+                        prev, prev_start, prev_length = w, start[i2, j2], length[i2, j2]
+                        prev_stalls = stalls[i2, j2] + (d == 0)
             weight[i, j] = float(sim[i, j]) + prev
-            start[i, j], length[i, j] = prev_start, prev_length + 1
+            start[i, j], length[i, j], stalls[i, j] = prev_start, prev_length + 1, prev_stalls
             # equal weights: the box wider on its narrower axis, then the first in row-major order
             span = min(i - start[i, j][0], j - start[i, j][1]) + 1
             if weight[i, j] > best or (weight[i, j] == best and span > best_span):
                 best, best_span, end = weight[i, j], span, (i, j)
     if end is None:
         return None
-    return (*start[end], *end, float(np.float32(best / length[end])))
+    return (*start[end], *end, float(np.float32((best + stalls[end] * stall_cost) / length[end])))
 
 
-def chains_ref(sim, min_sim, max_step, min_frames, max_chains):
+def chains_ref(sim, min_sim, max_step, min_frames, max_chains, stall_cost=0.0):
     """The chain method: the heaviest chain, its query rows then claimed (they hold no chain
     cell), again up to max_chains times; chains shorter than min_frames on an axis are dropped."""
     sim = np.array(sim, np.float32)
     out_boxes, out_scores = [], []
     for _ in range(max_chains):
-        chain = chain_extent_ref(sim, min_sim, max_step)
+        chain = chain_extent_ref(sim, min_sim, max_step, stall_cost)
         if chain is None:
             break
         qs, rs, qe, re_, score = chain

@@ -18,14 +18,16 @@ namespace {
 
 using i64 = std::int64_t;
 
-// Best chain ending at a cell: its weight (0: none), first cell (row * cols + col), cell count.
+// Best chain ending at a cell: its weight (0: none), first cell (row * cols + col), cell count,
+// steps that stayed in their column (each cost stall_cost of the weight).
 struct Chains {
   std::vector<double> weight;
-  std::vector<i64> start, length;
+  std::vector<i64> start, length, stalls;
   void resize(std::size_t n) {
     weight.resize(n);
     start.resize(n);
     length.resize(n);
+    stalls.resize(n);
   }
 };
 
@@ -40,8 +42,10 @@ ChainWorkspace& workspace() {
   return ws;
 }
 
-// The heaviest chain of cells >= min_sim whose rows are not `claimed` (nullptr: none are).
-std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, const std::vector<char>* claimed) {
+// The heaviest chain of cells >= min_sim whose rows are not `claimed` (nullptr: none are); each
+// step that stays in its column costs `stall_cost` of the weight. Score: the cells' mean.
+std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, const std::vector<char>* claimed,
+                                  double stall_cost) {
   const std::size_t rows = sims.rows, cols = sims.cols;
   if (rows == 0 || cols == 0) return std::nullopt;
   // Rows further up than the map is tall, or columns further left than it is wide, do not exist.
@@ -54,7 +58,7 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
   ws.from.resize(cols);
   const auto c = static_cast<i64>(cols);
   double best = 0.0;
-  i64 best_start = -1, best_end = -1, best_length = 0, best_span = 0;
+  i64 best_start = -1, best_end = -1, best_length = 0, best_span = 0, best_stalls = 0;
   for (std::size_t i = 0; i < rows; ++i) {
     // Best chain ending up to `gap` rows above, per column; the oldest row wins ties ...
     std::fill(ws.above.weight.begin(), ws.above.weight.end(), 0.0);
@@ -65,12 +69,19 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
           ws.above.weight[j] = ws.window.weight[slot + j];
           ws.above.start[j] = ws.window.start[slot + j];
           ws.above.length[j] = ws.window.length[slot + j];
+          ws.above.stalls[j] = ws.window.stalls[slot + j];
         }
     }
     // ... then up to `reach` columns to the left. Ties go to the diagonal (one column left), then
     // the same column, then further left: in a still shot every path weighs the same, and a
-    // chain down one column is a box one reference frame wide, which min_frames drops.
+    // chain down one column is a box one reference frame wide, which min_frames drops (and
+    // stall_cost makes lose to a diagonal that is nearly as heavy).
     ws.from = ws.above;
+    for (std::size_t j = 0; j < cols; ++j)
+      if (ws.from.weight[j] > 0.0) {
+        ws.from.weight[j] -= stall_cost;
+        ws.from.stalls[j] += 1;
+      }
     for (std::size_t d = 1; d <= reach; ++d)
       for (std::size_t j = d; j < cols; ++j)
         if (d == 1 ? ws.above.weight[j - 1] >= ws.from.weight[j] && ws.above.weight[j - 1] > 0.0
@@ -78,6 +89,7 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
           ws.from.weight[j] = ws.above.weight[j - d];
           ws.from.start[j] = ws.above.start[j - d];
           ws.from.length[j] = ws.above.length[j - d];
+          ws.from.stalls[j] = ws.above.stalls[j - d];
         }
     // Row i's chains overwrite the oldest row of the window, which has just been read.
     const std::size_t slot = (i % gap) * cols;
@@ -85,12 +97,14 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
     for (std::size_t j = 0; j < cols; ++j) {
       const float v = open ? sims.at(i, j) : -std::numeric_limits<float>::infinity();
       const bool linked = ws.from.weight[j] > 0.0;
-      const double w = v >= threshold ? static_cast<double>(v) + ws.from.weight[j] : 0.0;
+      const double w = v >= threshold ? static_cast<double>(v) + (linked ? ws.from.weight[j] : 0.0) : 0.0;
       const i64 start = linked ? ws.from.start[j] : static_cast<i64>(i * cols + j);
       const i64 length = linked ? ws.from.length[j] + 1 : 1;
+      const i64 stalls = linked ? ws.from.stalls[j] : 0;
       ws.window.weight[slot + j] = w;
       ws.window.start[slot + j] = start;
       ws.window.length[slot + j] = length;
+      ws.window.stalls[slot + j] = stalls;
       if (w <= 0.0 || w < best) continue;
       // Equal weights: the chain whose box is wider on its narrower axis wins, then the first
       // end cell in row-major order.
@@ -101,12 +115,14 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
         best_start = start;
         best_end = static_cast<i64>(i * cols + j);
         best_length = length;
+        best_stalls = stalls;
       }
     }
   }
   if (best_end < 0) return std::nullopt;
   return Box{best_start / c, best_start % c, best_end / c, best_end % c,
-             static_cast<float>(best / static_cast<double>(best_length))};
+             static_cast<float>((best + static_cast<double>(best_stalls) * stall_cost) /
+                                static_cast<double>(best_length))};
 }
 
 }  // namespace
@@ -114,7 +130,7 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
 std::optional<Box> chain_extent(const SimMap& sims, double trim_sim, i64 trim_gap) {
   check_param("trim", "trim_sim", trim_sim);
   check_param("trim", "trim_gap", trim_gap);
-  return heaviest_chain(sims, trim_sim, trim_gap, nullptr);
+  return heaviest_chain(sims, trim_sim, trim_gap, nullptr, 0.0);
 }
 
 std::vector<Box> align_chain(const SimMap& sims, const ChainParams& params) {
@@ -129,7 +145,7 @@ std::vector<Box> align_chain(const SimMap& sims, const ChainParams& params) {
   std::vector<char> claimed(sims.rows, 0);
   std::vector<Box> boxes;
   for (i64 k = 0; k < params.max_chains; ++k) {
-    const auto chain = heaviest_chain(sims, params.min_sim, params.max_step, &claimed);
+    const auto chain = heaviest_chain(sims, params.min_sim, params.max_step, &claimed, params.stall_cost);
     if (!chain) break;
     std::fill(claimed.begin() + chain->q_start, claimed.begin() + chain->q_end + 1, 1);
     if (chain->q_end - chain->q_start + 1 >= params.min_frames && chain->r_end - chain->r_start + 1 >= params.min_frames)

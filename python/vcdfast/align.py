@@ -95,7 +95,8 @@ def dtw(sims: np.ndarray, /, **params) -> Segments:
 def chain(sims: np.ndarray, /, **params) -> Segments:
     """vcdfast's chain alignment of a (P, Q) float32 similarity map: the heaviest chain of
     cells >= min_sim (each 1 to max_step rows below and 0 to max_step columns right of the one
-    before; the chain `trim` cuts boxes to), whose query rows are then claimed, again up to
+    before, a step within its column costing stall_cost of the weight; the chain `trim` cuts
+    boxes to, at no cost), whose query rows are then claimed, again up to
     max_chains times; chains covering fewer than min_frames frames on an axis are not kept.
     A query frame thus lies in at most one box, however often the reference repeats the shot
     it copies, and several copies of one reference in one query each get their box. Box

@@ -90,10 +90,12 @@ struct ChainParams {
   std::int64_t max_step = int_default(group, "max_step");
   std::int64_t min_frames = int_default(group, "min_frames");
   std::int64_t max_chains = int_default(group, "max_chains");
+  double stall_cost = real_default(group, "stall_cost");
 };
 template <class P, class F>
 constexpr std::enable_if_t<std::is_same_v<std::remove_const_t<P>, ChainParams>> for_each_param(P& p, F&& f) {
   f("min_sim", p.min_sim); f("max_step", p.max_step); f("min_frames", p.min_frames); f("max_chains", p.max_chains);
+  f("stall_cost", p.stall_cost);
 }
 
 // Trimming of any method's boxes (vcdfast's, cpp/align/README.md "Trimming").
