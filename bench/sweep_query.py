@@ -175,7 +175,8 @@ GRID = {  # one axis per stage, so that each stage's work is shared by the setti
     "first": {"beta": [0.0, 0.5, 1.0], "k": [8], "candidates": [5, 10], "part_margin": [0.0, 0.1, 0.2]},
     "tn": {"max_step": [5, 10], "min_sim": [0.1, 0.15, 0.2, 0.3], "min_length": [2, 3]},
     "trim_sim": [None, 0.1, 0.2, 0.3],
-    "chain": {"min_sim": [0.1, 0.15, 0.2, 0.3], "max_step": [1, 2, 3], "min_frames": [1, 2, 3]},
+    "chain": {"min_sim": [0.1, 0.15, 0.2, 0.3], "max_step": [1, 2, 3], "min_frames": [1, 2, 3],
+              "stall_cost": [0.0, 0.05, 0.1, 0.2]},
     "min_score": [-1.0, 0.1, 0.2, 0.3],
 }
 # Query CPU must stay within 2x that of sscd on the whole frame (issue 9). sscd affords two views.
@@ -228,8 +229,10 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                         cfg = {**first, "tn": tn_params, "trim_sim": trim, "min_score": min_score}
                         emit(model, None, cfg, matches(emb, cut, min_score), cand_ids)
             c = GRID["chain"]
-            for min_sim, step, frames in itertools.product(c["min_sim"], c["max_step"], c["min_frames"]):
-                chain_params = {**defaults("chain"), "min_sim": min_sim, "max_step": step, "min_frames": frames}
+            for min_sim, step, frames, stall in itertools.product(c["min_sim"], c["max_step"], c["min_frames"],
+                                                                  c["stall_cost"]):
+                chain_params = {**defaults("chain"), "min_sim": min_sim, "max_step": step, "min_frames": frames,
+                                "stall_cost": stall}
                 found = align(maps, chain_params, "chain")
                 for min_score in GRID["min_score"]:
                     cfg = {**first, "chain": chain_params, "trim_sim": None, "min_score": min_score}
@@ -244,7 +247,7 @@ MD_BEGIN, MD_END = "<!-- sweep_query:begin -->", "<!-- sweep_query:end -->"
 # just on this split's negatives), and keep >= 97% of the true pairs among the candidates; ties
 # go to fewer views, then fewer candidates, then the stricter thresholds (the higher trim,
 # chain min_sim and min score: at an equal score on this split, the setting that flags less on
-# footage it has not seen).
+# footage it has not seen), then the lower stall cost.
 MAX_NEGATIVES_FLAGGED, MIN_CANDIDATE_RECALL, SCORE_MARGIN = 0.05, 0.97, 0.05
 METRICS = ("vcsl_precision", "vcsl_recall", "vcsl_f1", "vsc_micro_ap", "video_ap", "negatives_flagged",
            "candidate_recall")
@@ -279,7 +282,8 @@ def choose(rows: list[dict]) -> dict | None:
           and margin[id(r)] <= MAX_NEGATIVES_FLAGGED and r["candidate_recall"] >= MIN_CANDIDATE_RECALL
           and len(expand_views(r["views"])) <= MAX_MODEL_RUNS.get(r["model"], 1)]
     return max(ok, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"], r["trim_sim"] or 0,
-                                  (r.get("chain") or {}).get("min_sim", 0), r["min_score"]), default=None)
+                                  (r.get("chain") or {}).get("min_sim", 0), r["min_score"],
+                                  -(r.get("chain") or {}).get("stall_cost", 0)), default=None)
 
 
 def describe(r: dict) -> str:
@@ -291,7 +295,8 @@ def describe(r: dict) -> str:
     floor = f", min score {r['min_score']}" if r["min_score"] > -1 else ""
     if r.get("chain"):
         c = r["chain"]
-        method = f"chains min_sim {c['min_sim']} max_step {c['max_step']} min_frames {c['min_frames']}"
+        method = (f"chains min_sim {c['min_sim']} max_step {c['max_step']} min_frames {c['min_frames']}"
+                  f" stall cost {c.get('stall_cost', 0.0)}")
     else:
         tn = r["tn"]
         method = f"TN max_step {tn['max_step']} min_sim {tn['min_sim']} min_length {tn['min_length']}, {trim}"
