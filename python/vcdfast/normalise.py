@@ -32,12 +32,12 @@ __all__ = ["DEFAULT_BACKGROUND", "Background", "BackgroundSpec", "background_row
 class BackgroundSpec:
     """How a background is drawn and used. per_video frames from each of at most
     limit // per_video videos; b(x) is the k-th largest similarity; beta scales it. The
-    defaults (k 16, beta 2) were chosen with the query defaults (vcdfast.query.QueryOptions)."""
+    defaults (k 16, beta 3) were chosen with the query defaults (vcdfast.query.QueryOptions)."""
 
     per_video: int = 4
     limit: int = 4096
     k: int = 16
-    beta: float = 2.0
+    beta: float = 3.0
 
     def frames_per_video(self, videos: int) -> int:
         """per_video, raised for a small catalogue so the background holds about 2k frames

@@ -129,8 +129,9 @@ class QueryOptions:
     model (sscd-mobile) on the tuning split of bench/make_dataset.py by bench/sweep_query.py
     (BENCHMARKS.md): full, flip, the detected inset and the left/right halves (at a margin)
     scored best there within the query CPU budget; the chain method (each query frame in at
-    most one box per reference) scored well above TN with trimming; no copy-free query is
-    flagged at min_score 0.25, nor at 0.2 (the sweep's margin).
+    most one box per reference, a stall cost on chains that stand still in the reference)
+    scored well above TN with trimming; no copy-free query is flagged at min_score 0.2, nor at
+    0.15 (the sweep's margin).
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
@@ -158,7 +159,7 @@ class QueryOptions:
     votes: str = "frame"
     method: AlignMethod = AlignMethod.CHAIN
     params: dict = field(default_factory=dict)
-    min_score: float | None = 0.25
+    min_score: float | None = 0.2
 
     def __post_init__(self):
         from vcdfast.views import expand_views
