@@ -191,7 +191,14 @@ def test_query_finds_planted_copies(index):
     def near(x):
         return unit(x + 0.02 * rng.standard_normal(x.shape))
 
-    noise = [unit(rng.standard_normal((5, 512))) for _ in range(3)]
+    # noise orthogonal to every reference frame: it matches nothing at any alignment threshold
+    basis = np.linalg.qr(np.concatenate(list(refs.values())).T)[0]
+
+    def unrelated(n):
+        x = rng.standard_normal((n, 512))
+        return unit(x - (x @ basis) @ basis.T)
+
+    noise = [unrelated(5) for _ in range(3)]
     q = np.concatenate([noise[0], near(refs["r2"][10:22]), noise[1], near(refs["r6"][3:15]), noise[2]])
     matches = index.query(emb(q), query_id="q")
     got = {(m.ref_id, m.query_start, m.query_end, m.ref_start, m.ref_end) for m in matches}
