@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Build the vcdfast benchmark: a tuning split and held-out splits of real footage.
 
-    python3 bench/make_dataset.py OUT [--seed 0] [--splits tune,heldout1,heldout2] [--jobs 2]
+    python3 bench/make_dataset.py OUT [--seed 0] [--splits tune,heldout1,heldout2] [--tuning-extra 0]
+        [--build SPLITS] [--jobs 2]
 
 Sources (bench/dataset_sources.tsv: name, package, path, sha256, role) are files of Debian
 packages pinned by version and .deb sha256 in tests/realdata.py, fetched with
@@ -519,9 +520,10 @@ def copy_seconds(rng: np.random.Generator) -> float:
 
 
 def plan_queries(rng: np.random.Generator, refs: dict[str, float], distractors: list[str],
-                 clip_durations: dict[str, float], n_pos: int, n_neg: int) -> list[dict]:
+                 clip_durations: dict[str, float], n_pos: int, n_neg: int, first_id: int = 0) -> list[dict]:
     """All random choices of a split's queries, as JSON: per query its encoding and its parts.
-    A part is filler (distractor material), an edited distractor segment, or an edited copy."""
+    A part is filler (distractor material), an edited distractor segment, or an edited copy.
+    Ids count from first_id."""
     names = sorted(refs)
     deck: list[str] = []
 
@@ -578,7 +580,7 @@ def plan_queries(rng: np.random.Generator, refs: dict[str, float], distractors: 
                 add = int(short / len(fillers)) + 1
                 p["frames"] += add
                 p["content"]["seconds"] = round(p["frames"] / fps, 3)
-        queries.append({"id": f"Q{qi:03d}", "fps": fps, "encoding": enc, "parts": parts})
+        queries.append({"id": f"Q{first_id + qi:03d}", "fps": fps, "encoding": enc, "parts": parts})
     return queries
 
 
@@ -724,10 +726,14 @@ def probe(path: Path) -> tuple[float, tuple[int, int]]:
 
 
 def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[int, int]], splits: list[str],
-                n_refs: int, n_pos: int, n_neg: int) -> dict[str, dict]:
-    """Every random choice of the dataset, from the seed and the videos' durations and sizes."""
+                n_refs: int, n_pos: int, n_neg: int, tuning_extra: int = 0) -> dict[str, dict]:
+    """Every random choice of the dataset, from the seed and the videos' durations and sizes.
+    tuning_extra: that many more queries with copies, and as many without, for the tuning split
+    (the first), drawn after every other choice: the held-out splits and the tuning split's
+    first queries stay as they are without them."""
     rng = np.random.default_rng(seed)
     plans = assign_splits(rng, durations, sizes, splits)
+    refs_of = {}
     for name, plan in plans.items():
         n_montages = n_refs - len(plan["shipped"])
         if len(plan["montage"]) < n_montages or not plan["distractors"]:
@@ -738,6 +744,11 @@ def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[i
         refs.update({f"{name}_m{i:02d}": round(sum(sh["seconds"] for sh in m) * FPS) / FPS
                      for i, m in enumerate(plan["montages"])})
         plan["queries"] = plan_queries(rng, refs, plan["distractors"], durations, n_pos, n_neg)
+        refs_of[name] = refs
+    if tuning_extra:
+        tune = plans[splits[0]]
+        tune["queries"] += plan_queries(rng, refs_of[splits[0]], tune["distractors"], durations, tuning_extra,
+                                        tuning_extra, first_id=len(tune["queries"]))
     return plans
 
 
@@ -816,6 +827,11 @@ def main() -> None:
     ap.add_argument("--references", type=int, default=40, help="references per split")
     ap.add_argument("--queries", type=int, default=30, help="queries with copies, per split")
     ap.add_argument("--negatives", type=int, default=30, help="queries without copies, per split")
+    ap.add_argument("--tuning-extra", type=int, default=0,
+                    help="more queries with copies, and as many without, for the tuning split only (drawn after "
+                         "every other choice: the held-out splits do not change)")
+    ap.add_argument("--build", default=None,
+                    help="comma-separated splits to render (default: all); the plan is drawn for all of them")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=None,
                     help="where .debs are kept (default: tests/realdata.py's cache)")
@@ -833,11 +849,16 @@ def main() -> None:
 
     try:
         plans = plan_splits(args.seed, durations, {n: s for n, (_, s) in videos.items()}, splits, args.references,
-                            args.queries, args.negatives)
+                            args.queries, args.negatives, args.tuning_extra)
     except ValueError as e:
         sys.exit(f"make_dataset: {e}")
-    report = {"seed": args.seed, "splits": {}}
+    build = args.build.split(",") if args.build else splits
+    if set(build) - set(splits):
+        sys.exit(f"make_dataset: --build names {sorted(set(build) - set(splits))}, not among --splits {splits}")
+    report = {"seed": args.seed, "tuning_extra": args.tuning_extra, "splits": {}}
     for name, plan in plans.items():
+        if name not in build:
+            continue
         report["splits"][name] = build_split(name, args.out / name, plan, files, durations, args.seed, args.jobs)
         print(json.dumps({"split": name, **report["splits"][name]}), flush=True)
     (args.out / "splits.json").write_text(json.dumps({

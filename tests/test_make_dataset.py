@@ -43,6 +43,20 @@ def plans():
     return plan()
 
 
+def test_extra_tuning_queries_leave_the_held_out_splits_as_they_are(plans):
+    more = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
+                          list(md.SPLITS), 40, 30, 30, tuning_extra=20)
+    tune, *held_out = md.SPLITS
+    for name in held_out:
+        assert json.dumps(more[name], sort_keys=True) == json.dumps(plans[name], sort_keys=True)
+    assert more[tune]["queries"][:60] == plans[tune]["queries"]
+    extra = more[tune]["queries"][60:]
+    assert [q["id"] for q in extra] == [f"Q{i:03d}" for i in range(60, 100)]
+    copies = [sum(p["kind"] == "copy" for p in q["parts"]) for q in extra]
+    assert all(copies[:20]) and not any(copies[20:])
+    assert json.dumps(extra) != json.dumps(plans[tune]["queries"][:40])  # new draws, not a repeat
+
+
 def test_sources_pinned_and_unique():
     names = [s.name for s in md.SOURCES]
     assert len(names) == len(set(names))
