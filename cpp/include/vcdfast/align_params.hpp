@@ -58,7 +58,7 @@ inline constexpr ParamSpec kAlignParams[] = {
      "a chain's next cell lies 1 to max_step rows down and 0 to max_step columns right"},
     {"chain", "min_frames", ParamKind::integer, 2, 1, false, "a box must cover at least this many frames, both axes"},
     {"chain", "max_chains", ParamKind::integer, 32, 1, false, "chains searched per map, short ones included"},
-    {"chain", "stall_cost", ParamKind::real, 0.1, 0, false,
+    {"chain", "stall_cost", ParamKind::real, 0.2, 0, false,
      "weight a chain loses per step that stays in its reference column"},
     {"trim", "trim_sim", ParamKind::optional_real, kOff, 0, true,
      "cut each box to its heaviest chain of pairs >= trim_sim and rescore it (None: off)"},
