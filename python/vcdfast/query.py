@@ -126,13 +126,15 @@ def default_similarity(views: int) -> Similarity:
 @dataclass(frozen=True)
 class QueryOptions:
     """How a query runs, stage by stage; the defaults are the query defaults, chosen with the
-    model (sscd-mobile) on the tuning split of bench/make_dataset.py by bench/sweep_query.py
-    (BENCHMARKS.md): full, flip, the detected inset and the left/right halves (at a margin)
-    scored best there within the query CPU budget; the chain method (each query frame in at
-    most one box per reference, a stall cost on chains that stand still in the reference)
-    scored well above TN with trimming; no copy-free query is flagged at min_score 0.2, nor at
-    0.15 (the sweep's margin). Of the sweep's two near-equal best settings (stall cost 0.1 and
-    0.2), the one that keeps tests/test_query_real.py's boxes at their times (0.2).
+    model (sscd-mobile) on the tuning split of bench/make_dataset.py (120 queries) by
+    bench/sweep_query.py (BENCHMARKS.md): the best setting under the sweep's rule that also
+    passes tests/test_query_real.py (real footage; of the settings ranked above it, sscd's put
+    the picture-in-picture copy's box 1.6 s early, the others matched the unrelated query at
+    min score 0.1-0.15).
+    Full, flip, the detected inset and the left/right halves (at a margin); the chain method
+    (each query frame in at most one box per reference, a stall cost on chains that stand still
+    in the reference), well above TN with trimming; no copy-free query is flagged at min_score
+    0.2, nor at 0.15 (the sweep's margin).
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
