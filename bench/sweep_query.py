@@ -4,6 +4,7 @@ normalisation, candidate count and alignment, scored with VCSL/VSC metrics.
 
     python3 bench/sweep_query.py DATASET/tune --work bench/out/sweep [--jsonl rows.jsonl] [--md sweep.md]
     python3 bench/sweep_query.py DATASET/tune --rows rows.jsonl      # choose again from a run's rows
+    ... --check-real    # turn down settings that fail tests/test_query_real.py's real-footage check
 
 It refuses a split whose dataset.json does not name it a tuning split: held-out splits are
 for reporting (bench/bench_e2e.py), never for choosing.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # real_scene (--check-real)
 from bench_e2e import Judge  # noqa: E402
 
 # every view a setting may use (embedded once)
@@ -274,16 +277,79 @@ def flagged_with_margin(rows: list[dict]) -> dict[int, float]:
     return out
 
 
-def choose(rows: list[dict]) -> dict | None:
+def ranked(rows: list[dict]) -> list[dict]:
+    """The settings the rule admits, best first."""
     from vcdfast.views import expand_views
 
     margin = flagged_with_margin(rows)
     ok = [r for r in rows if r["label"] is None and r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED
           and margin[id(r)] <= MAX_NEGATIVES_FLAGGED and r["candidate_recall"] >= MIN_CANDIDATE_RECALL
           and len(expand_views(r["views"])) <= MAX_MODEL_RUNS.get(r["model"], 1)]
-    return max(ok, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"], r["trim_sim"] or 0,
-                                  (r.get("chain") or {}).get("min_sim", 0), r["min_score"],
-                                  -(r.get("chain") or {}).get("stall_cost", 0)), default=None)
+    return sorted(ok, reverse=True, key=lambda r: (round(objective(r), 4), -len(r["views"]), -r["candidates"],
+                                                   r["trim_sim"] or 0, (r.get("chain") or {}).get("min_sim", 0),
+                                                   r["min_score"], -(r.get("chain") or {}).get("stall_cost", 0)))
+
+
+def choose(rows: list[dict], veto=None) -> tuple[dict | None, list[tuple[dict, list[str]]]]:
+    """The rule's setting, and the settings ranked above it that `veto` (a setting -> its
+    problems; None: none) turned down, with their problems."""
+    vetoed = []
+    for r in ranked(rows):
+        problems = veto(r) if veto else []
+        if not problems:
+            return r, vetoed
+        vetoed.append((r, problems))
+    return None, vetoed
+
+
+def query_options(r: dict):
+    """A setting as the index's QueryOptions (the model is r["model"])."""
+    from vcdfast.normalise import BackgroundSpec
+    from vcdfast.query import AlignMethod, QueryOptions
+
+    if r.get("chain"):
+        method, params = AlignMethod.CHAIN, dict(r["chain"])
+    else:
+        method, params = AlignMethod.TN, {**(r["tn"] or _kernel_tn()), "trim_sim": r["trim_sim"]}
+    bg = BackgroundSpec(beta=r["background"]["beta"], k=r["background"]["k"]) if r["background"] else None
+    return QueryOptions(views=tuple(r["views"]), part_margin=r.get("part_margin") or 0.0,
+                        frame_neighbours=r.get("frame_neighbours", SEED["frame_neighbours"]),
+                        candidates=r["candidates"], background=bg,
+                        votes="frame" if r.get("vote") == "frame" else "sum", method=method, params=params,
+                        min_score=None if r["min_score"] <= -1 else r["min_score"])
+
+
+class RealCheck:
+    """The veto of --check-real: tests/real_scene.py's check of a setting, run through the
+    index (one per model, built once) as tests/test_query_real.py runs the defaults."""
+
+    def __init__(self, work: Path):
+        import real_scene
+
+        self.work, self.real_scene = work / "real-scene", real_scene
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+        self.scene = real_scene.build(self.work)
+        self.indexes: dict = {}
+        self.seen: dict = {}
+
+    def __call__(self, r: dict) -> list[str]:
+        from vcdfast.index import Index
+
+        options = query_options(r)
+        key = (r["model"], json.dumps(options.to_dict(), sort_keys=True), options.part_margin)
+        if key not in self.seen:
+            if r["model"] not in self.indexes:
+                ix = self.indexes[r["model"]] = Index.open(self.work / r["model"], model=r["model"])
+                ix.add(self.scene.references, progress=False)
+            ix = self.indexes[r["model"]]
+            self.seen[key] = self.real_scene.check(ix.query(self.scene.query, options=options),
+                                                   ix.query(self.scene.unrelated, options=options))
+        return self.seen[key]
+
+    def close(self) -> None:
+        for ix in self.indexes.values():
+            ix.close()
 
 
 def describe(r: dict) -> str:
@@ -308,11 +374,11 @@ def describe(r: dict) -> str:
     return f"{'+'.join(r['views'])}{margin}, {bg}, {r['candidates']} candidates, {method}{floor}"
 
 
-def table(rows: list[dict], split: str) -> str:
+def table(rows: list[dict], split: str, veto=None) -> str:
     """The seed rows, the best setting per (model, views, normalised or not) under the rule's
-    constraints, and the chosen one."""
+    constraints, the chosen one, and the settings ranked above it that `veto` turned down."""
     f = lambda x: f"{x:.3f}"  # noqa: E731
-    chosen = choose(rows)
+    chosen, vetoed = choose(rows, veto)
     margin = flagged_with_margin(rows)
     best: dict = {}
     for r in rows:
@@ -329,7 +395,8 @@ def table(rows: list[dict], split: str) -> str:
              f"(VCSL F1 + segment µAP) / 2 with copy-free queries flagged <= {MAX_NEGATIVES_FLAGGED}, also at a "
              f"min score {SCORE_MARGIN} lower, and candidate recall >= {MIN_CANDIDATE_RECALL}, within the query CPU "
              f"budget (model runs per frame: {budget}); ties to fewer views, then fewer candidates, then the stricter "
-             "thresholds.", "",
+             "thresholds." + (" Settings that fail the real-footage check are turned down (below)." if veto else ""),
+             "",
              "| model | setting | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | candidate recall | "
              f"copy-free flagged | at min score − {SCORE_MARGIN} |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in shown:
@@ -337,6 +404,14 @@ def table(rows: list[dict], split: str) -> str:
         lines.append(f"| {r['model']} | {mark}{describe(r)}{mark} | {f(r['vcsl_precision'])} | {f(r['vcsl_recall'])} | "
                      f"{f(r['vcsl_f1'])} | {f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | {f(r['candidate_recall'])} | "
                      f"{f(r['negatives_flagged'])} | {'–' if r['label'] else f(margin[id(r)])} |")
+    if vetoed:
+        lines += ["", f"Ranked above the chosen setting and turned down by the real-footage check (--check-real, "
+                  f"tests/real_scene.py): {len(vetoed)} settings, the first of each (model, views):", ""]
+        firsts: dict = {}
+        for r, problems in vetoed:
+            firsts.setdefault((r["model"], tuple(r["views"])), (r, problems))
+        lines += [f"- {r['model']} {describe(r)} ({objective(r):.4f}): {'; '.join(problems)}"
+                  for r, problems in firsts.values()]
     lines.append(MD_END)
     return "\n".join(lines) + "\n"
 
@@ -351,6 +426,9 @@ def main() -> None:
     ap.add_argument("--grid", type=json.loads, default=None,
                     help='JSON replacing axes of GRID (and "views": {model: [view set names]}), e.g. to refine '
                          'around the best settings: \'{"tn": {"max_step": [5]}, "min_score": [0.3, 0.4]}\'')
+    ap.add_argument("--check-real", action="store_true",
+                    help="turn down, in rank order, settings that fail tests/real_scene.py's real-footage check "
+                         "(the check tests/test_query_real.py holds the defaults to); needs opencv-doc")
     ap.add_argument("--rows", type=Path, default=None,
                     help="choose and print from the settings a run wrote with --jsonl, without scoring again")
     args = ap.parse_args()
@@ -358,9 +436,19 @@ def main() -> None:
     if meta.get("split") != "tune":
         sys.exit(f"{args.split} is not a tuning split (dataset.json split = {meta.get('split')!r}): "
                  "defaults are chosen on the tuning split only")
-    if args.rows:
-        print_table([json.loads(line) for line in args.rows.read_text().splitlines()], args.split.name, args.md)
-        return
+    veto = RealCheck(args.work) if args.check_real else None
+    try:
+        if args.rows:
+            rows = [json.loads(line) for line in args.rows.read_text().splitlines()]
+        else:
+            rows = run(args)
+        print_table(rows, args.split.name, args.md, veto)
+    finally:
+        if veto:
+            veto.close()
+
+
+def run(args) -> list[dict]:
     models = args.models.split(",")
     embs = {m: embed_split(args.split, m, args.work) for m in models}  # every view, whatever --grid keeps
     if args.grid:
@@ -368,11 +456,11 @@ def main() -> None:
         for axis, values in args.grid.items():
             GRID[axis] = {**GRID[axis], **values} if isinstance(GRID[axis], dict) else values
     sink = args.jsonl.open("a") if args.jsonl else None
-    print_table(sweep(args.split, embs, sink), args.split.name, args.md)
+    return sweep(args.split, embs, sink)
 
 
-def print_table(rows: list[dict], split: str, md: Path | None) -> None:
-    section = table(rows, split)
+def print_table(rows: list[dict], split: str, md: Path | None, veto=None) -> None:
+    section = table(rows, split, veto)
     print(section)
     if md:
         from bench_e2e import write_section

@@ -72,7 +72,35 @@ def test_threshold_must_hold_with_a_margin():
     rows = [_row(-1.0, 0.5), _row(0.15, 0.1), _row(0.2, 0.0, f1=0.85), _row(0.25, 0.0, f1=0.84)]
     margin = sweep_query.flagged_with_margin(rows)
     assert [margin[id(r)] for r in rows] == [1.0, 0.5, 0.1, 0.0]
-    assert sweep_query.choose(rows)["min_score"] == 0.25
+    assert sweep_query.choose(rows)[0]["min_score"] == 0.25
     # another setting's rows are not its margin
     other = _row(0.15, 0.0, views=("full", "flip"))
     assert sweep_query.flagged_with_margin([*rows, other])[id(rows[2])] == 0.1
+
+
+def test_a_vetoed_setting_passes_the_choice_to_the_next_in_rank():
+    # the lowest min score has no margin below it and is never admitted
+    rows = [_row(0.15, 0.0, f1=0.5), _row(0.2, 0.0, f1=0.85), _row(0.25, 0.0, f1=0.84), _row(0.3, 0.0, f1=0.83)]
+    chosen, vetoed = sweep_query.choose(rows, veto=lambda r: ["too early"] if r["min_score"] < 0.3 else [])
+    assert chosen is rows[3]
+    assert [(r["min_score"], p) for r, p in vetoed] == [(0.2, ["too early"]), (0.25, ["too early"])]
+    assert sweep_query.choose(rows, veto=lambda r: ["no"]) == (None, [(r, ["no"]) for r in rows[1:]])
+
+
+def test_a_setting_becomes_the_query_options_it_scored():
+    from vcdfast.align import defaults
+    from vcdfast.query import AlignMethod
+
+    chain = {**defaults("chain"), "min_sim": 0.3, "stall_cost": 0.05}
+    row = {"views": ["full", "flip", "1x2"], "part_margin": 0.1, "frame_neighbours": 64, "candidates": 5,
+           "background": {"beta": 2.0, "k": 16}, "vote": "frame", "chain": chain, "trim_sim": None, "min_score": 0.2}
+    o = sweep_query.query_options(row)
+    assert (o.views, o.part_margin, o.candidates, o.background.beta, o.background.k, o.votes, o.method, o.min_score) \
+        == (("full", "flip", "1x2"), 0.1, 5, 2.0, 16, "frame", AlignMethod.CHAIN, 0.2)
+    assert o.alignment_params() == chain
+    tn = {**sweep_query._kernel_tn(), "max_step": 5}
+    seed = {**row, "views": ["full"], "part_margin": 0.0, "background": None, "vote": "sum", "chain": None, "tn": tn,
+            "trim_sim": 0.2, "min_score": -1.0}
+    o = sweep_query.query_options(seed)
+    assert (o.background, o.votes, o.method, o.min_score) == (None, "sum", AlignMethod.TN, None)
+    assert o.alignment_params() == {**tn, "trim_sim": 0.2, "trim_gap": defaults("tn")["trim_gap"]}
