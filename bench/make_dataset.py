@@ -28,8 +28,9 @@ first); every file is checked against its sha256. Nothing is committed: footage 
   OUT/splits.json: the splits, their counts and the sha256 of each gt.csv.
 
 Deterministic from the seed: the plan (all random choices) is drawn before any rendering and
-the ground truth depends on nothing else; x264 runs one thread per process, so the encoded
-files repeat too. The sha256s are printed as JSON at the end.
+the ground truth depends on nothing else; x264 runs one thread per process, without its
+assembly (encode()), so the encoded files repeat too, on the same libraries. The sha256s are
+printed as JSON at the end.
 """
 
 from __future__ import annotations
@@ -665,11 +666,14 @@ def encode(path: Path, frames, fps: float, bit_rate: int | None = None, crf: int
         s = c.add_stream("libx264", rate=rate)
         s.width, s.height, s.pix_fmt = W, H, "yuv420p"
         s.codec_context.thread_count = 1  # one process per core; keeps the bitstream deterministic
+        # x264's assembly (not its C code) made files that differed from run to run in the bottom
+        # macroblock rows, for identical frames (3 of 40 references, 22 of 60 queries): about 2x
+        # slower to encode, and the files repeat
         if bit_rate:
             s.bit_rate = bit_rate
-            s.options = {"preset": "veryfast"}
+            s.options = {"preset": "veryfast", "x264-params": "asm=0"}
         else:
-            s.options = {"preset": "veryfast", "crf": str(crf)}
+            s.options = {"preset": "veryfast", "crf": str(crf), "x264-params": "asm=0"}
         for k, a in enumerate(frames):
             f = yuv_frame(a)
             f.pts, f.time_base = k, 1 / rate
