@@ -152,14 +152,25 @@ def trimmed(maps: dict, found: dict, trim_sim: float | None, max_iou: float) -> 
             for pair, (boxes, _) in found.items()}
 
 
-def matches(emb: dict, found: dict, min_score: float) -> list:
+def matches(emb: dict, found: dict, min_score: float | None) -> list:
+    """The boxes in seconds, as the index reports them with no length scaling."""
+    return scored(every_match(emb, found), None, min_score)
+
+
+def every_match(emb: dict, found: dict) -> list:
     from vcdfast.query import boxes_to_matches
 
     out = []
     for (qid, rid), (boxes, scores) in found.items():
-        keep = scores >= min_score
-        out += boxes_to_matches(qid, rid, boxes[keep], scores[keep], emb["queries"][qid][1], emb["refs"][rid][1])
+        out += boxes_to_matches(qid, rid, boxes, scores, emb["queries"][qid][1], emb["refs"][rid][1])
     return out
+
+
+def scored(every: list, full_score_seconds: float | None, min_score: float | None) -> list:
+    """Scored and kept as the index reports them (vcdfast.query.scored_matches)."""
+    from vcdfast.query import scored_matches
+
+    return scored_matches(every, full_score_seconds=full_score_seconds, min_score=min_score)
 
 
 # --------------------------------------------------------------------------- the grid
@@ -180,6 +191,7 @@ GRID = {  # one axis per stage, so that each stage's work is shared by the setti
     "trim_sim": [None, 0.1, 0.2, 0.3],
     "chain": {"min_sim": [0.1, 0.15, 0.2, 0.3], "max_step": [1, 2, 3], "min_frames": [1, 2, 3],
               "stall_cost": [0.0, 0.05, 0.1, 0.2]},
+    "full_score_seconds": [None],
     "min_score": [-1.0, 0.1, 0.2, 0.3],
 }
 # Query CPU must stay within 2x that of sscd on the whole frame (issue 9). sscd affords two views.
@@ -227,19 +239,21 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                 tn_params = {**kernel_tn, "max_step": step, "min_sim": min_sim, "min_length": min_len}
                 found = align(maps, tn_params)
                 for trim in GRID["trim_sim"]:
-                    cut = trimmed(maps, found, trim, tn_params["max_iou"])
-                    for min_score in GRID["min_score"]:
-                        cfg = {**first, "tn": tn_params, "trim_sim": trim, "min_score": min_score}
-                        emit(model, None, cfg, matches(emb, cut, min_score), cand_ids)
+                    every = every_match(emb, trimmed(maps, found, trim, tn_params["max_iou"]))
+                    for full, min_score in itertools.product(GRID["full_score_seconds"], GRID["min_score"]):
+                        cfg = {**first, "tn": tn_params, "trim_sim": trim, "full_score_seconds": full,
+                               "min_score": min_score}
+                        emit(model, None, cfg, scored(every, full, min_score), cand_ids)
             c = GRID["chain"]
             for min_sim, step, frames, stall in itertools.product(c["min_sim"], c["max_step"], c["min_frames"],
                                                                   c["stall_cost"]):
                 chain_params = {**defaults("chain"), "min_sim": min_sim, "max_step": step, "min_frames": frames,
                                 "stall_cost": stall}
-                found = align(maps, chain_params, "chain")
-                for min_score in GRID["min_score"]:
-                    cfg = {**first, "chain": chain_params, "trim_sim": None, "min_score": min_score}
-                    emit(model, None, cfg, matches(emb, found, min_score), cand_ids)
+                every = every_match(emb, align(maps, chain_params, "chain"))
+                for full, min_score in itertools.product(GRID["full_score_seconds"], GRID["min_score"]):
+                    cfg = {**first, "chain": chain_params, "trim_sim": None, "full_score_seconds": full,
+                           "min_score": min_score}
+                    emit(model, None, cfg, scored(every, full, min_score), cand_ids)
     return rows
 
 
@@ -316,6 +330,7 @@ def query_options(r: dict):
                         frame_neighbours=r.get("frame_neighbours", SEED["frame_neighbours"]),
                         candidates=r["candidates"], background=bg,
                         votes="frame" if r.get("vote") == "frame" else "sum", method=method, params=params,
+                        full_score_seconds=r.get("full_score_seconds"),
                         min_score=None if r["min_score"] <= -1 else r["min_score"])
 
 
@@ -358,7 +373,8 @@ def describe(r: dict) -> str:
     bg = (f"normalised (beta {r['background']['beta']}, k {r['background'].get('k', 8)})" if r["background"]
           else "raw cosine")
     trim = f"trim {r['trim_sim']}" if r["trim_sim"] is not None else "untrimmed"
-    floor = f", min score {r['min_score']}" if r["min_score"] > -1 else ""
+    floor = f", full score at {r['full_score_seconds']} s" if r.get("full_score_seconds") else ""
+    floor += f", min score {r['min_score']}" if r["min_score"] > -1 else ""
     if r.get("chain"):
         c = r["chain"]
         method = (f"chains min_sim {c['min_sim']} max_step {c['max_step']} min_frames {c['min_frames']}"

@@ -256,3 +256,28 @@ def test_background_is_drawn_safely_by_threads_sharing_the_handle(index):
         t.join()
     assert not errors, errors
     np.testing.assert_array_equal(index.background(spec).vectors, BackgroundCache(index.catalog).get(spec).vectors)
+
+
+def test_short_matches_are_scored_down_by_their_length(index):
+    rng = np.random.default_rng(8)
+    refs = {f"r{i}": video(200 + i, 40) for i in range(6)}
+    index.add_embeddings([(k, emb(v), {}) for k, v in refs.items()])
+    basis = np.linalg.qr(np.concatenate(list(refs.values())).T)[0]
+    x = rng.standard_normal((10, 512))
+    noise = unit(x - (x @ basis) @ basis.T)
+    near = unit(refs["r1"][5:9] + 0.02 * rng.standard_normal((4, 512)))  # a 4 s copy
+    far = unit(refs["r3"][10:30] + 0.02 * rng.standard_normal((20, 512)))  # a 20 s copy
+    q = emb(np.concatenate([noise[:5], near, noise[5:], far]))
+    plain = {m.ref_id: m for m in index.query(q, min_score=None)}
+    scaled = {m.ref_id: m for m in index.query(q, min_score=None, full_score_seconds=8.0)}
+    assert set(plain) == set(scaled) == {"r1", "r3"}
+    assert scaled["r1"].score == pytest.approx(plain["r1"].score * 4 / 8)
+    assert scaled["r3"].score == plain["r3"].score
+    # the threshold applies to the score as reported
+    cut = (plain["r1"].score + scaled["r1"].score) / 2
+    assert [m.ref_id for m in index.query(q, min_score=cut, full_score_seconds=8.0)] == ["r3"]
+    assert {m.ref_id for m in index.query(q, min_score=cut)} == {"r1", "r3"}
+    with pytest.raises(ValueError, match="full_score_seconds"):
+        QueryOptions(full_score_seconds=0.0)
+    options = QueryOptions(full_score_seconds=8.0)
+    assert QueryOptions.from_dict(options.to_dict()) == options

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from vcdfast.normalise import DEFAULT_BACKGROUND, BackgroundSpec
 
 __all__ = ["RAW_COSINE_PARAMS", "SEED_RECIPE", "AlignMethod", "Match", "QueryOptions", "Similarity", "align_pairs",
-           "align_views", "boxes_to_matches", "frame_votes", "intervals", "method_params", "similarity_map",
-           "suppress_overlaps", "vote"]
+           "align_views", "boxes_to_matches", "frame_votes", "intervals", "method_params", "scored_matches",
+           "similarity_map", "suppress_overlaps", "vote"]
 
 
 class AlignMethod(str, enum.Enum):
@@ -151,6 +151,9 @@ class QueryOptions:
       (`method_params`: the C++ table's "query" preset, cpp/include/vcdfast/align_params.hpp);
       "trim_sim" (None: no trimming) and "trim_gap" cut any method's boxes to chains and
       rescore them (the chain method's boxes are chains already).
+    full_score_seconds: a match whose query side is shorter has its score scaled by its
+      length over this (vcdfast.query.scored_matches); None: a match's score is its chain's
+      mean similarity, whatever its length.
     min_score: matches scoring below it are not reported (None: all).
     """
 
@@ -162,6 +165,7 @@ class QueryOptions:
     votes: str = "frame"
     method: AlignMethod = AlignMethod.CHAIN
     params: dict = field(default_factory=dict)
+    full_score_seconds: float | None = None
     min_score: float | None = 0.2
 
     def __post_init__(self):
@@ -173,6 +177,8 @@ class QueryOptions:
                              f"{self.candidates}")
         if not 0 <= self.part_margin < float("inf"):
             raise ValueError(f"part_margin must be finite and >= 0, got {self.part_margin}")
+        if self.full_score_seconds is not None and not 0 < self.full_score_seconds < float("inf"):
+            raise ValueError(f"full_score_seconds must be finite and > 0 (or None), got {self.full_score_seconds}")
         if self.votes not in ("frame", "sum"):
             raise ValueError(f"votes must be 'frame' or 'sum', got {self.votes!r}")
         object.__setattr__(self, "method", AlignMethod(self.method))
@@ -185,7 +191,8 @@ class QueryOptions:
         """JSON-ready fields (from_dict reads them back)."""
         return {"views": list(self.views), "frame_neighbours": self.frame_neighbours, "candidates": self.candidates,
                 "background": None if self.background is None else asdict(self.background), "votes": self.votes,
-                "method": self.method.value, "params": dict(self.params), "min_score": self.min_score}
+                "method": self.method.value, "params": dict(self.params),
+                "full_score_seconds": self.full_score_seconds, "min_score": self.min_score}
 
     @classmethod
     def from_dict(cls, fields_: dict) -> QueryOptions:
@@ -272,17 +279,32 @@ def align_views(q: np.ndarray, refs: list[np.ndarray], bias: np.ndarray | None, 
     """One (Tq, Vq, D) query with its views against each (Tr, W, D) reference: the
     query-view similarity (best query view, bias subtracted; Similarity.QUERY_VIEW_MAX)
     aligned with options' method and parameters, boxes cut to chains and rescored, all on
-    one map per pair in the C++ batch; matches below options.min_score dropped -> per
-    reference (boxes (N, 4) int64, scores (N,) float32)."""
+    one map per pair in the C++ batch -> per reference (boxes (N, 4) int64, scores (N,)
+    float32); scored_matches gives the scores reported and drops those below min_score."""
     params = options.alignment_params()
     found = align_pairs(q, refs, method=options.method, params=params, similarity=Similarity.QUERY_VIEW_MAX,
                         bias=bias, num_threads=num_threads)
     if params.get("trim_sim") is not None and "max_iou" in params:
         # TN keeps boxes overlapping by less than max_iou; trimming can bring two of them together
         found = [suppress_overlaps(b, s, params["max_iou"]) for b, s in found]
-    if options.min_score is None:
-        return found
-    return [(b[s >= options.min_score], s[s >= options.min_score]) for b, s in found]
+    return found
+
+
+def scored_matches(matches: list[Match], *, full_score_seconds: float | None,
+                   min_score: float | None) -> list[Match]:
+    """The matches as reported, best score first: a match whose query side is shorter than
+    full_score_seconds has its score (its chain's mean similarity) scaled by its length over
+    full_score_seconds, because a short run of similar frames is weaker evidence of a copy
+    than a long one and one score ranks every match (VSC segment µAP); then those below
+    min_score are dropped (None: none)."""
+    out = []
+    for m in matches:
+        if full_score_seconds is not None:
+            m = replace(m, score=m.score * min(1.0, (m.query_end - m.query_start) / full_score_seconds))
+        if min_score is None or m.score >= min_score:
+            out.append(m)
+    out.sort(key=lambda m: (-m.score, m.ref_id, m.query_start))
+    return out
 
 
 def suppress_overlaps(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,16 @@ import numpy as np
 
 from vcdfast.index.catalog import Catalog, VideoMeta
 from vcdfast.normalise import query_bias
-from vcdfast.query import Match, QueryOptions, align_views, boxes_to_matches, frame_votes, intervals, vote
+from vcdfast.query import (
+    Match,
+    QueryOptions,
+    align_views,
+    boxes_to_matches,
+    frame_votes,
+    intervals,
+    scored_matches,
+    vote,
+)
 from vcdfast.store import pool
 
 # The query's alignment runs on one OpenMP thread unless the caller asks for more: its 5
@@ -115,7 +124,8 @@ def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptio
     metas, bias = candidates(first_stage, catalog, q, options, background, emb.views)
     refs = load_candidates(catalog, metas)
     found = align_candidates(q, [m for m, _ in refs], options, bias, num_threads)
-    return to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found)
+    return scored_matches(to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found),
+                          full_score_seconds=options.full_score_seconds, min_score=options.min_score)
 
 
 def query_videos(first_stage, catalog: Catalog, emb, query_id: str, top_n: int) -> list[VideoMatch]:
