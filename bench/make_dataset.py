@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the vcdfast benchmark: a tuning split and held-out splits of real footage.
 
-    python3 bench/make_dataset.py OUT [--seed 0] [--splits tune,heldout1,heldout2] [--tuning-extra 0]
+    python3 bench/make_dataset.py OUT [--seed 0] [--splits tune,heldout1,heldout2] [--tuning-extra 30]
         [--build SPLITS] [--jobs 2]
 
 Sources (bench/dataset_sources.tsv: name, package, path, sha256, role) are files of Debian
@@ -831,7 +831,7 @@ def main() -> None:
     ap.add_argument("--references", type=int, default=40, help="references per split")
     ap.add_argument("--queries", type=int, default=30, help="queries with copies, per split")
     ap.add_argument("--negatives", type=int, default=30, help="queries without copies, per split")
-    ap.add_argument("--tuning-extra", type=int, default=0,
+    ap.add_argument("--tuning-extra", type=int, default=30,
                     help="more queries with copies, and as many without, for the tuning split only (drawn after "
                          "every other choice: the held-out splits do not change)")
     ap.add_argument("--build", default=None,
