@@ -53,7 +53,8 @@ def configs() -> dict:
     return {"seed recipe (sscd)": ("sscd", SEED_RECIPE),
             "seed recipe (sscd-mobile)": ("sscd-mobile", SEED_RECIPE),
             "raw-cosine TN defaults (sscd)": ("sscd", raw_cosine),
-            "vcdfast, TN + trim instead of chains": (DEFAULT_MODEL, QueryOptions(method=AlignMethod.TN, min_score=0.3)),
+            "vcdfast, TN + trim instead of chains": (DEFAULT_MODEL, QueryOptions(
+                method=AlignMethod.TN, full_score_seconds=None, min_score=0.3)),
             "vcdfast": (DEFAULT_MODEL, QueryOptions())}
 
 

@@ -127,14 +127,14 @@ def default_similarity(views: int) -> Similarity:
 class QueryOptions:
     """How a query runs, stage by stage; the defaults are the query defaults, chosen with the
     model (sscd-mobile) on the tuning split of bench/make_dataset.py (120 queries) by
-    bench/sweep_query.py (BENCHMARKS.md): the best setting under the sweep's rule that also
-    passes tests/test_query_real.py (real footage; of the settings ranked above it, sscd's put
-    the picture-in-picture copy's box 1.6 s early, the others matched the unrelated query at
-    min score 0.1-0.15).
-    Full, flip, the detected inset and the left/right halves (at a margin); the chain method
-    (each query frame in at most one box per reference, a stall cost on chains that stand still
-    in the reference), well above TN with trimming; no copy-free query is flagged at min_score
-    0.2, nor at 0.15 (the sweep's margin).
+    bench/sweep_query.py --check-real (BENCHMARKS.md): the best setting under the sweep's rule
+    that also passes tests/test_query_real.py's real-footage check. Full, flip, the detected
+    inset and the left/right halves (at a margin); the chain method (each query frame in at
+    most one box per reference, a stall cost on chains that stand still in the reference),
+    well above TN with trimming; scores scaled down below 12 s of query, so that min_score
+    0.05 reports every chain of 4 s or more (a chain's cells are >= its min_sim 0.15) and asks
+    more of shorter ones (a mean of 0.3 at 2 s). No copy-free query of that split is flagged
+    at min_score 0.05 but one in 60.
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
@@ -165,8 +165,8 @@ class QueryOptions:
     votes: str = "frame"
     method: AlignMethod = AlignMethod.CHAIN
     params: dict = field(default_factory=dict)
-    full_score_seconds: float | None = None
-    min_score: float | None = 0.2
+    full_score_seconds: float | None = 12.0
+    min_score: float | None = 0.05
 
     def __post_init__(self):
         from vcdfast.views import expand_views
@@ -224,7 +224,8 @@ def _kernel_defaults(method: str) -> dict:
 
 
 SEED_RECIPE = QueryOptions(views=("full",), frame_neighbours=64, candidates=5, background=None, votes="sum",
-                           method=AlignMethod.TN, params=_kernel_defaults("tn"), min_score=None)
+                           method=AlignMethod.TN, params=_kernel_defaults("tn"), full_score_seconds=None,
+                           min_score=None)
 
 
 def method_params(method: AlignMethod, params: dict | None) -> dict:

@@ -186,4 +186,4 @@ class Scenes:
 # demo and the mechanics tests align on the whole frame with raw-cosine thresholds above that;
 # the defaults (vcdfast.query.QueryOptions) are chosen on real footage instead.
 QUERY_OPTIONS = QueryOptions(views=("full",), background=None, votes="sum", method=AlignMethod.TN, min_score=None,
-                             params=RAW_COSINE_PARAMS)
+                             full_score_seconds=None, params=RAW_COSINE_PARAMS)
