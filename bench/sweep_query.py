@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # real_scene (--check-real)
 from bench_e2e import Judge  # noqa: E402
 
+import realdata  # noqa: E402
+
 # every view a setting may use (embedded once)
 QUERY_VIEWS = ("full", "flip", "inset", "inset-flip", "1x2", "2x1", "2x2")
 VIEW_SETS = {"full": ("full",), "full+flip": ("full", "flip"), "full+flip+inset": ("full", "flip", "inset"),
@@ -452,7 +454,10 @@ def main() -> None:
     if meta.get("split") != "tune":
         sys.exit(f"{args.split} is not a tuning split (dataset.json split = {meta.get('split')!r}): "
                  "defaults are chosen on the tuning split only")
-    veto = RealCheck(args.work) if args.check_real else None
+    try:
+        veto = RealCheck(args.work) if args.check_real else None
+    except realdata.Unavailable as e:
+        sys.exit(f"sweep_query --check-real: {e}")
     try:
         if args.rows:
             rows = [json.loads(line) for line in args.rows.read_text().splitlines()]
