@@ -153,9 +153,9 @@ class QueryOptions:
       "trim_sim" (None: no trimming) and "trim_gap" cut any method's boxes to chains and
       rescore them (the chain method's boxes are chains already).
     full_score_seconds: a match whose query side is shorter has its score scaled by its
-      length over this (vcdfast.query.scored_matches); None: a match's score is its chain's
-      mean similarity, whatever its length.
-    min_score: matches scoring below it are not reported (None: all).
+      length over this, after min_score (vcdfast.query.scored_matches); None: a match's score
+      is its chain's mean similarity, whatever its length.
+    min_score: matches whose chain's mean similarity is below it are not reported (None: all).
     """
 
     views: tuple[str, ...] = ("full", "flip", "inset", "1x2")
@@ -294,17 +294,19 @@ def align_views(q: np.ndarray, refs: list[np.ndarray], bias: np.ndarray | None, 
 
 def scored_matches(matches: list[Match], *, full_score_seconds: float | None,
                    min_score: float | None) -> list[Match]:
-    """The matches as reported, best score first: a match whose query side is shorter than
-    full_score_seconds has its score (its chain's mean similarity) scaled by its length over
-    full_score_seconds, because a short run of similar frames is weaker evidence of a copy
-    than a long one and one score ranks every match (VSC segment µAP); then those below
-    min_score are dropped (None: none)."""
+    """The matches as reported, best score first. Those whose score (their chain's mean
+    similarity, calibrated per frame) is below min_score are dropped (None: none); then a
+    match whose query side is shorter than full_score_seconds has its score scaled by its
+    length over full_score_seconds, because a short run of similar frames is weaker evidence
+    of a copy than a long one and one score ranks every match (VSC segment µAP). The
+    threshold stays on the mean: on scaled scores it let long weak chains through."""
     out = []
     for m in matches:
+        if min_score is not None and m.score < min_score:
+            continue
         if full_score_seconds is not None:
             m = replace(m, score=m.score * min(1.0, (m.query_end - m.query_start) / full_score_seconds))
-        if min_score is None or m.score >= min_score:
-            out.append(m)
+        out.append(m)
     out.sort(key=lambda m: (-m.score, m.ref_id, m.query_start))
     return out
 
