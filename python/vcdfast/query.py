@@ -128,14 +128,12 @@ class QueryOptions:
     """How a query runs, stage by stage; the defaults are the query defaults, chosen with the
     model (sscd-mobile) on the tuning split of bench/make_dataset.py (120 queries) by
     bench/sweep_query.py --check-real (BENCHMARKS.md): the best setting under the sweep's rule
-    that also passes tests/test_query_real.py's real-footage check, among those with unscaled
-    scores. Full, flip, the detected inset and the left/right halves (at a margin); the chain
-    method (each query frame in at most one box per reference, a stall cost on chains that
-    stand still in the reference), well above TN with trimming; no copy-free query of that
-    split is flagged at min_score 0.2, 3 in 60 at 0.15 (the rule's margin). Length-scaled scores
-    (full_score_seconds) ranked best on the tuning split, at min_score 0.05, but flagged 3 of
-    heldout1's 30 copy-free queries with long weak chains; they are not the default (a choice
-    the held-out split informed, BENCHMARKS.md).
+    that also passes tests/test_query_real.py's real-footage check. Full, flip, the detected
+    inset and the left/right halves (at a margin); the chain method (each query frame in at
+    most one box per reference, a stall cost on chains that stand still in the reference),
+    well above TN with trimming; a chain's mean similarity of at least 0.2 reported (no
+    copy-free query of that split flagged; 3 in 60 at 0.15, the rule's margin), its score
+    scaled down below 12 s of query for ranking.
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
@@ -166,7 +164,7 @@ class QueryOptions:
     votes: str = "frame"
     method: AlignMethod = AlignMethod.CHAIN
     params: dict = field(default_factory=dict)
-    full_score_seconds: float | None = None
+    full_score_seconds: float | None = 12.0
     min_score: float | None = 0.2
 
     def __post_init__(self):
