@@ -154,25 +154,14 @@ def trimmed(maps: dict, found: dict, trim_sim: float | None, max_iou: float) -> 
             for pair, (boxes, _) in found.items()}
 
 
-def matches(emb: dict, found: dict, min_score: float | None) -> list:
-    """The boxes in seconds, as the index reports them with no length scaling."""
-    return scored(every_match(emb, found), None, min_score)
-
-
 def every_match(emb: dict, found: dict) -> list:
+    """Every box in seconds; vcdfast.query.scored_matches then scores and keeps them as the index does."""
     from vcdfast.query import boxes_to_matches
 
     out = []
     for (qid, rid), (boxes, scores) in found.items():
         out += boxes_to_matches(qid, rid, boxes, scores, emb["queries"][qid][1], emb["refs"][rid][1])
     return out
-
-
-def scored(every: list, full_score_seconds: float | None, min_score: float | None) -> list:
-    """Scored and kept as the index reports them (vcdfast.query.scored_matches)."""
-    from vcdfast.query import scored_matches
-
-    return scored_matches(every, full_score_seconds=full_score_seconds, min_score=min_score)
 
 
 # --------------------------------------------------------------------------- the grid
@@ -218,12 +207,14 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
             sink.flush()
 
     from vcdfast.align import defaults
+    from vcdfast.query import scored_matches
 
     kernel_tn = _kernel_tn()
     for model, emb in embs.items():
         maps = first_stages(emb, SEED)
         found = align(maps, kernel_tn)
-        emit(model, "seed recipe", SEED, matches(emb, found, SEED["min_score"]),
+        emit(model, "seed recipe", SEED, scored_matches(every_match(emb, found), full_score_seconds=None,
+                                                         min_score=SEED["min_score"]),
              {q: [r for r, _ in c] for q, c in maps.items()})
         g = GRID["first"]
         for views, beta, k, cands, margin in itertools.product(VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS)),
@@ -245,7 +236,8 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                     for full, min_score in itertools.product(GRID["full_score_seconds"], GRID["min_score"]):
                         cfg = {**first, "tn": tn_params, "trim_sim": trim, "full_score_seconds": full,
                                "min_score": min_score}
-                        emit(model, None, cfg, scored(every, full, min_score), cand_ids)
+                        emit(model, None, cfg, scored_matches(every, full_score_seconds=full, min_score=min_score),
+                             cand_ids)
             c = GRID["chain"]
             for min_sim, step, frames, stall in itertools.product(c["min_sim"], c["max_step"], c["min_frames"],
                                                                   c["stall_cost"]):
@@ -255,7 +247,8 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                 for full, min_score in itertools.product(GRID["full_score_seconds"], GRID["min_score"]):
                     cfg = {**first, "chain": chain_params, "trim_sim": None, "full_score_seconds": full,
                            "min_score": min_score}
-                    emit(model, None, cfg, scored(every, full, min_score), cand_ids)
+                    emit(model, None, cfg, scored_matches(every, full_score_seconds=full, min_score=min_score),
+                             cand_ids)
     return rows
 
 
@@ -354,7 +347,7 @@ class RealCheck:
         from vcdfast.index import Index
 
         options = query_options(r)
-        key = (r["model"], json.dumps(options.to_dict(), sort_keys=True), options.part_margin)
+        key = (r["model"], json.dumps(options.to_dict(), sort_keys=True))
         if key not in self.seen:
             if r["model"] not in self.indexes:
                 ix = self.indexes[r["model"]] = Index.open(self.work / r["model"], model=r["model"])

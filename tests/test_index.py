@@ -282,5 +282,5 @@ def test_short_matches_are_scored_down_by_their_length(index):
         == [hi.ref_id]
     with pytest.raises(ValueError, match="full_score_seconds"):
         QueryOptions(full_score_seconds=0.0)
-    options = QueryOptions(full_score_seconds=8.0)
+    options = QueryOptions(full_score_seconds=8.0, part_margin=0.3)
     assert QueryOptions.from_dict(options.to_dict()) == options

@@ -188,7 +188,8 @@ class QueryOptions:
 
     def to_dict(self) -> dict:
         """JSON-ready fields (from_dict reads them back)."""
-        return {"views": list(self.views), "frame_neighbours": self.frame_neighbours, "candidates": self.candidates,
+        return {"views": list(self.views), "part_margin": self.part_margin, "frame_neighbours": self.frame_neighbours,
+                "candidates": self.candidates,
                 "background": None if self.background is None else asdict(self.background), "votes": self.votes,
                 "method": self.method.value, "params": dict(self.params),
                 "full_score_seconds": self.full_score_seconds, "min_score": self.min_score}

@@ -95,11 +95,11 @@ def align_candidates(query_vectors: np.ndarray, refs: Sequence[np.ndarray], opti
 
 def to_matches(query_id: str, query_intervals: np.ndarray, metas: Sequence[VideoMeta], timestamps: Sequence[np.ndarray],
                found: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[Match]:
-    """Frame boxes -> Matches in seconds, best score first."""
+    """Frame boxes -> Matches in seconds, candidate by candidate (vcdfast.query.scored_matches
+    scores, keeps and orders them)."""
     matches: list[Match] = []
     for meta, ts, (boxes, scores) in zip(metas, timestamps, found):
         matches += boxes_to_matches(query_id, meta.id, boxes, scores, query_intervals, intervals(ts, meta.last_end))
-    matches.sort(key=lambda m: (-m.score, m.ref_id, m.query_start))
     return matches
 
 
