@@ -38,6 +38,7 @@ def test_expand_views():
     assert expand_views(("full", "2x2")) == ("full", "2x2:0", "2x2:1", "2x2:2", "2x2:3")
     assert expand_views("flip") == ("flip",)
     assert expand_views(("1x2:1",)) == ("1x2:1",)
+    assert expand_views(("full", "halves")) == ("full", "halves:0", "halves:1")
     for bad in (("full", "full"), ("3x3",), ("2x2:4",), ()):
         with pytest.raises(ValueError):
             expand_views(bad)
@@ -64,6 +65,23 @@ def test_make_views_geometry():
     np.testing.assert_array_equal(out[:, views.index("2x1:0")], half(f[:, 0:4, :], 2))  # top half
     with pytest.raises(ValueError, match="uint8"):
         make_views(frames[:, :6], views, (6, 4))
+
+
+def test_halves_follow_the_split_axis():
+    """"halves" is "1x2" on frames split left/right and "2x1" on frames split top/bottom."""
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (3, 8, 12, 3), dtype=np.uint8)
+    views = expand_views(("full", "halves", "1x2", "2x1"))
+    stacked = np.array([False, True, False])
+    out = make_views(frames, views, (6, 4), split_axes=stacked)
+    for i, top_bottom in enumerate(stacked):
+        pair = ("2x1:0", "2x1:1") if top_bottom else ("1x2:0", "1x2:1")
+        np.testing.assert_array_equal(out[i, views.index("halves:0")], out[i, views.index(pair[0])])
+        np.testing.assert_array_equal(out[i, views.index("halves:1")], out[i, views.index(pair[1])])
+    with pytest.raises(ValueError, match="one split axis per frame"):
+        make_views(frames, views, (6, 4))
+    with pytest.raises(ValueError, match="one split axis per frame"):
+        make_views(frames, views, (6, 4), split_axes=stacked[:2])
 
 
 def test_embed_frames_shape_norm_and_batch_invariance(mobile):

@@ -11,7 +11,7 @@ import pytest
 
 from vcdfast.decode import Sampling, iter_frames
 from vcdfast.embed import Embedder
-from vcdfast.inset import detect_insets
+from vcdfast.inset import detect_insets, detect_split_axes, edge_maps
 from vcdfast.synthetic import Scenes
 from videos import make_video
 
@@ -98,3 +98,35 @@ def test_inset_flip_view_embeds_a_mirrored_inset(tmp_path):
     frames = np.random.default_rng(0).integers(0, 256, (2, 448, 448, 3), np.uint8)
     views = make_views(frames, ("inset", "inset-flip"), (224, 224), np.array([box, box], np.float32))
     assert np.array_equal(views[:, 1], views[:, 0, :, ::-1])
+
+
+def _split(stacked: bool, first: int = 1, second: int = 2):
+    """Two pictures, each squeezed whole into one half: top/bottom if stacked, else left/right."""
+    top_left = (0.0, 0.0, 1.0, 0.5) if stacked else (0.0, 0.0, 0.5, 1.0)
+    other = (0.0, 0.5, 1.0, 1.0) if stacked else (0.5, 0.0, 1.0, 1.0)
+    return _paste(other, second, _paste(top_left, first, Scenes(9, SIZE, scene_seconds=3.0)))
+
+
+@pytest.mark.parametrize("stacked", [True, False])
+def test_split_axis_is_found(tmp_path, stacked):
+    video = make_video(tmp_path / "v.mp4", seconds=8.0, fps=10, size=SIZE, content=_split(stacked))
+    frames = np.stack([f for f, _ in iter_frames(video.path, Sampling(), size=(576, 576))])
+    axes = detect_split_axes(frames)
+    assert axes.shape == (len(frames),)
+    assert (axes.mean() >= 0.75) if stacked else (axes.mean() <= 0.25), axes
+    edges = edge_maps(frames)
+    np.testing.assert_array_equal(detect_split_axes(frames, targets=range(2, 5), edges=edges), axes[2:5])
+    np.testing.assert_array_equal(detect_insets(frames, edges=edges), detect_insets(frames))
+
+
+def test_halves_view_embeds_a_stacked_picture(tmp_path):
+    """A query stacked top/bottom: the halves view of its frames matches the top picture's own
+    frames about as well as the "2x1" view does, and far better than "1x2" does."""
+    stacked = make_video(tmp_path / "stacked.mp4", seconds=8.0, fps=10, size=SIZE, content=_split(True))
+    top = make_video(tmp_path / "top.mp4", seconds=8.0, fps=10, size=SIZE, content=Scenes(1, SIZE, scene_seconds=3.0))
+    q = Embedder("sscd-mobile", views=("halves", "1x2", "2x1")).embed_video(stacked.path)
+    r = Embedder("sscd-mobile").embed_video(top.path)
+    sim = {v: np.einsum("td,td->t", q.vectors[:, i], r.vectors[:, 0]) for i, v in enumerate(q.views)}
+    assert np.median(sim["halves:0"]) > 0.6, sim
+    assert np.median(sim["halves:0"]) > np.median(sim["2x1:0"]) - 0.05, sim
+    assert np.median(sim["halves:0"]) > max(np.median(sim["1x2:0"]), np.median(sim["1x2:1"])) + 0.2, sim

@@ -86,6 +86,8 @@ def test_query_bias_puts_the_part_margin_on_halves_and_quarters_only():
     bg = Background(rng.standard_normal((64, 8)).astype(np.float32), BackgroundSpec(per_video=2, k=4, beta=1.0))
     np.testing.assert_allclose(query_bias(bg, q, views, 0.25) - bg.bias(q), np.tile([0, 0, 0.25, 0.25], (4, 1)),
                                atol=1e-6)
+    np.testing.assert_array_equal(query_bias(None, q, ("full", "flip", "halves:0", "halves:1"), 0.25),
+                                  np.tile([0, 0, 0.25, 0.25], (4, 1)))  # the split-screen halves are parts too
     with pytest.raises(ValueError, match="3 view names for descriptors with 4 views"):
         query_bias(bg, q, views[:3], 0.25)
     with pytest.raises(ValueError, match="part_margin must be finite and >= 0"):

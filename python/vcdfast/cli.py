@@ -530,7 +530,8 @@ class _Parser(argparse.ArgumentParser):
 
 VIEWS_HELP = ("comma-separated views embedded per frame (default: full). full: the whole frame; flip: "
               "mirrored (catches flipped copies); 2x2, 1x2, 2x1: quarters/halves (catch picture-in-picture, "
-              "side-by-side and crops). Each view costs one more embedding per frame at ingest and query "
+              "side-by-side and crops); halves: the two halves of a split screen, top/bottom or left/right as "
+              "each frame is divided. Each view costs one more embedding per frame at ingest and query "
               "(full,2x2 is 5x full)")
 
 
@@ -597,7 +598,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--query-views", default=None,
                    help="comma-separated views the query is embedded with; a frame pair scores its best view "
                         "(default: vcdfast.query.QueryOptions().views). inset: the "
-                        "picture-in-picture or letterboxed rectangle found in the query itself. Each view is "
+                        "picture-in-picture or letterboxed rectangle found in the query itself; halves: the two "
+                        "halves of a split screen, divided the way each query frame is. Each view is "
                         "one more model run per sampled query frame")
     p.add_argument("--video-level", action="store_true", help="whole-video near-duplicate search only")
     p.add_argument("--report", metavar="OUT_HTML",

@@ -22,7 +22,7 @@ from vcdfast.errors import ModelError, VideoDecodeError
 from vcdfast.inset import DEFAULT_INSET
 from vcdfast.models import DEFAULT_MODEL, ModelSpec, get_model
 from vcdfast.query import intervals
-from vcdfast.views import expand_views, make_views, needs_insets, scale_for
+from vcdfast.views import expand_views, make_views, needs_context, needs_insets, needs_split_axes, scale_for
 
 __all__ = ["Embedder", "VideoEmbedding", "choose_providers"]
 
@@ -219,15 +219,19 @@ class Embedder:
 
     def _embed_scaled(self, frames: np.ndarray, context: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Frames already at the decode size (scale_for(views) x input size) -> (N, V, D).
-        context: (frames before, frames after) them, which the inset views look at."""
-        insets = None
-        if needs_insets(self.views):
-            from vcdfast.inset import detect_insets
+        context: (frames before, frames after) them, which the inset and halves views look at."""
+        insets = axes = None
+        if needs_context(self.views):
+            from vcdfast.inset import detect_insets, detect_split_axes, edge_maps
 
             before, after = context if context is not None else (frames[:0], frames[:0])
-            insets = detect_insets(np.concatenate([before, frames, after]),
-                                   targets=range(len(before), len(before) + len(frames)))
-        views = make_views(frames, self.views, self.spec.input_size, insets)
+            clip, targets = np.concatenate([before, frames, after]), range(len(before), len(before) + len(frames))
+            edges = edge_maps(clip)
+            if needs_insets(self.views):
+                insets = detect_insets(clip, targets=targets, edges=edges)
+            if needs_split_axes(self.views):
+                axes = detect_split_axes(clip, targets=targets, edges=edges)
+        views = make_views(frames, self.views, self.spec.input_size, insets, axes)
         n, v = views.shape[:2]
         flat = views.reshape(n * v, *views.shape[2:])
         out = np.empty((n * v, self.dim), np.float32)
@@ -298,8 +302,8 @@ class Embedder:
 
         thread = threading.Thread(target=worker, name=f"vcdfast-decode:{os.path.basename(str(path))}", daemon=True)
         thread.start()
-        # the inset views look `lookahead` frames either side, so that many wait for their successors
-        lookahead = DEFAULT_INSET.window if needs_insets(self.views) else 0
+        # the inset and halves views look `lookahead` frames either side, so that many wait for their successors
+        lookahead = DEFAULT_INSET.window if needs_context(self.views) else 0
         vectors, times, pending, done = [], [], [], []
         try:
             while True:

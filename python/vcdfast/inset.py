@@ -1,5 +1,6 @@
-"""Inset detection: the rectangle of a picture-in-picture, a letterboxed picture or a picture
-beside others, found in the query itself so that it can be embedded as a view.
+"""Layout detection in the query itself, so that the right region can be embedded as a view:
+the rectangle of a picture-in-picture, a letterboxed picture or a picture beside others
+(detect_insets), and which way a split screen is divided (detect_split_axes).
 
 An inset's border stays put while the pictures on both sides of it change, so it shows as
 axis-aligned edges that persist across neighbouring sampled frames; the edges of moving
@@ -14,10 +15,11 @@ screencast's windows or a still backdrop, persist too, but with stillness beside
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["InsetSpec", "crop_insets", "detect_insets"]
+__all__ = ["EdgeMaps", "InsetSpec", "crop_insets", "detect_insets", "detect_split_axes", "edge_maps"]
 
 
 @dataclass(frozen=True)
@@ -70,22 +72,61 @@ def _sides(runs: np.ndarray, count: int) -> np.ndarray:
     return np.array(sorted({0, len(runs) - 1, *peaks}))
 
 
-def detect_insets(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targets: range | None = None) -> np.ndarray:
+class EdgeMaps(NamedTuple):
+    """What both layout tests look at, for frames of side s = spec.size: grey (N, s, s), and
+    the persistent edges on the interior horizontal lines (N, s-1, s) (index y-1: the line
+    between rows y-1 and y) and vertical lines (N, s, s-1)."""
+
+    grey: np.ndarray
+    across: np.ndarray
+    down: np.ndarray
+
+
+def edge_maps(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET) -> EdgeMaps:
+    """(N, H, W, 3) uint8 frames in time order -> their EdgeMaps (computed once when a query
+    asks for both the inset and the halves views)."""
+    g = _grey(frames, spec.size)
+    # the edge on horizontal line y (between rows y-1 and y, 1..s-1) is the step from row y-2
+    # to row y+1: area averaging spreads a step that falls inside a row over two lines
+    pad = np.pad(g, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    hy = _persistent(np.abs(pad[:, 3:, 1:-1] - pad[:, :-3, 1:-1]) >= spec.edge, spec.window, spec.present)
+    vx = _persistent(np.abs(pad[:, 1:-1, 3:] - pad[:, 1:-1, :-3]) >= spec.edge, spec.window, spec.present)
+    return EdgeMaps(g, hy, vx)
+
+
+def detect_split_axes(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targets: range | None = None,
+                      edges: EdgeMaps | None = None) -> np.ndarray:
+    """(N, H, W, 3) uint8 frames in time order -> (len(targets),) bool: True where the frame
+    looks split top/bottom rather than left/right, i.e. where the persistent edge along the
+    horizontal centre line (within one line of it) covers a longer run than along the
+    vertical one; ties (no seam either way) say left/right, the usual split. It chooses which
+    halves the "halves" view embeds (vcdfast.views): a stacked composition is as common as a
+    side-by-side one, and embedding both pairs costs two more model runs per frame."""
+    n = len(frames)
+    targets = range(n) if targets is None else targets
+    if n == 0 or not len(targets):
+        return np.zeros(len(targets), bool)
+    _, hy, vx = edges if edges is not None else edge_maps(frames, spec)
+    c = spec.size // 2
+    t = np.asarray(targets)
+    across = np.array([_longest_run(hy[i, c - 2:c + 1]).max() for i in t])  # lines y = c-1, c, c+1
+    down = np.array([_longest_run(vx[i, :, c - 2:c + 1].T).max() for i in t])
+    return across > down
+
+
+def detect_insets(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targets: range | None = None,
+                  edges: EdgeMaps | None = None) -> np.ndarray:
     """(N, H, W, 3) uint8 frames in time order -> (len(targets), 4) float32 [x0, y0, x1, y1]
     as shares of the frame's width and height, NaN where no inset is found, for the frames
-    `targets` (default: all); the others are context."""
+    `targets` (default: all); the others are context. edges: edge_maps(frames, spec), if
+    already computed."""
     n = len(frames)
     targets = range(n) if targets is None else targets
     out = np.full((len(targets), 4), np.nan, np.float32)
     if n == 0 or not len(targets):
         return out
     s = spec.size
-    g = _grey(frames, s)
-    # the edge on horizontal line y (between rows y-1 and y, 1..s-1) is the step from row y-2
-    # to row y+1: area averaging spreads a step that falls inside a row over two lines
-    pad = np.pad(g, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    hy = _persistent(np.abs(pad[:, 3:, 1:-1] - pad[:, :-3, 1:-1]) >= spec.edge, spec.window, spec.present)
-    vx = _persistent(np.abs(pad[:, 1:-1, 3:] - pad[:, 1:-1, :-3]) >= spec.edge, spec.window, spec.present)
+    g, hy, vx = edges if edges is not None else edge_maps(frames, spec)
     change = np.abs(np.diff(g, axis=0)) if n > 1 else np.zeros((1, s, s), np.float32)
     for row, t in enumerate(targets):
         # horizontal lines: index y in 0..s (0 and s are the borders); covered fraction per x

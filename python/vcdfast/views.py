@@ -3,10 +3,14 @@
 Names: "full" (whole frame), "flip" (whole frame mirrored left-right), and splits "2x2"
 (4 quarters, row-major), "1x2" (left, right halves), "2x1" (top, bottom halves). A split
 name expands to one view per cell ("2x2:0" ... "2x2:3"); cell names are accepted too.
+"halves" ("halves:0", "halves:1") is the halves of a split screen, chosen per frame: top and
+bottom where vcdfast.inset.detect_split_axes finds the frame split that way, else left and
+right (as "1x2"); two model runs where both pairs would take four.
 "inset" is the rectangle vcdfast.inset finds in each frame (a picture-in-picture, a
-letterboxed picture, one side of a split screen), or the whole frame where there is none; it
-depends on neighbouring frames, so Embedder.embed_video computes it (not embed_frames).
+letterboxed picture, one side of a split screen), or the whole frame where there is none.
 "inset-flip" is that rectangle mirrored: a flipped copy placed in a picture-in-picture.
+The inset and halves views depend on neighbouring frames, so Embedder.embed_video computes
+them (embed_frames treats its frames as one clip).
 
 Frames arrive at twice the model's input size whenever a split is asked for (the decoder
 scales them in swscale), so every view is an exact 2x box-downsample or a plain slice of
@@ -17,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INSET_VIEWS", "VIEW_NAMES", "expand_views", "make_views", "needs_insets", "scale_for"]
+__all__ = ["INSET_VIEWS", "VIEW_NAMES", "expand_views", "make_views", "needs_context", "needs_insets", "scale_for"]
 
 # split -> (rows, cols)
-_SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1)}
+_SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1), "halves": (1, 2)}  # halves: (2, 1) where split so
 INSET_VIEWS = ("inset", "inset-flip")  # views that need vcdfast.inset's boxes
 VIEW_NAMES = ("full", "flip", *INSET_VIEWS, *_SPLITS)
 
@@ -64,6 +68,16 @@ def needs_insets(views) -> bool:
     return any(v in INSET_VIEWS for v in views)
 
 
+def needs_split_axes(views) -> bool:
+    """Whether any of the views is a "halves" cell (vcdfast.inset.detect_split_axes)."""
+    return any(v.partition(":")[0] == "halves" for v in views)
+
+
+def needs_context(views) -> bool:
+    """Whether the views of a frame depend on its neighbouring frames (the layout tests)."""
+    return needs_insets(views) or needs_split_axes(views)
+
+
 def scale_for(views: tuple[str, ...]) -> int:
     """How many times the input size the frames must be decoded at: 2 if any split or inset
     view (a crop must not be upsampled from the model's size), else 1."""
@@ -78,9 +92,10 @@ def _half(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int, int],
-               insets: np.ndarray | None = None) -> np.ndarray:
+               insets: np.ndarray | None = None, split_axes: np.ndarray | None = None) -> np.ndarray:
     """(N, s*h, s*w, 3) uint8 frames at scale s = scale_for(views) -> (N, V, h, w, 3) uint8,
-    where (w, h) = input_size. insets (N, 4): the inset views' boxes (vcdfast.inset)."""
+    where (w, h) = input_size. insets (N, 4): the inset views' boxes; split_axes (N,) bool:
+    True where the halves views take the top and bottom (vcdfast.inset)."""
     w, h = input_size
     s = scale_for(views)
     if frames.ndim != 4 or frames.shape[1:] != (s * h, s * w, 3) or frames.dtype != np.uint8:
@@ -94,6 +109,8 @@ def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int
         if insets is None or len(insets) != len(frames):
             raise ValueError("the 'inset' views need one box per frame (vcdfast.inset.detect_insets)")
         inset = crop_insets(frames, insets, input_size)
+    if needs_split_axes(views) and (split_axes is None or len(split_axes) != len(frames)):
+        raise ValueError("the 'halves' views need one split axis per frame (vcdfast.inset.detect_split_axes)")
     out = np.empty((frames.shape[0], len(views), h, w, 3), np.uint8)
     for i, v in enumerate(views):
         if v == "full":
@@ -104,14 +121,25 @@ def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int
             out[:, i] = inset
         elif v == "inset-flip":
             out[:, i] = inset[:, :, ::-1]
+        elif v.startswith("halves:"):
+            idx = _cell(v)[2]
+            stacked = np.asarray(split_axes, bool)
+            out[:, i] = _split_cell(frames, 1, 2, idx, h, w)
+            out[stacked, i] = _split_cell(frames[stacked], 2, 1, idx, h, w)
         else:
             rows, cols, idx = _cell(v)
-            r, c = divmod(idx, cols)
-            ch, cw = 2 * h // rows, 2 * w // cols  # cell size in the 2x frame
-            cell = frames[:, r * ch:(r + 1) * ch, c * cw:(c + 1) * cw]
-            if rows == 1:
-                cell = _half(cell, 1)
-            if cols == 1:
-                cell = _half(cell, 2)
-            out[:, i] = cell
+            out[:, i] = _split_cell(frames, rows, cols, idx, h, w)
     return out
+
+
+def _split_cell(frames: np.ndarray, rows: int, cols: int, idx: int, h: int, w: int) -> np.ndarray:
+    """Cell idx (row-major) of a rows x cols split of 2x frames, at (h, w): halves are box
+    downsampled along their long side, quarters are plain slices."""
+    r, c = divmod(idx, cols)
+    ch, cw = 2 * h // rows, 2 * w // cols  # cell size in the 2x frame
+    cell = frames[:, r * ch:(r + 1) * ch, c * cw:(c + 1) * cw]
+    if rows == 1:
+        cell = _half(cell, 1)
+    if cols == 1:
+        cell = _half(cell, 2)
+    return cell
