@@ -37,13 +37,15 @@ from bench_e2e import Judge  # noqa: E402
 import realdata  # noqa: E402
 
 # every view a setting may use (embedded once)
-QUERY_VIEWS = ("full", "flip", "inset", "inset-flip", "1x2", "2x1", "2x2")
+QUERY_VIEWS = ("full", "flip", "inset", "inset-flip", "1x2", "2x1", "halves", "2x2")
 VIEW_SETS = {"full": ("full",), "full+flip": ("full", "flip"), "full+flip+inset": ("full", "flip", "inset"),
              "full+flip+inset+inset-flip": ("full", "flip", "inset", "inset-flip"),
              "full+flip+1x2": ("full", "flip", "1x2"), "full+flip+inset+1x2": ("full", "flip", "inset", "1x2"),
              "full+flip+inset+inset-flip+1x2": ("full", "flip", "inset", "inset-flip", "1x2"),
              "full+flip+1x2+2x1": ("full", "flip", "1x2", "2x1"),
              "full+flip+inset+1x2+2x1": ("full", "flip", "inset", "1x2", "2x1"),
+             "full+flip+halves": ("full", "flip", "halves"),
+             "full+flip+inset+halves": ("full", "flip", "inset", "halves"),
              "full+flip+1x2+2x2": ("full", "flip", "1x2", "2x2"),
              "full+flip+inset+1x2+2x2": ("full", "flip", "inset", "1x2", "2x2")}
 
@@ -208,6 +210,7 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
 
     from vcdfast.align import defaults
     from vcdfast.query import scored_matches
+    from vcdfast.views import expand_views, is_part
 
     kernel_tn = _kernel_tn()
     for model, emb in embs.items():
@@ -219,7 +222,7 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
         g = GRID["first"]
         for views, beta, k, cands, margin in itertools.product(VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS)),
                                                                g["beta"], g["k"], g["candidates"], g["part_margin"]):
-            if margin and not any(v in ("1x2", "2x2") for v in VIEW_SETS[views]):
+            if margin and not any(is_part(v) for v in expand_views(VIEW_SETS[views])):
                 continue  # no part of the frame to put a margin on
             print(f"# {model} {views} beta {beta} k {k} candidates {cands} part margin {margin}", file=sys.stderr,
                   flush=True)
