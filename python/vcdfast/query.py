@@ -129,7 +129,8 @@ class QueryOptions:
     model (sscd-mobile) on the tuning split of bench/make_dataset.py (120 queries) by
     bench/sweep_query.py --check-real (BENCHMARKS.md): the best setting under the sweep's rule
     that also passes tests/test_query_real.py's real-footage check. Full, flip, the detected
-    inset and the left/right halves (at a margin); the chain method (each query frame in at
+    inset and the halves of a split screen, top/bottom or left/right as each frame is divided
+    (at a margin); the chain method (each query frame in at
     most one box per reference, a stall cost on chains that stand still in the reference),
     well above TN with trimming; a chain's mean similarity of at least 0.2 reported (no
     copy-free query of that split flagged; 3 in 60 at 0.15, the rule's margin), its score
@@ -138,8 +139,8 @@ class QueryOptions:
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
       per reference frame, and a frame pair's similarity is the best over the query's views.
-    part_margin: added to the bias of the fixed parts of the frame (halves "1x2", quarters
-      "2x2"; vcdfast.normalise.query_bias): a part of a frame matches by chance more easily
+    part_margin: added to the bias of the fixed parts of the frame (halves "halves", "1x2",
+      "2x1", quarters "2x2"; vcdfast.normalise.query_bias): a part of a frame matches by chance more easily
       than the whole frame (or a detected inset) does.
     frame_neighbours: nearest reference frames searched per query descriptor.
     candidates: reference videos aligned per query, by decreasing vote.
@@ -156,7 +157,7 @@ class QueryOptions:
     min_score: matches whose chain's mean similarity is below it are not reported (None: all).
     """
 
-    views: tuple[str, ...] = ("full", "flip", "inset", "1x2")
+    views: tuple[str, ...] = ("full", "flip", "inset", "halves")
     part_margin: float = 0.2
     frame_neighbours: int = 64
     candidates: int = 5
