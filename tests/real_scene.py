@@ -3,8 +3,9 @@ and vetoes settings in the sweep that chooses them (bench/sweep_query.py --check
 
 opencv-doc (pinned, tests/realdata.py) gives the content: vtest.avi and Megamind.avi are
 the copied references, tree.avi (nearly still) a third one. The query copies vtest with a
-flip and Megamind as a picture-in-picture, inside pans over unrelated photographs; a second
-query of other photographs copies nothing. `check` says what a setting got wrong.
+flip, Megamind as a picture-in-picture and vtest again squeezed into the top half of a
+stacked composition (a pan below it), inside pans over unrelated photographs; a second query
+of other photographs copies nothing. `check` says what a setting got wrong.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ SIZE, FPS = (320, 240), 10
 TOL = 1.5  # seconds: 1 fps sampling
 PIP = (0.40, 0.35, 0.95, 0.90)
 # (query start, query end, reference, reference start); the rest of the query is photo pans
-COPIES = [(5.0, 13.0, "vtest", 30.0), (18.0, 25.0, "Megamind", 2.0)]
+COPIES = [(5.0, 13.0, "vtest", 30.0), (18.0, 25.0, "Megamind", 2.0), (30.0, 37.0, "vtest", 55.0)]
 REFERENCES = ("vtest.avi", "Megamind.avi", "tree.avi")
 
 
@@ -65,7 +66,7 @@ def build(root: Path) -> Scene:
     data = realdata.package_root("opencv-doc") / realdata.OPENCV_DATA
     clips = {name: _frames(data / f"{name}.avi") for name in ("vtest", "Megamind")}
     photos = {n: _pan(data / n, 8.0) for n in ("HappyFish.jpg", "apple.jpg", "stuff.jpg", "graf1.png",
-                                                 "box_in_scene.png", "sudoku.png")}
+                                                 "box_in_scene.png", "sudoku.png", "building.jpg")}
     w, h = SIZE
     x0, y0, x1, y1 = (int(v * s) for v, s in zip(PIP, (w, h, w, h)))
 
@@ -81,24 +82,30 @@ def build(root: Path) -> Scene:
             inset = _at(clips["Megamind"], 2.0 + t - 18)
             frame[y0:y1, x0:x1] = np.asarray(Image.fromarray(inset).resize((x1 - x0, y1 - y0), Image.BILINEAR))
             return frame
-        return photos["HappyFish.jpg"](t - 25 + 4)
+        if t < 30:
+            return photos["HappyFish.jpg"](t - 25 + 4)
+        if t < 37:  # stacked: the copy squeezed into the top half, a pan squeezed into the bottom one
+            halves = (_at(clips["vtest"], 55.0 + t - 30), photos["building.jpg"](t - 30))
+            return np.concatenate([np.asarray(Image.fromarray(a).resize((w, h // 2), Image.BILINEAR)) for a in halves])
+        return photos["HappyFish.jpg"](t - 37)
 
     def unrelated(t):
         return [photos["graf1.png"], photos["box_in_scene.png"], photos["sudoku.png"]][min(2, int(t // 8))](t % 8)
 
-    q = make_video(root / "query.mp4", seconds=30.0, fps=FPS, size=SIZE, content=query)
+    q = make_video(root / "query.mp4", seconds=38.0, fps=FPS, size=SIZE, content=query)
     u = make_video(root / "unrelated.mp4", seconds=24.0, fps=FPS, size=SIZE, content=unrelated)
     return Scene([data / name for name in REFERENCES], q.path, u.path)
 
 
 def check(copies_found, unrelated_found) -> list[str]:
-    """What the matches of the two queries got wrong (empty: nothing): each copy's best match
-    on its reference within TOL of its times on both sides, nothing on the unrelated query."""
+    """What the matches of the two queries got wrong (empty: nothing): for each copy, the best
+    match on its reference that overlaps it in the query lies within TOL of its times on both
+    sides; nothing on the unrelated query."""
     problems = []
     for q0, q1, ref, r0 in COPIES:
-        found = [m for m in copies_found if m.ref_id == ref]
+        found = [m for m in copies_found if m.ref_id == ref and m.query_start < q1 and m.query_end > q0]
         if not found:
-            problems.append(f"{ref}: no match")
+            problems.append(f"{ref} at {q0:g}-{q1:g} s: no match")
             continue
         best = max(found, key=lambda m: m.score)
         if not (abs(best.query_start - q0) <= TOL and abs(best.query_end - q1) <= TOL
