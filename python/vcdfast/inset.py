@@ -100,8 +100,9 @@ def detect_split_axes(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targe
     looks split top/bottom rather than left/right, i.e. where the persistent edge along the
     horizontal centre line (within one line of it) covers a longer run than along the
     vertical one; ties (no seam either way) say left/right, the usual split. It chooses which
-    halves the "halves" view embeds (vcdfast.views): a stacked composition is as common as a
-    side-by-side one, and embedding both pairs costs two more model runs per frame."""
+    halves the "halves" view embeds (vcdfast.views): stacked compositions are common too (as
+    common as side-by-side ones in bench/make_dataset.py's), and embedding both pairs costs
+    two more model runs per frame."""
     n = len(frames)
     targets = range(n) if targets is None else targets
     if n == 0 or not len(targets):

@@ -130,8 +130,8 @@ class QueryOptions:
     bench/sweep_query.py --check-real (BENCHMARKS.md): the best setting under the sweep's rule
     that also passes tests/test_query_real.py's real-footage check. Full, flip, the detected
     inset and the halves of a split screen, top/bottom or left/right as each frame is divided
-    (at a margin); the chain method (each query frame in at
-    most one box per reference, a stall cost on chains that stand still in the reference),
+    (at a margin); the chain method (each query frame in at most one box per reference, a
+    stall cost on chains that stand still in the reference),
     well above TN with trimming; a chain's mean similarity of at least 0.2 reported (no
     copy-free query of that split flagged; 3 in 60 at 0.15, the rule's margin), its score
     scaled down below 12 s of query for ranking.
@@ -140,8 +140,8 @@ class QueryOptions:
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
       per reference frame, and a frame pair's similarity is the best over the query's views.
     part_margin: added to the bias of the fixed parts of the frame (halves "halves", "1x2",
-      "2x1", quarters "2x2"; vcdfast.normalise.query_bias): a part of a frame matches by chance more easily
-      than the whole frame (or a detected inset) does.
+      "2x1", quarters "2x2"; vcdfast.normalise.query_bias): a part of a frame matches by
+      chance more easily than the whole frame (or a detected inset) does.
     frame_neighbours: nearest reference frames searched per query descriptor.
     candidates: reference videos aligned per query, by decreasing vote.
     background: score normalisation (vcdfast.normalise); None: raw cosine.

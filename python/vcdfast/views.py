@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INSET_VIEWS", "VIEW_NAMES", "expand_views", "make_views", "needs_context", "needs_insets", "scale_for"]
+__all__ = ["INSET_VIEWS", "VIEW_NAMES", "expand_views", "make_views", "needs_context", "needs_insets",
+           "needs_split_axes", "scale_for"]
 
 # split -> (rows, cols)
-_SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1), "halves": (1, 2)}  # halves: (2, 1) where split so
+_SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1), "halves": (1, 2)}  # halves: (2, 1) on frames split top/bottom
 INSET_VIEWS = ("inset", "inset-flip")  # views that need vcdfast.inset's boxes
 VIEW_NAMES = ("full", "flip", *INSET_VIEWS, *_SPLITS)
 
