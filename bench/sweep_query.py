@@ -251,7 +251,7 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                     cfg = {**first, "chain": chain_params, "trim_sim": None, "full_score_seconds": full,
                            "min_score": min_score}
                     emit(model, None, cfg, scored_matches(every, full_score_seconds=full, min_score=min_score),
-                             cand_ids)
+                         cand_ids)
     return rows
 
 
