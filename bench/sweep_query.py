@@ -69,7 +69,8 @@ def embed_split(split: Path, model: str, work: Path) -> dict:
 
     meta = json.loads((split / "dataset.json").read_text())
     views = model_views(model)
-    cache = work / f"emb2-{model}-{split.name}-{meta['seed']}-{'+'.join(views)}.npz"
+    # emb3: layout views that fall back to the whole frame repeat the full view's descriptor
+    cache = work / f"emb3-{model}-{split.name}-{meta['seed']}-{'+'.join(views)}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         out = {"refs": {}, "queries": {}, "views": tuple(json.loads(str(z["views"])))}

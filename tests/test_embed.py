@@ -13,6 +13,7 @@ import videos as V
 from vcdfast.decode import Sampling, decode
 from vcdfast.embed import Embedder, VideoEmbedding, choose_providers
 from vcdfast.errors import ModelError, VideoDecodeError
+from vcdfast.inset import SPLIT_LEFT_RIGHT, SPLIT_NONE, SPLIT_TOP_BOTTOM, detect_insets, detect_splits, edge_maps
 from vcdfast.models import get_model
 from vcdfast.views import expand_views, make_views
 
@@ -48,40 +49,79 @@ def test_make_views_geometry():
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (2, 8, 12, 3), dtype=np.uint8)  # 2x the input size (6, 4)
     views = expand_views(("full", "flip", "2x2", "1x2", "2x1"))
-    out = make_views(frames, views, (6, 4))
+    out, source = make_views(frames, views, (6, 4))
     assert out.shape == (2, len(views), 4, 6, 3)
+    np.testing.assert_array_equal(source, [np.arange(len(views))] * 2)  # no view repeats another
     f = frames.astype(np.int64)
-
-    def half(x, axis):  # rounded mean of pairs: the reference of the box filter
-        a, b = np.take(x, range(0, x.shape[axis], 2), axis), np.take(x, range(1, x.shape[axis], 2), axis)
-        return (a + b + 1) // 2
-
-    full = half(half(f, 1), 2)
+    full = _half(_half(f, 1), 2)
     np.testing.assert_array_equal(out[:, 0], full)
     np.testing.assert_array_equal(out[:, 1], full[:, :, ::-1])
     np.testing.assert_array_equal(out[:, views.index("2x2:1")], f[:, 0:4, 6:12])  # top-right quarter
     np.testing.assert_array_equal(out[:, views.index("2x2:2")], f[:, 4:8, 0:6])  # bottom-left
-    np.testing.assert_array_equal(out[:, views.index("1x2:1")], half(f[:, :, 6:12], 1))  # right half
-    np.testing.assert_array_equal(out[:, views.index("2x1:0")], half(f[:, 0:4, :], 2))  # top half
+    np.testing.assert_array_equal(out[:, views.index("1x2:1")], _half(f[:, :, 6:12], 1))  # right half
+    np.testing.assert_array_equal(out[:, views.index("2x1:0")], _half(f[:, 0:4, :], 2))  # top half
     with pytest.raises(ValueError, match="uint8"):
         make_views(frames[:, :6], views, (6, 4))
 
 
-def test_halves_follow_the_split_axis():
-    """"halves" is "1x2" on frames split left/right and "2x1" on frames split top/bottom."""
+def _half(x, axis):
+    """Rounded mean of pixel pairs: the reference of views' box filter."""
+    a, b = np.take(x, range(0, x.shape[axis], 2), axis), np.take(x, range(1, x.shape[axis], 2), axis)
+    return (a + b + 1) // 2
+
+
+def test_halves_follow_the_split():
+    """"halves" is "1x2" on frames split left/right, "2x1" on frames split top/bottom, and the
+    whole frame, taking the full view's descriptor, on frames with no split."""
     rng = np.random.default_rng(1)
     frames = rng.integers(0, 256, (3, 8, 12, 3), dtype=np.uint8)
     views = expand_views(("full", "halves", "1x2", "2x1"))
-    stacked = np.array([False, True, False])
-    out = make_views(frames, views, (6, 4), split_axes=stacked)
-    for i, top_bottom in enumerate(stacked):
-        pair = ("2x1:0", "2x1:1") if top_bottom else ("1x2:0", "1x2:1")
-        np.testing.assert_array_equal(out[i, views.index("halves:0")], out[i, views.index(pair[0])])
-        np.testing.assert_array_equal(out[i, views.index("halves:1")], out[i, views.index(pair[1])])
-    with pytest.raises(ValueError, match="one split axis per frame"):
+    splits = np.array([SPLIT_LEFT_RIGHT, SPLIT_TOP_BOTTOM, SPLIT_NONE])
+    out, source = make_views(frames, views, (6, 4), splits=splits)
+    for i, pair in enumerate([("1x2:0", "1x2:1"), ("2x1:0", "2x1:1"), ("full", "full")]):
+        for half, same in zip(("halves:0", "halves:1"), pair):
+            np.testing.assert_array_equal(out[i, views.index(half)], out[i, views.index(same)])
+            assert source[i, views.index(half)] == (views.index(half) if i < 2 else 0)
+    with pytest.raises(ValueError, match="one split per frame"):
         make_views(frames, views, (6, 4))
-    with pytest.raises(ValueError, match="one split axis per frame"):
-        make_views(frames, views, (6, 4), split_axes=stacked[:2])
+    with pytest.raises(ValueError, match="one split per frame"):
+        make_views(frames, views, (6, 4), splits=splits[:2])
+
+
+def test_layout_views_without_a_layout_repeat_the_whole_frame():
+    """An inset view where no inset was found shows exactly the full view's pixels (inset-flip:
+    the flip view's), and names it as its source; without a full view, the first cell showing
+    the whole frame is the one that is embedded."""
+    frames = np.random.default_rng(2).integers(0, 256, (2, 8, 12, 3), dtype=np.uint8)
+    insets = np.array([[0.25, 0.25, 0.75, 0.75], [np.nan] * 4], np.float32)
+    views = expand_views(("full", "flip", "inset", "inset-flip"))
+    out, source = make_views(frames, views, (6, 4), insets)
+    np.testing.assert_array_equal(source, [[0, 1, 2, 3], [0, 1, 0, 1]])
+    np.testing.assert_array_equal(out[1, 2], out[1, 0])
+    np.testing.assert_array_equal(out[1, 3], out[1, 1])
+    assert not np.array_equal(out[0, 2], out[0, 0])
+    views = expand_views(("inset", "halves"))
+    out, source = make_views(frames, views, (6, 4), insets, np.array([SPLIT_NONE, SPLIT_NONE]))
+    np.testing.assert_array_equal(source, [[0, 1, 1], [0, 0, 0]])
+    np.testing.assert_array_equal(out[0, 1], _half(_half(frames[0].astype(np.int64), 0), 1))
+
+
+def test_embedder_runs_the_model_once_per_distinct_cell():
+    """Cells that repeat another's pixels get its descriptor without a model run of their own,
+    and the result equals embedding every cell."""
+    emb = Embedder("sscd-mobile", views=("full", "flip", "inset", "inset-flip", "halves"))
+    w, h = emb.decode_size
+    plain = V.Scenes(3, (w, h), scene_seconds=2.0)
+    top, bottom = V.Scenes(4, (w, h // 2), scene_seconds=2.0), V.Scenes(5, (w, h // 2), scene_seconds=2.0)
+    frames = np.stack([plain(t) for t in range(6)] + [np.concatenate([top(t), bottom(t)]) for t in range(6)])
+    got = emb.embed_frames(frames)
+    edges = edge_maps(frames)
+    out, source = make_views(frames, emb.views, emb.spec.input_size, detect_insets(frames, edges=edges),
+                             detect_splits(frames, edges=edges))
+    every = emb._run(out.reshape(-1, *out.shape[2:])).reshape(got.shape)
+    np.testing.assert_allclose(got, every, atol=1e-5)
+    own = source == np.arange(len(emb.views))
+    assert (~own).any() and own[:, 2:].any(), source  # some cells were repeats, some layout views were not
 
 
 def test_embed_frames_shape_norm_and_batch_invariance(mobile):

@@ -1,17 +1,19 @@
-"""Inset detection (vcdfast.inset) on generated videos, encoded and decoded for real: a
-picture-in-picture and a letterboxed picture are found where they are, and the inset view
-embeds the inset. (How often it fires on real footage without an inset, and whether the view
-pays, is measured on real footage by bench/sweep_query.py: generated scenes are full of
-axis-aligned block edges that real footage does not have.)"""
+"""Layout detection (vcdfast.inset) on generated videos, encoded and decoded for real: a
+picture-in-picture, a letterboxed picture and split screens are found where they are, and the
+inset and halves views embed what they show; one picture of real footage is not split. (How
+often the inset test fires on real footage without an inset, and whether the view pays, is
+measured on real footage by bench/sweep_query.py: generated scenes are full of axis-aligned
+block edges that real footage does not have.)"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import realdata
 from vcdfast.decode import Sampling, iter_frames
 from vcdfast.embed import Embedder
-from vcdfast.inset import detect_insets, detect_split_axes, edge_maps
+from vcdfast.inset import SPLIT_LEFT_RIGHT, SPLIT_NONE, SPLIT_TOP_BOTTOM, detect_insets, detect_splits, edge_maps
 from vcdfast.synthetic import Scenes
 from videos import make_video
 
@@ -96,7 +98,7 @@ def test_inset_flip_view_embeds_a_mirrored_inset(tmp_path):
     mirrored = np.einsum("td,td->t", q.vectors[:, 1], r.vectors[:, 0])
     assert np.median(mirrored) > 0.6 and np.median(mirrored) > np.median(inset), (mirrored, inset)
     frames = np.random.default_rng(0).integers(0, 256, (2, 448, 448, 3), np.uint8)
-    views = make_views(frames, ("inset", "inset-flip"), (224, 224), np.array([box, box], np.float32))
+    views = make_views(frames, ("inset", "inset-flip"), (224, 224), np.array([box, box], np.float32)).pixels
     assert np.array_equal(views[:, 1], views[:, 0, :, ::-1])
 
 
@@ -108,15 +110,25 @@ def _split(stacked: bool, first: int = 1, second: int = 2):
 
 
 @pytest.mark.parametrize("stacked", [True, False])
-def test_split_axis_is_found(tmp_path, stacked):
+def test_split_is_found(tmp_path, stacked):
     video = make_video(tmp_path / "v.mp4", seconds=8.0, fps=10, size=SIZE, content=_split(stacked))
     frames = np.stack([f for f, _ in iter_frames(video.path, Sampling(), size=(576, 576))])
-    axes = detect_split_axes(frames)
-    assert axes.shape == (len(frames),)
-    assert (axes.mean() >= 0.75) if stacked else (axes.mean() <= 0.25), axes
+    splits = detect_splits(frames)
+    assert splits.shape == (len(frames),)
+    assert (splits == (SPLIT_TOP_BOTTOM if stacked else SPLIT_LEFT_RIGHT)).mean() >= 0.75, splits
     edges = edge_maps(frames)
-    np.testing.assert_array_equal(detect_split_axes(frames, targets=range(2, 5), edges=edges), axes[2:5])
+    np.testing.assert_array_equal(detect_splits(frames, targets=range(2, 5), edges=edges), splits[2:5])
     np.testing.assert_array_equal(detect_insets(frames, edges=edges), detect_insets(frames))
+
+
+def test_real_footage_of_one_picture_has_no_split(opencv_doc):
+    """vtest.avi (a still camera over a street) is one picture: no frame is split, so its
+    halves views cost no model runs. (Generated scenes cannot say this: their block edges
+    persist across frames the way a seam does.)"""
+    frames = np.stack([f for f, _ in iter_frames(opencv_doc / realdata.OPENCV_DATA / "vtest.avi", Sampling(),
+                                                 size=(576, 576))])
+    splits = detect_splits(frames)
+    assert len(frames) >= 60 and (splits == SPLIT_NONE).mean() >= 0.9, np.bincount(splits, minlength=3)
 
 
 def test_halves_view_embeds_a_stacked_picture(tmp_path):

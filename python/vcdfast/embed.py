@@ -22,7 +22,7 @@ from vcdfast.errors import ModelError, VideoDecodeError
 from vcdfast.inset import DEFAULT_INSET
 from vcdfast.models import DEFAULT_MODEL, ModelSpec, get_model
 from vcdfast.query import intervals
-from vcdfast.views import expand_views, make_views, needs_context, needs_insets, needs_split_axes, scale_for
+from vcdfast.views import expand_views, make_views, needs_context, needs_insets, needs_splits, scale_for
 
 __all__ = ["Embedder", "VideoEmbedding", "choose_providers"]
 
@@ -220,24 +220,29 @@ class Embedder:
     def _embed_scaled(self, frames: np.ndarray, context: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Frames already at the decode size (scale_for(views) x input size) -> (N, V, D).
         context: (frames before, frames after) them, which the inset and halves views look at."""
-        insets = axes = None
+        insets = splits = None
         if needs_context(self.views):
-            from vcdfast.inset import detect_insets, detect_split_axes, edge_maps
+            from vcdfast.inset import detect_insets, detect_splits, edge_maps
 
             before, after = context if context is not None else (frames[:0], frames[:0])
             clip, targets = np.concatenate([before, frames, after]), range(len(before), len(before) + len(frames))
             edges = edge_maps(clip)
             if needs_insets(self.views):
                 insets = detect_insets(clip, targets=targets, edges=edges)
-            if needs_split_axes(self.views):
-                axes = detect_split_axes(clip, targets=targets, edges=edges)
-        views = make_views(frames, self.views, self.spec.input_size, insets, axes)
-        n, v = views.shape[:2]
-        flat = views.reshape(n * v, *views.shape[2:])
-        out = np.empty((n * v, self.dim), np.float32)
-        for i in range(0, n * v, self.batch_size):
-            out[i:i + self.batch_size] = self._run(flat[i:i + self.batch_size])
-        return out.reshape(n, v, self.dim)
+            if needs_splits(self.views):
+                splits = detect_splits(clip, targets=targets, edges=edges)
+        views = make_views(frames, self.views, self.spec.input_size, insets, splits)
+        n, v = views.source.shape
+        own = views.source == np.arange(v)  # cells that need a model run; the rest repeat one
+        todo = views.pixels[own]
+        out = np.empty((n, v, self.dim), np.float32)
+        vectors = np.empty((len(todo), self.dim), np.float32)
+        for i in range(0, len(todo), self.batch_size):
+            vectors[i:i + self.batch_size] = self._run(todo[i:i + self.batch_size])
+        out[own] = vectors
+        rows, cols = np.nonzero(~own)
+        out[rows, cols] = out[rows, views.source[rows, cols]]
+        return out
 
     @property
     def decode_size(self) -> tuple[int, int]:

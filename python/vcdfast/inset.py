@@ -1,6 +1,6 @@
 """Layout detection in the query itself, so that the right region can be embedded as a view:
 the rectangle of a picture-in-picture, a letterboxed picture or a picture beside others
-(detect_insets), and which way a split screen is divided (detect_split_axes).
+(detect_insets), and whether and which way a split screen is divided (detect_splits).
 
 An inset's border stays put while the pictures on both sides of it change, so it shows as
 axis-aligned edges that persist across neighbouring sampled frames; the edges of moving
@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["EdgeMaps", "InsetSpec", "crop_insets", "detect_insets", "detect_split_axes", "edge_maps"]
+__all__ = ["EdgeMaps", "InsetSpec", "SPLIT_LEFT_RIGHT", "SPLIT_NONE", "SPLIT_TOP_BOTTOM", "crop_insets",
+           "detect_insets", "detect_splits", "edge_maps"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,9 @@ class InsetSpec:
     """size: side of the square grey map edges are found on; window: neighbouring frames
     per side an edge must persist across; present: how many of the 2*window+1 frames must
     show it; edge: grey-level step that counts as an edge; min_run: share of a candidate
-    side's length an edge must cover; area: the rectangle's share of the frame."""
+    side's length an edge must cover; area: the rectangle's share of the frame; min_seam:
+    share of a centre line the seam of a split screen must cover (0.3 skips the halves on
+    about half of the tuning split's query frames at no loss there, bench/sweep_query.py)."""
 
     size: int = 96
     window: int = 2
@@ -37,9 +40,13 @@ class InsetSpec:
     min_run: float = 0.7
     area: tuple[float, float] = (0.12, 0.8)
     min_change: float = 4.0
+    min_seam: float = 0.3
 
 
 DEFAULT_INSET = InsetSpec()
+
+# detect_splits' answers
+SPLIT_NONE, SPLIT_LEFT_RIGHT, SPLIT_TOP_BOTTOM = 0, 1, 2
 
 
 def _grey(frames: np.ndarray, size: int) -> np.ndarray:
@@ -94,25 +101,27 @@ def edge_maps(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET) -> EdgeMaps:
     return EdgeMaps(g, hy, vx)
 
 
-def detect_split_axes(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targets: range | None = None,
-                      edges: EdgeMaps | None = None) -> np.ndarray:
-    """(N, H, W, 3) uint8 frames in time order -> (len(targets),) bool: True where the frame
-    looks split top/bottom rather than left/right, i.e. where the persistent edge along the
-    horizontal centre line (within one line of it) covers a longer run than along the
-    vertical one; ties (no seam either way) say left/right, the usual split. It chooses which
-    halves the "halves" view embeds (vcdfast.views): stacked compositions are common too (as
-    common as side-by-side ones in bench/make_dataset.py's), and embedding both pairs costs
-    two more model runs per frame."""
+def detect_splits(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targets: range | None = None,
+                  edges: EdgeMaps | None = None) -> np.ndarray:
+    """(N, H, W, 3) uint8 frames in time order -> (len(targets),) int8, per frame: SPLIT_NONE
+    where neither centre line carries a persistent edge (within one line of it) over
+    spec.min_seam of its length, else SPLIT_TOP_BOTTOM where the horizontal one's longest run
+    is the longer, else SPLIT_LEFT_RIGHT (ties go to the usual split). It chooses what the
+    "halves" view embeds (vcdfast.views): stacked compositions are common too (as common as
+    side-by-side ones in bench/make_dataset.py's), embedding both pairs costs two more model
+    runs per frame, and a frame with no seam needs neither pair."""
     n = len(frames)
     targets = range(n) if targets is None else targets
     if n == 0 or not len(targets):
-        return np.zeros(len(targets), bool)
+        return np.zeros(len(targets), np.int8)
     _, hy, vx = edges if edges is not None else edge_maps(frames, spec)
     c = spec.size // 2
     t = np.asarray(targets)
     across = np.array([_longest_run(hy[i, c - 2:c + 1]).max() for i in t])  # lines y = c-1, c, c+1
     down = np.array([_longest_run(vx[i, :, c - 2:c + 1].T).max() for i in t])
-    return across > down
+    out = np.where(across > down, SPLIT_TOP_BOTTOM, SPLIT_LEFT_RIGHT).astype(np.int8)
+    out[np.maximum(across, down) < spec.min_seam] = SPLIT_NONE
+    return out
 
 
 def detect_insets(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targets: range | None = None,

@@ -3,14 +3,18 @@
 Names: "full" (whole frame), "flip" (whole frame mirrored left-right), and splits "2x2"
 (4 quarters, row-major), "1x2" (left, right halves), "2x1" (top, bottom halves). A split
 name expands to one view per cell ("2x2:0" ... "2x2:3"); cell names are accepted too.
-"halves" ("halves:0", "halves:1") is the halves of a split screen, chosen per frame: top and
-bottom where vcdfast.inset.detect_split_axes finds the frame split that way, else left and
-right (as "1x2"); two model runs where both pairs would take four.
+"halves" ("halves:0", "halves:1") is the halves of a split screen, chosen per frame by
+vcdfast.inset.detect_splits: top and bottom, or left and right (as "1x2"), or the whole
+frame where no seam divides it; at most two model runs where both pairs would take four.
 "inset" is the rectangle vcdfast.inset finds in each frame (a picture-in-picture, a
 letterboxed picture, one side of a split screen), or the whole frame where there is none.
 "inset-flip" is that rectangle mirrored: a flipped copy placed in a picture-in-picture.
 The inset and halves views depend on neighbouring frames, so Embedder.embed_video computes
 them (embed_frames treats its frames as one clip).
+
+Where a layout view falls back to the whole frame, its pixels are exactly the "full" (or
+"flip") view's, and make_views says so (Views.source), so that the embedder runs the model
+once for both: on real uploads most frames have neither an inset nor a split.
 
 Frames arrive at twice the model's input size whenever a split is asked for (the decoder
 scales them in swscale), so every view is an exact 2x box-downsample or a plain slice of
@@ -19,13 +23,15 @@ it: no per-view resampling in Python.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["INSET_VIEWS", "VIEW_NAMES", "expand_views", "make_views", "needs_context", "needs_insets",
-           "needs_split_axes", "scale_for"]
+__all__ = ["INSET_VIEWS", "VIEW_NAMES", "Views", "expand_views", "make_views", "needs_context", "needs_insets",
+           "needs_splits", "scale_for"]
 
 # split -> (rows, cols)
-_SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1), "halves": (1, 2)}  # halves: (2, 1) on frames split top/bottom
+_SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1), "halves": (1, 2)}  # halves: per frame, see make_views
 INSET_VIEWS = ("inset", "inset-flip")  # views that need vcdfast.inset's boxes
 VIEW_NAMES = ("full", "flip", *INSET_VIEWS, *_SPLITS)
 
@@ -69,14 +75,14 @@ def needs_insets(views) -> bool:
     return any(v in INSET_VIEWS for v in views)
 
 
-def needs_split_axes(views) -> bool:
-    """Whether any of the views is a "halves" cell (vcdfast.inset.detect_split_axes)."""
+def needs_splits(views) -> bool:
+    """Whether any of the views is a "halves" cell (vcdfast.inset.detect_splits)."""
     return any(v.partition(":")[0] == "halves" for v in views)
 
 
 def needs_context(views) -> bool:
     """Whether the views of a frame depend on its neighbouring frames (the layout tests)."""
-    return needs_insets(views) or needs_split_axes(views)
+    return needs_insets(views) or needs_splits(views)
 
 
 def scale_for(views: tuple[str, ...]) -> int:
@@ -92,45 +98,73 @@ def _half(x: np.ndarray, axis: int) -> np.ndarray:
     return ((a + b + 1) >> 1).astype(np.uint8)
 
 
+_OWN, _WHOLE, _MIRRORED = 0, 1, 2  # what a cell shows, for Views.source
+
+
+class Views(NamedTuple):
+    """pixels (N, V, h, w, 3) uint8: each frame's views; source (N, V) int: for each cell, the
+    view whose descriptor it takes, itself where it needs its own model run. Cells showing
+    the whole frame ("full", a layout view that fell back to it) take the first such cell's,
+    and likewise cells showing it mirrored ("flip", "inset-flip" with no inset)."""
+
+    pixels: np.ndarray
+    source: np.ndarray
+
+
 def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int, int],
-               insets: np.ndarray | None = None, split_axes: np.ndarray | None = None) -> np.ndarray:
-    """(N, s*h, s*w, 3) uint8 frames at scale s = scale_for(views) -> (N, V, h, w, 3) uint8,
-    where (w, h) = input_size. insets (N, 4): the inset views' boxes; split_axes (N,) bool:
-    True where the halves views take the top and bottom (vcdfast.inset)."""
+               insets: np.ndarray | None = None, splits: np.ndarray | None = None) -> Views:
+    """(N, s*h, s*w, 3) uint8 frames at scale s = scale_for(views) -> their Views, where (w, h)
+    = input_size. insets (N, 4): the inset views' boxes (NaN: none); splits (N,): what the
+    halves views take (vcdfast.inset.detect_splits' answers)."""
+    from vcdfast.inset import SPLIT_NONE, SPLIT_TOP_BOTTOM
+
     w, h = input_size
     s = scale_for(views)
     if frames.ndim != 4 or frames.shape[1:] != (s * h, s * w, 3) or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (N, {s * h}, {s * w}, 3) for views {views} at input size "
                          f"{input_size}; got {frames.dtype} {frames.shape}")
+    n = frames.shape[0]
     full = frames if s == 1 else _half(_half(frames, 1), 2)
-    inset = None
+    shows = np.full((n, len(views)), _OWN, np.int8)
     if needs_insets(views):
-        from vcdfast.inset import crop_insets
-
-        if insets is None or len(insets) != len(frames):
+        if insets is None or len(insets) != n:
             raise ValueError("the 'inset' views need one box per frame (vcdfast.inset.detect_insets)")
-        inset = crop_insets(frames, insets, input_size)
-    if needs_split_axes(views) and (split_axes is None or len(split_axes) != len(frames)):
-        raise ValueError("the 'halves' views need one split axis per frame (vcdfast.inset.detect_split_axes)")
-    out = np.empty((frames.shape[0], len(views), h, w, 3), np.uint8)
+        found = np.isfinite(np.asarray(insets)).all(axis=1)
+        inset = full.copy()
+        if found.any():
+            from vcdfast.inset import crop_insets
+
+            inset[found] = crop_insets(frames[found], np.asarray(insets)[found], input_size)
+    if needs_splits(views):
+        if splits is None or len(splits) != n:
+            raise ValueError("the 'halves' views need one split per frame (vcdfast.inset.detect_splits)")
+        splits = np.asarray(splits)
+    out = np.empty((n, len(views), h, w, 3), np.uint8)
     for i, v in enumerate(views):
         if v == "full":
             out[:, i] = full
+            shows[:, i] = _WHOLE
         elif v == "flip":
             out[:, i] = full[:, :, ::-1]
-        elif v == "inset":
-            out[:, i] = inset
-        elif v == "inset-flip":
-            out[:, i] = inset[:, :, ::-1]
+            shows[:, i] = _MIRRORED
+        elif v in INSET_VIEWS:
+            out[:, i] = inset if v == "inset" else inset[:, :, ::-1]
+            shows[~found, i] = _WHOLE if v == "inset" else _MIRRORED
         elif v.startswith("halves:"):
             idx = _cell(v)[2]
-            stacked = np.asarray(split_axes, bool)
+            stacked, none = splits == SPLIT_TOP_BOTTOM, splits == SPLIT_NONE
             out[:, i] = _split_cell(frames, 1, 2, idx, h, w)
             out[stacked, i] = _split_cell(frames[stacked], 2, 1, idx, h, w)
+            out[none, i] = full[none]
+            shows[none, i] = _WHOLE
         else:
             rows, cols, idx = _cell(v)
             out[:, i] = _split_cell(frames, rows, cols, idx, h, w)
-    return out
+    source = np.broadcast_to(np.arange(len(views)), (n, len(views)))
+    for kind in (_WHOLE, _MIRRORED):
+        same = shows == kind
+        source = np.where(same, same.argmax(axis=1)[:, None], source)
+    return Views(out, source)
 
 
 def _split_cell(frames: np.ndarray, rows: int, cols: int, idx: int, h: int, w: int) -> np.ndarray:
