@@ -130,11 +130,11 @@ class QueryOptions:
     bench/sweep_query.py --check-real (BENCHMARKS.md): the best setting under the sweep's rule
     that also passes tests/test_query_real.py's real-footage check. Full, flip, the detected
     inset and the halves of a split screen, top/bottom or left/right as each frame is divided
-    (at a margin); the chain method (each query frame in at most one box per reference, a
-    stall cost on chains that stand still in the reference), well above TN with trimming; a
-    chain's mean similarity of at least 0.2 reported (no copy-free query of that split
-    flagged; 3 in 60 at 0.15, the rule's margin), its score scaled down below 12 s of query
-    for ranking.
+    (no margin: the seam test keeps them off whole frames); the chain method (each query
+    frame in at most one box per reference, a stall cost on chains that stand still in the
+    reference), well above TN with trimming; a chain's mean similarity of at least 0.2
+    reported (no copy-free query of that split flagged; 2 in 60 at 0.15, the rule's margin),
+    its score scaled down below 12 s of query for ranking.
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
@@ -158,7 +158,7 @@ class QueryOptions:
     """
 
     views: tuple[str, ...] = ("full", "flip", "inset", "halves")
-    part_margin: float = 0.2
+    part_margin: float = 0.0
     frame_neighbours: int = 64
     candidates: int = 5
     background: BackgroundSpec | None = DEFAULT_BACKGROUND
