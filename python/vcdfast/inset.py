@@ -29,8 +29,9 @@ class InsetSpec:
     per side an edge must persist across; present: how many of the 2*window+1 frames must
     show it; edge: grey-level step that counts as an edge; min_run: share of a candidate
     side's length an edge must cover; area: the rectangle's share of the frame; min_seam:
-    share of a centre line the seam of a split screen must cover (0.3 skips the halves on
-    about half of the tuning split's query frames at no loss there, bench/sweep_query.py)."""
+    share of a centre line the seam of a split screen must cover (at 0.3, 51% of the tuning
+    split's query frames have none, and leaving out their halves lost nothing there;
+    BENCHMARKS.md)."""
 
     size: int = 96
     window: int = 2

@@ -14,7 +14,7 @@ them (embed_frames treats its frames as one clip).
 
 Where a layout view falls back to the whole frame, its pixels are exactly the "full" (or
 "flip") view's, and make_views says so (Views.source), so that the embedder runs the model
-once for both: on real uploads most frames have neither an inset nor a split.
+once for both (46% of the tuning split's query frames have no inset, 51% no split).
 
 Frames arrive at twice the model's input size whenever a split is asked for (the decoder
 scales them in swscale), so every view is an exact 2x box-downsample or a plain slice of
