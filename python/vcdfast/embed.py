@@ -217,22 +217,33 @@ class Embedder:
         norms = np.linalg.norm(y, axis=1, keepdims=True)
         return y / np.maximum(norms, np.float32(1e-12))
 
-    def _embed_scaled(self, frames: np.ndarray, context: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    def _embed_scaled(self, frames: np.ndarray, context: tuple[np.ndarray, np.ndarray] | None = None,
+                      only: np.ndarray | None = None) -> np.ndarray:
         """Frames already at the decode size (scale_for(views) x input size) -> (N, V, D).
-        context: (frames before, frames after) them, which the inset and halves views look at."""
-        insets = splits = None
-        if needs_context(self.views):
+        context: (frames before, frames after) them, which the inset and halves views look at;
+        only: per frame, the one view to embed (the others are NaN), None: all."""
+        from vcdfast.inset import SPLIT_NONE
+
+        wanted = self.views if only is None else tuple(self.views[k] for k in set(np.asarray(only).tolist()))
+        # layouts no wanted view looks at are left unfound
+        insets = np.full((len(frames), 4), np.nan) if needs_insets(self.views) else None
+        splits = np.full(len(frames), SPLIT_NONE, np.int8) if needs_splits(self.views) else None
+        if needs_context(wanted):
             from vcdfast.inset import detect_insets, detect_splits, edge_maps
 
             before, after = context if context is not None else (frames[:0], frames[:0])
             clip, targets = np.concatenate([before, frames, after]), range(len(before), len(before) + len(frames))
             edges = edge_maps(clip)
-            if needs_insets(self.views):
+            if needs_insets(wanted):
                 insets = detect_insets(clip, targets=targets, edges=edges)
-            if needs_splits(self.views):
+            if needs_splits(wanted):
                 splits = detect_splits(clip, targets=targets, edges=edges)
         views = make_views(frames, self.views, self.spec.input_size, insets, splits)
         n, v = views.source.shape
+        if only is not None:
+            out = np.full((n, v, self.dim), np.nan, np.float32)
+            out[np.arange(n), only] = self._run(views.pixels[np.arange(n), only])
+            return out
         own = views.source == np.arange(v)  # cells that need a model run; the rest repeat one
         todo = views.pixels[own]
         out = np.empty((n, v, self.dim), np.float32)
@@ -263,6 +274,54 @@ class Embedder:
             frames = np.stack([np.asarray(Image.fromarray(f).resize((w, h), Image.BILINEAR)) for f in frames]) \
                 if len(frames) else np.zeros((0, h, w, 3), np.uint8)
         return self._embed_scaled(frames)
+
+    def embed_at(self, path, times, step: float, views=None, *,
+                 max_pixels: int | None = MAX_PIXELS) -> tuple[np.ndarray, np.ndarray]:
+        """Descriptors (N, V, D) of the frames on screen at `times` (s from the stream start)
+        and (N,) bool: whether one was found there (not past the stream, nor in a part that
+        does not decode; its row is NaN). views: per time, the index of the one view to embed
+        (the others are NaN; a model run instead of about 3.5 for the default views), None:
+        all. The layout views see the frames on screen `step` s before and after, as
+        embed_video's do at that step. One short decode per time (a seek to the keyframe
+        before it), strict, so a damaged file warns once (at embed_video) and its damaged part
+        is never used."""
+        times = np.asarray(times, np.float64).reshape(-1)
+        if not step > 0:
+            raise ValueError(f"step must be > 0, got {step!r}")
+        if views is not None:
+            views = np.asarray(views).reshape(-1)
+            if len(views) != len(times) or not np.issubdtype(views.dtype, np.integer) \
+                    or ((views < 0) | (views >= len(self.views))).any():
+                raise ValueError(f"views must give one index in [0, {len(self.views)}) per time")
+        out = np.full((len(times), len(self.views), self.dim), np.nan, np.float32)
+        found = np.zeros(len(times), bool)
+        for i, t in enumerate(times.tolist()):
+            if not t >= 0:
+                continue
+            wanted = self.views if views is None else (self.views[views[i]],)
+            window = DEFAULT_INSET.window if needs_context(wanted) else 0
+            before = min(window, int(t // step))
+            wanted = t + step * np.arange(-before, window + 1)
+            if wanted[0] >= step:
+                # targets a hair after each wanted time, each landing on the frame on screen then; from
+                # a step before the first, as a sampling window takes no frame shown before it starts
+                sampling = Sampling(fps=1.0 / step, start=wanted[0] - step + 1e-3, end=wanted[-1] + 2e-3)
+            else:  # within a step of the start: every frame up to the last wanted time
+                sampling = Sampling(fps=None, end=wanted[-1] + 2e-3)
+            try:
+                clip = list(iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
+                                        max_pixels=max_pixels, strict=True))
+            except VideoDecodeError:
+                continue
+            shown = [_shown_at(clip, w, step) for w in wanted]
+            if shown[before] is None:
+                continue
+            keep = sorted({k for k in shown if k is not None})  # a slow video shows one frame at several
+            frames, c = np.stack([clip[k][0] for k in keep]), keep.index(shown[before])
+            out[i] = self._embed_scaled(frames[c:c + 1], (frames[:c], frames[c + 1:]),
+                                        None if views is None else views[i:i + 1])[0]
+            found[i] = True
+        return out, found
 
     # ------------------------------------------------------------------ pipeline
 
@@ -345,3 +404,10 @@ class Embedder:
         arr = np.concatenate(vectors) if vectors else np.zeros((0, len(self.views), self.dim), np.float32)
         return VideoEmbedding(vectors=arr, timestamps=np.asarray(times, np.float64), info=info, model=self.spec,
                               sampling=sampling, views=self.views)
+
+
+def _shown_at(clip: list, t: float, step: float) -> int | None:
+    """Index of the frame of (frame, time) pairs on screen at t (to within a millisecond): the
+    last one at or before it, if it is less than `step` before it."""
+    at = [k for k, (_, ts) in enumerate(clip) if t - step < ts <= t + 1e-3]
+    return at[-1] if at else None

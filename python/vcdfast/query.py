@@ -155,6 +155,9 @@ class QueryOptions:
       length over this, after min_score (vcdfast.query.scored_matches); None: a match's score
       is its chain's mean similarity, whatever its length.
     min_score: matches whose chain's mean similarity is below it are not reported (None: all).
+    refine_steps: bisections of each reported box end between samples (vcdfast.refine), on
+      frames decoded again from the query's file (VideoEmbedding.info.path) when it is
+      there; 0: the ends stay halfway between samples.
     """
 
     views: tuple[str, ...] = ("full", "flip", "inset", "halves")
@@ -167,6 +170,7 @@ class QueryOptions:
     params: dict = field(default_factory=dict)
     full_score_seconds: float | None = 12.0
     min_score: float | None = 0.2
+    refine_steps: int = 1
 
     def __post_init__(self):
         from vcdfast.views import expand_views
@@ -179,6 +183,8 @@ class QueryOptions:
             raise ValueError(f"part_margin must be finite and >= 0, got {self.part_margin}")
         if self.full_score_seconds is not None and not 0 < self.full_score_seconds < float("inf"):
             raise ValueError(f"full_score_seconds must be finite and > 0 (or None), got {self.full_score_seconds}")
+        if isinstance(self.refine_steps, bool) or not isinstance(self.refine_steps, int) or self.refine_steps < 0:
+            raise ValueError(f"refine_steps must be an int >= 0, got {self.refine_steps!r}")
         if self.votes not in ("frame", "sum"):
             raise ValueError(f"votes must be 'frame' or 'sum', got {self.votes!r}")
         object.__setattr__(self, "method", AlignMethod(self.method))
@@ -193,7 +199,8 @@ class QueryOptions:
                 "candidates": self.candidates,
                 "background": None if self.background is None else asdict(self.background), "votes": self.votes,
                 "method": self.method.value, "params": dict(self.params),
-                "full_score_seconds": self.full_score_seconds, "min_score": self.min_score}
+                "full_score_seconds": self.full_score_seconds, "min_score": self.min_score,
+                "refine_steps": self.refine_steps}
 
     @classmethod
     def from_dict(cls, fields_: dict) -> QueryOptions:
@@ -226,7 +233,7 @@ def _kernel_defaults(method: str) -> dict:
 
 SEED_RECIPE = QueryOptions(views=("full",), frame_neighbours=64, candidates=5, background=None, votes="sum",
                            method=AlignMethod.TN, params=_kernel_defaults("tn"), full_score_seconds=None,
-                           min_score=None)
+                           min_score=None, refine_steps=0)
 
 
 def method_params(method: AlignMethod, params: dict | None) -> dict:

@@ -37,6 +37,16 @@ class Embedders:
         """A query video embedded with query-side `views` (None: QueryOptions().views)."""
         return self.embed(path, views if views is not None else QueryOptions().views, **kw)
 
+    def probe(self, emb):
+        """The query's descriptors between its samples (Embedder.embed_at on the file it was
+        decoded from, with its views and step) for vcdfast.refine; None when that file is not
+        there (an embedding made elsewhere, or from arrays)."""
+        path = emb.info.path
+        if not path or not os.path.isfile(path):
+            return None
+        embedder, step = self.get(emb.views), emb.step()
+        return lambda times, views: embedder.embed_at(path, times, step, views)
+
     def query_input(self, path_or_embedding, query_id: str | None, query_views: Sequence[str] | None = None):
         """(embedding, id) of a path (embedded with the index's views, or with `query_views`)
         or of an embedding as given (a query's is queried with the views it has)."""

@@ -158,11 +158,14 @@ class Index:
         """Copied segments of a video in the indexed videos, best score first (the stages of
         vcdfast.index.search) under `options` (default QueryOptions()) with `changes` (its
         field names) applied. A path is embedded with options.views; a VideoEmbedding is
-        queried with the views it has."""
+        queried with the views it has. The reported ends are refined between samples
+        (options.refine_steps) on frames decoded again from the query's file, when the
+        embedding's info.path names one."""
         options = dataclasses.replace(options or QueryOptions(), **changes)
         emb, qid = self._embedders.query_input(path_or_embedding, query_id, options.views)
+        probe = self._embedders.probe(emb) if options.refine_steps else None
         return search.query(self.first_stage, self.catalog, emb, qid, options, self.background(options.background),
-                            num_threads)
+                            num_threads, probe)
 
     def query_videos(self, path_or_embedding, *, query_id: str | None = None,
                      top_n: int = 5) -> list[search.VideoMatch]:

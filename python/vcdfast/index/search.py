@@ -6,6 +6,7 @@
     load_candidates    videos -> their (T, V, D) matrices and timestamps (LevelDB)
     align_candidates   query, matrices -> boxes and scores per candidate (C++ batch)
     to_matches         boxes -> Matches in seconds
+    refine             the reported matches' ends bisected between samples (vcdfast.refine)
 
 `query` runs them in that order with one vcdfast.query.QueryOptions (the defaults' one
 home); `query_videos` is the video-level search.
@@ -30,6 +31,7 @@ from vcdfast.query import (
     scored_matches,
     vote,
 )
+from vcdfast.refine import Probe, refine_ends
 from vcdfast.store import pool
 
 # The query's alignment runs on one OpenMP thread unless the caller asks for more: its 5
@@ -38,7 +40,7 @@ from vcdfast.store import pool
 ALIGN_THREADS = 1
 
 __all__ = ["ALIGN_THREADS", "VideoMatch", "align_candidates", "candidates", "load_candidates", "query", "query_videos",
-           "search_frames", "select_candidates", "to_matches"]
+           "refine", "search_frames", "select_candidates", "to_matches"]
 
 @dataclass(frozen=True)
 class VideoMatch:
@@ -116,16 +118,30 @@ def candidates(first_stage, catalog: Catalog, q: np.ndarray, options: QueryOptio
     return metas, bias
 
 
+def refine(matches: list[Match], emb, metas: Sequence[VideoMeta], refs: Sequence[tuple[np.ndarray, np.ndarray]],
+           options: QueryOptions, background, probe: Probe) -> list[Match]:
+    """The matches that options.min_score reports, their ends bisected options.refine_steps
+    times with `probe`, the query's descriptors at any times (vcdfast.refine)."""
+    kept = [m for m in matches if options.min_score is None or m.score >= options.min_score]
+    by_id = {meta.id: (vectors, ts, meta.last_end) for meta, (vectors, ts) in zip(metas, refs)}
+    return refine_ends(kept, np.ascontiguousarray(emb.vectors, np.float32), emb.timestamps, by_id, probe,
+                       lambda v: query_bias(background, v, emb.views, options.part_margin),
+                       options.alignment_params()["min_sim"], options.refine_steps)
+
+
 def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptions, background=None,
-          num_threads: int | None = None) -> list[Match]:
+          num_threads: int | None = None, probe: Probe | None = None) -> list[Match]:
     """All the stages for one query embedding (T, V, D): `background` (vcdfast.normalise,
-    when options.background is set) gives each query descriptor its bias."""
+    when options.background is set) gives each query descriptor its bias; `probe` (None:
+    no refinement) the query's descriptors between its samples."""
     q = np.ascontiguousarray(emb.vectors, np.float32)
     metas, bias = candidates(first_stage, catalog, q, options, background, emb.views)
     refs = load_candidates(catalog, metas)
     found = align_candidates(q, [m for m, _ in refs], options, bias, num_threads)
-    return scored_matches(to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found),
-                          full_score_seconds=options.full_score_seconds, min_score=options.min_score)
+    matches = to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found)
+    if probe is not None and options.refine_steps:
+        matches = refine(matches, emb, metas, refs, options, background, probe)
+    return scored_matches(matches, full_score_seconds=options.full_score_seconds, min_score=options.min_score)
 
 
 def query_videos(first_stage, catalog: Catalog, emb, query_id: str, top_n: int) -> list[VideoMatch]:
