@@ -104,3 +104,20 @@ def test_a_setting_becomes_the_query_options_it_scored():
     o = sweep_query.query_options(seed)
     assert (o.background, o.votes, o.method, o.min_score) == (None, "sum", AlignMethod.TN, None)
     assert o.alignment_params() == {**tn, "trim_sim": 0.2, "trim_gap": defaults("tn")["trim_gap"]}
+
+
+def test_grid_oracle_draws_copies_on_the_sampling_grid():
+    """A copy at 2.3-6.6 s of the query from 10.0 s at 1.5x: at 1 fps its samples 3-6 s
+    stand for 2.5-6.5 s, and the reference ends either snap to samples or follow its line."""
+    import grid_oracle
+
+    log = [{"query_id": "Q", "ref_id": "M", "query_start": 2.3, "query_end": 6.6, "ref_start": 10.0,
+            "ref_end": 10.0 + 1.5 * 4.3}]
+    (near,) = grid_oracle.oracle_boxes(log, 1.0, 1.0, "nearest")
+    assert (near.query_start, near.query_end) == (2.5, 6.5)
+    assert (near.ref_start, near.ref_end) == (10.5, 16.5)  # samples 11 (at 3 s: 11.05) and 16 (16.0)
+    (line,) = grid_oracle.oracle_boxes(log, 1.0, 1.0, "slope")
+    assert (line.ref_start, line.ref_end) == pytest.approx((10.3, 16.3))
+    (fine,) = grid_oracle.oracle_boxes(log, 4.0, 4.0, "nearest")
+    assert abs(fine.query_start - 2.3) <= 0.125 and abs(fine.query_end - 6.6) <= 0.125
+    assert grid_oracle.oracle_boxes([{**log[0], "query_start": 2.1, "query_end": 2.4}], 1.0, 1.0, "nearest") == []

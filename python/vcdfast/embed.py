@@ -298,8 +298,8 @@ class Embedder:
         for i, t in enumerate(times.tolist()):
             if not t >= 0:
                 continue
-            wanted = self.views if views is None else (self.views[views[i]],)
-            window = DEFAULT_INSET.window if needs_context(wanted) else 0
+            looked_at = self.views if views is None else (self.views[views[i]],)
+            window = DEFAULT_INSET.window if needs_context(looked_at) else 0
             before = min(window, int(t // step))
             wanted = t + step * np.arange(-before, window + 1)
             if wanted[0] >= step:
