@@ -206,7 +206,7 @@ def refined(split: Path, work: Path, row: dict, steps: int) -> tuple[list, float
         mine = [m for m in kept if m.query_id == qid]
         if mine:
             qt = emb["times"]["queries"][qid]
-            probe = lambda t, v, p=paths[qid]: embedder.embed_at(p, t, 1.0, v)  # noqa: E731 (embed_split's 1 fps)
+            probe = lambda t, v, p=paths[qid], c={}: embedder.embed_at(p, t, 1.0, v, cache=c)  # noqa: E731 (1 fps)
             out += refine_ends(mine, np.ascontiguousarray(qv[:, cols]), qt, refs, probe,
                                lambda v: query_bias(background, v, views, row.get("part_margin") or 0.0),
                                min_sim, steps)

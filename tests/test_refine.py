@@ -214,6 +214,24 @@ def test_embed_at_between_samples_takes_the_frame_on_screen(planted, embedder):
     np.testing.assert_allclose(got, embedder.embed_frames(every.frames[shown]), atol=1e-5)
 
 
+def test_embed_at_with_a_cache_decodes_a_step_once_for_its_bisection(planted, embedder):
+    """With a cache, whole-frame views take the frame on screen at the last 1/16 of a step
+    at or before each time, from one decoded window: the same frames at those times."""
+    _, query, _ = planted
+    times = [5.5, 5.25, 5.375, 5.3125]
+    exact, _ = embedder.embed_at(query, times, 1.0, np.zeros(4, int))
+    cache: dict = {}
+    for i, t in enumerate(times):
+        got, found = embedder.embed_at(query, [t], 1.0, [0], cache=cache)
+        assert found[0] and cache["window"] == (5, 1.0)
+        np.testing.assert_allclose(got[0, 0], exact[i, 0], atol=1e-5)
+    window = cache["clip"]
+    embedder.embed_at(query, [5.4375], 1.0, [1], cache=cache)
+    assert cache["clip"] is window
+    embedder.embed_at(query, [12.5], 1.0, [0], cache=cache)
+    assert cache["window"] == (12, 1.0)
+
+
 def test_embed_at_finds_nothing_past_the_stream_or_in_its_damaged_part(planted, embedder):
     from videos import Scenes, make_truncated, make_video
 

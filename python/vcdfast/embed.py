@@ -9,6 +9,7 @@ the inputs go through IO binding and a model's fp16 file is used when it has one
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import threading
@@ -275,8 +276,8 @@ class Embedder:
                 if len(frames) else np.zeros((0, h, w, 3), np.uint8)
         return self._embed_scaled(frames)
 
-    def embed_at(self, path, times, step: float, views=None, *,
-                 max_pixels: int | None = MAX_PIXELS) -> tuple[np.ndarray, np.ndarray]:
+    def embed_at(self, path, times, step: float, views=None, *, max_pixels: int | None = MAX_PIXELS,
+                 cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Descriptors (N, V, D) of the frames on screen at `times` (s from the stream start)
         and (N,) bool: whether one was found there (not past the stream, nor in a part that
         does not decode; its row is NaN). views: per time, the index of the one view to embed
@@ -284,7 +285,10 @@ class Embedder:
         all. The layout views see the frames on screen `step` s before and after, as
         embed_video's do at that step. One short decode per time (a seek to the keyframe
         before it), strict, so a damaged file warns once (at embed_video) and its damaged part
-        is never used."""
+        is never used. cache: a dict the caller keeps across calls on one file; with it, views
+        that need no neighbours take the frame on screen at the last 1/CACHE_DIVISIONS of a
+        step at or before each time, from the one step-long window decoded last (a bisection
+        between two samples then decodes once, not once per probe)."""
         times = np.asarray(times, np.float64).reshape(-1)
         if not step > 0:
             raise ValueError(f"step must be > 0, got {step!r}")
@@ -300,6 +304,12 @@ class Embedder:
                 continue
             looked_at = self.views if views is None else (self.views[views[i]],)
             window = DEFAULT_INSET.window if needs_context(looked_at) else 0
+            if cache is not None and not window:
+                frame = self._cached_frame(path, t, step, cache, max_pixels)
+                if frame is not None:
+                    out[i] = self._embed_scaled(frame[None], None, None if views is None else views[i:i + 1])[0]
+                    found[i] = True
+                continue
             before = min(window, int(t // step))
             wanted = t + step * np.arange(-before, window + 1)
             if wanted[0] >= step:
@@ -322,6 +332,27 @@ class Embedder:
                                         None if views is None else views[i:i + 1])[0]
             found[i] = True
         return out, found
+
+    CACHE_DIVISIONS = 16  # four bisections' resolution
+
+    def _cached_frame(self, path, t: float, step: float, cache: dict, max_pixels) -> np.ndarray | None:
+        """The frame on screen at the last 1/CACHE_DIVISIONS of a step at or before t, from the
+        step-long window around it, decoded into `cache` unless it holds that window."""
+        k = math.floor(t / step)
+        if cache.get("window") != (k, step):
+            cache.clear()
+            grid = step / self.CACHE_DIVISIONS
+            # targets a hair after each grid time from k * step; one grid step before them, as the
+            # sampling window takes no frame shown before it starts
+            sampling = Sampling(fps=1.0 / grid, start=max(0.0, k * step - grid + 1e-3), end=(k + 1) * step + 2e-3)
+            try:
+                clip = list(iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
+                                        max_pixels=max_pixels, strict=True))
+            except VideoDecodeError:
+                clip = []
+            cache.update(window=(k, step), clip=clip)
+        at = _shown_at(cache["clip"], t, step)
+        return None if at is None else cache["clip"][at][0]
 
     # ------------------------------------------------------------------ pipeline
 

@@ -68,18 +68,14 @@ def refine_ends(matches: Sequence[Match], query: np.ndarray, query_times: np.nda
             e.view = int(np.nanargmax(a))
             # halfway between its inside and outside samples' similarities, in its view
             e.threshold = max(min_sim, (a[e.view] + b[e.view]) / 2)
-    for _ in range(steps):
-        if not live:
-            break
-        times, views = np.array([e.probe_time() for e in live]), np.array([e.view for e in live])
-        vectors, found = probe(times, views)
-        sims = _similarities(live, vectors, times, bias, refs)[np.arange(len(live)), views]
-        for e, t, ok, s in zip(live, times.tolist(), found.tolist(), sims.tolist()):
-            if ok:
-                e.narrow(t, s >= e.threshold)
-            else:
+    for e in live:  # one end at a time: its probes fall within one step, which a probe may decode once
+        for _ in range(steps):
+            t, view = np.array([e.probe_time()]), np.array([e.view])
+            vectors, found = probe(t, view)
+            if not found[0]:
                 e.lost = True
-        live = [e for e in live if not e.lost]
+                break
+            e.narrow(float(t[0]), _similarities([e], vectors, t, bias, refs)[0, e.view] >= e.threshold)
     out = []
     for k, m in enumerate(matches):
         for e in ends[2 * k:2 * k + 2]:

@@ -44,8 +44,8 @@ class Embedders:
         path = emb.info.path
         if not path or not os.path.isfile(path):
             return None
-        embedder, step = self.get(emb.views), emb.step()
-        return lambda times, views: embedder.embed_at(path, times, step, views)
+        embedder, step, cache = self.get(emb.views), emb.step(), {}
+        return lambda times, views: embedder.embed_at(path, times, step, views, cache=cache)
 
     def query_input(self, path_or_embedding, query_id: str | None, query_views: Sequence[str] | None = None):
         """(embedding, id) of a path (embedded with the index's views, or with `query_views`)
