@@ -15,7 +15,8 @@ end along the box's slope.
 
 On the tuning split of bench/make_dataset.py (1 fps, the query defaults), bench/sweep_query.py
 measured VCSL F1 0.799 at the grid's ends, 0.813 after one step and 0.827 after four (the
-default; segment µAP 0.858 -> 0.879), for 0.006 CPU s per query video second per step;
+default; segment µAP 0.858 -> 0.879), for 0.014 CPU s per second of query video at four
+steps (each end's step is decoded once, Embedder.embed_at's cache);
 moving every end out, or every end in, by a quarter step instead gave 0.787 and 0.781 (an
 exploration on the same split).
 Probing in the one view that matched best costs a model run per probe where all views cost
