@@ -312,17 +312,7 @@ class Embedder:
                 continue
             before = min(window, int(t // step))
             wanted = t + step * np.arange(-before, window + 1)
-            if wanted[0] >= step:
-                # targets a hair after each wanted time, each landing on the frame on screen then; from
-                # a step before the first, as a sampling window takes no frame shown before it starts
-                sampling = Sampling(fps=1.0 / step, start=wanted[0] - step + 1e-3, end=wanted[-1] + 2e-3)
-            else:  # within a step of the start: every frame up to the last wanted time
-                sampling = Sampling(fps=None, end=wanted[-1] + 2e-3)
-            try:
-                clip = list(iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
-                                        max_pixels=max_pixels, strict=True))
-            except VideoDecodeError:
-                continue
+            clip = self._frames_on_screen(path, wanted[0], wanted[-1], step, max_pixels)
             shown = [_shown_at(clip, w, step) for w in wanted]
             if shown[before] is None:
                 continue
@@ -333,6 +323,24 @@ class Embedder:
             found[i] = True
         return out, found
 
+    def _frames_on_screen(self, path, first: float, last: float, spacing: float, max_pixels) -> list:
+        """(frame, time) pairs holding the frames on screen every `spacing` s from `first` to
+        `last` (to within a millisecond; a frame shown at several of them once), decoded strictly
+        at the decode size; [] where the file does not decode there."""
+        if first >= spacing:
+            # targets a hair after each time, from a spacing before the first, as a sampling
+            # window takes no frame shown before it starts
+            sampling = Sampling(fps=1.0 / spacing, start=first - spacing + 1e-3, end=last + 2e-3)
+        elif first == 0:
+            sampling = Sampling(fps=1.0 / spacing, end=last + 2e-3)
+        else:  # within a spacing of the stream's start and off its phase: every frame up to `last`
+            sampling = Sampling(fps=None, end=last + 2e-3)
+        try:
+            return list(iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
+                                    max_pixels=max_pixels, strict=True))
+        except VideoDecodeError:
+            return []
+
     CACHE_DIVISIONS = 16  # four bisections' resolution
 
     def _cached_frame(self, path, t: float, step: float, cache: dict, max_pixels) -> np.ndarray | None:
@@ -341,15 +349,7 @@ class Embedder:
         k = math.floor(t / step)
         if cache.get("window") != (k, step):
             cache.clear()
-            grid = step / self.CACHE_DIVISIONS
-            # targets a hair after each grid time from k * step; one grid step before them, as the
-            # sampling window takes no frame shown before it starts
-            sampling = Sampling(fps=1.0 / grid, start=max(0.0, k * step - grid + 1e-3), end=(k + 1) * step + 2e-3)
-            try:
-                clip = list(iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
-                                        max_pixels=max_pixels, strict=True))
-            except VideoDecodeError:
-                clip = []
+            clip = self._frames_on_screen(path, k * step, (k + 1) * step, step / self.CACHE_DIVISIONS, max_pixels)
             cache.update(window=(k, step), clip=clip)
         at = _shown_at(cache["clip"], t, step)
         return None if at is None else cache["clip"][at][0]
