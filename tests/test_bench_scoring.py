@@ -61,6 +61,19 @@ def test_copy_free_queries_flagged(judge):
     assert judge([box(0, 3, 0, 3, q="N")])["negatives_flagged"] == 1.0
 
 
+def test_intervals_resample_the_splits_queries(judge):
+    # a perfect answer stays perfect however the queries are drawn; with a false alarm on the
+    # copy-free N, a draw of Q twice scores F1 1, of Q and N 2/3, and of N twice holds no copy
+    # and is drawn again
+    perfect = judge.intervals([box(2, 6, 10, 14)], draws=200)
+    assert perfect == {"vcsl_f1": [1.0, 1.0], "vsc_micro_ap": [1.0, 1.0]}
+    answer = [box(2, 6, 10, 14), box(0, 3, 0, 3, q="N")]
+    assert judge(answer)["vcsl_f1"] == pytest.approx(2 / 3, abs=1e-4)
+    alarm = judge.intervals(answer, draws=200)
+    assert alarm["vcsl_f1"] == [pytest.approx(2 / 3, abs=1e-4), 1.0]
+    assert judge.intervals(answer, draws=200) == alarm  # seeded
+
+
 def _row(min_score, flagged, f1=0.8, views=("full",)):
     return {"model": "sscd-mobile", "label": None, "views": list(views), "candidates": 5, "trim_sim": None,
             "min_score": min_score, "vcsl_precision": f1, "vcsl_recall": f1, "vcsl_f1": f1, "vsc_micro_ap": f1,
