@@ -153,7 +153,24 @@ class Judge:
             row["repeats_counted"] = {k: round(counted[k], 4) for k in ("vcsl_precision", "vcsl_recall", "vcsl_f1",
                                                                         "vsc_micro_ap")}
             row["ci95"] = self.intervals(pred)
+            row["axes"] = self.axes(pred)
         return row
+
+    def axes(self, pred: list) -> dict:
+        """VCSL precision and recall per axis (query, reference), averaged over the pairs with
+        both a match and a copy: where the pairs that were found lose (vcsl_pair_axes).
+        pred: as onto_rows leaves it."""
+        from vcdfast.metrics import vcsl_pair_axes
+
+        found = defaultdict(list)
+        for m in pred:
+            if (m.query_id, m.ref_id) in self.copies:
+                found[(m.query_id, m.ref_id)].append([m.query_start, m.ref_start, m.query_end, m.ref_end])
+        per_pair = [vcsl_pair_axes(boxes, [[g.query_start, g.ref_start, g.query_end, g.ref_end]
+                                           for g in self.copies[pair]]) for pair, boxes in found.items()]
+        mean = np.mean(per_pair, axis=0) if per_pair else np.full((2, 2), np.nan)
+        return {"pairs": len(per_pair), "precision": [round(float(x), 4) for x in mean[0]],
+                "recall": [round(float(x), 4) for x in mean[1]]}
 
     def intervals(self, pred: list, draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRAP_SEED) -> dict:
         """95% percentile intervals of VCSL F1 and segment µAP over `draws` resamplings of the
@@ -340,6 +357,15 @@ def markdown(results: list[dict], infos: list[dict], env: dict, command: str) ->
         (f_lo, f_hi), (a_lo, a_hi) = r["ci95"]["vcsl_f1"], r["ci95"]["vsc_micro_ap"]
         lines.append(f"| {r['split']} | {r['config']} | {f(r['vcsl_f1'])} ({f(f_lo)}–{f(f_hi)}) | "
                      f"{f(r['vsc_micro_ap'])} ({f(a_lo)}–{f(a_hi)}) |")
+    lines += ["", "Where the pairs that were found lose: VCSL precision and recall per axis (a pair's figure is "
+              "the product of its query and reference axes), averaged over the pairs with both a match and a copy "
+              "(`Judge.axes`).", "",
+              "| split | config | pairs | precision query / reference | recall query / reference |",
+              "|---|---|---|---|---|"]
+    for r in shown:
+        a = r["axes"]
+        lines.append(f"| {r['split']} | {r['config']} | {a['pairs']} | {f(a['precision'][0])} / "
+                     f"{f(a['precision'][1])} | {f(a['recall'][0])} / {f(a['recall'][1])} |")
     for key, title in (("recall_by_transform", "edit"), ("recall_by_length", "copy length")):
         lines += ["", f"VCSL recall per {title} (n = segments carrying it):", "",
                   "| " + title + " | " + " | ".join(f"{r['split']} {r['config']} (n)" for r in shown) + " |",

@@ -74,6 +74,14 @@ def test_intervals_resample_the_splits_queries(judge):
     assert judge.intervals(answer, draws=200) == alarm  # seeded
 
 
+def test_axes_say_which_side_of_a_found_pair_is_off(judge):
+    # the query side exact, the reference side 4 s longer (2 s either side); N's false
+    # alarm is no found pair and stays out
+    a = judge.axes([box(2, 6, 8, 16), box(0, 3, 0, 3, q="N")])
+    assert a == {"pairs": 1, "precision": [1.0, 0.5], "recall": [1.0, 1.0]}
+    assert judge.axes([])["pairs"] == 0
+
+
 def _row(min_score, flagged, f1=0.8, views=("full",)):
     return {"model": "sscd-mobile", "label": None, "views": list(views), "candidates": 5, "trim_sim": None,
             "min_score": min_score, "vcsl_precision": f1, "vcsl_recall": f1, "vcsl_f1": f1, "vsc_micro_ap": f1,

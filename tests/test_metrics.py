@@ -58,6 +58,14 @@ def test_vcsl_pair_hand_cases(pred, gt, expected):
     assert metrics.vcsl_pair_precision_recall(pred, gt) == expected
 
 
+def test_vcsl_pair_axes_split_the_products():
+    # the query span found exactly, the reference span twice too long and starting early:
+    # the query axis is perfect, the reference axis has half its length on the copy
+    (p_q, p_r), (r_q, r_r) = metrics.vcsl_pair_axes([[0, 8, 10, 28]], [[0, 10, 10, 20]])
+    assert (p_q, p_r, r_q, r_r) == (1.0, 0.5, 1.0, 1.0)
+    assert metrics.vcsl_pair_precision_recall([[0, 8, 10, 28]], [[0, 10, 10, 20]]) == (0.5, 1.0)
+
+
 def test_vcsl_micro_average_and_video_rates():
     gt = [m(0, 10, 0, 10, q="A"), m(0, 10, 0, 10, q="C")]
     pred = [m(0, 10, 0, 10, q="A"), m(0, 5, 0, 5, q="B")]

@@ -51,6 +51,7 @@ __all__ = [
     "ranked_refs",
     "read_ground_truth_csv",
     "read_matches_csv",
+    "vcsl_pair_axes",
     "vcsl_pair_precision_recall",
     "vcsl_segment_metric",
     "video_ap",
@@ -190,16 +191,17 @@ def _f1(p: float, r: float) -> float:
 # --------------------------------------------------------------------------- VCSL
 
 
-def vcsl_pair_precision_recall(pred_boxes, gt_boxes) -> tuple[float, float]:
-    """VCSL segment precision and recall of one video pair.
-
-    Boxes are (N, 4) in VCSL order [q_start, r_start, q_end, r_end], any time unit (the
-    metric is a ratio per axis). See the module docstring for the definition.
+def vcsl_pair_axes(pred_boxes, gt_boxes) -> tuple[tuple[float, float], tuple[float, float]]:
+    """VCSL's precision and recall of one video pair, per axis: ((query, reference) precision,
+    (query, reference) recall); the pair's figures are their products
+    (vcsl_pair_precision_recall). Boxes are (N, 4) in VCSL order [q_start, r_start, q_end,
+    r_end], any time unit. See the module docstring for the definition.
     """
     pred = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
     gt = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
     if len(pred) == 0 or len(gt) == 0:
-        return (1.0 if len(pred) == 0 else 0.0, 1.0 if len(gt) == 0 else 0.0)
+        p, r = (1.0 if len(pred) == 0 else 0.0), (1.0 if len(gt) == 0 else 0.0)
+        return (p, p), (r, r)
     area, lt, rb = _overlap_area(pred, gt)
     inter = np.stack([lt[..., 0], rb[..., 0], lt[..., 1], rb[..., 1]], axis=-1)  # (N, M, [q0, q1, r0, r1])
 
@@ -213,10 +215,20 @@ def vcsl_pair_precision_recall(pred_boxes, gt_boxes) -> tuple[float, float]:
         return math.fsum(boxes[:, axis + 2] - boxes[:, axis])
 
     tp_q, tp_r = covered(area, inter)
-    precision = _ratio(tp_q, length(pred, 0)) * _ratio(tp_r, length(pred, 1))
+    precision = _ratio(tp_q, length(pred, 0)), _ratio(tp_r, length(pred, 1))
     tp_q, tp_r = covered(area.T, inter.transpose(1, 0, 2))
-    recall = _ratio(tp_q, length(gt, 0)) * _ratio(tp_r, length(gt, 1))
-    return float(precision), float(recall)
+    recall = _ratio(tp_q, length(gt, 0)), _ratio(tp_r, length(gt, 1))
+    return precision, recall
+
+
+def vcsl_pair_precision_recall(pred_boxes, gt_boxes) -> tuple[float, float]:
+    """VCSL segment precision and recall of one video pair (vcsl_pair_axes' products).
+
+    Boxes are (N, 4) in VCSL order [q_start, r_start, q_end, r_end], any time unit (the
+    metric is a ratio per axis). See the module docstring for the definition.
+    """
+    (p_q, p_r), (r_q, r_r) = vcsl_pair_axes(pred_boxes, gt_boxes)
+    return float(p_q * p_r), float(r_q * r_r)
 
 
 def vcsl_segment_metric(pred: Iterable[Any], gt: Iterable[Any], *, pairs: Iterable[tuple] | None = None) -> dict:
