@@ -102,6 +102,32 @@ def test_inset_flip_view_embeds_a_mirrored_inset(tmp_path):
     assert np.array_equal(views[:, 1], views[:, 0, :, ::-1])
 
 
+def test_layout_probes_with_a_cache_look_at_the_samples_around_them(tmp_path):
+    """Embedder.embed_at with a cache (a bisection's probes): a layout view looks at the frames
+    on screen at the sampling points around each time, decoded once per step. At a sample's
+    own time those are embed_video's neighbours, so its descriptors are embed_video's; between
+    samples the inset is still found."""
+    box = (0.45, 0.40, 0.95, 0.90)
+    pip = make_video(tmp_path / "pip.mp4", seconds=8.0, fps=10, size=SIZE,
+                     content=_paste(box, 2, Scenes(1, SIZE, scene_seconds=3.0))).path
+    inner = make_video(tmp_path / "inner.mp4", seconds=8.0, fps=10, size=SIZE,
+                       content=Scenes(2, SIZE, scene_seconds=3.0)).path
+    emb = Embedder("sscd-mobile", views=("full", "inset"))
+    whole = emb.embed_video(pip)
+    cache: dict = {}
+    for i in (2, 5):
+        got, found = emb.embed_at(pip, whole.timestamps[[i]], 1.0, [1], cache=cache)
+        assert found[0]
+        np.testing.assert_allclose(got[0, 1], whole.vectors[i, 1], atol=1e-5)
+    inset, _ = emb.embed_at(pip, [3.5], 1.0, [1], cache=cache)
+    context = cache["context"]
+    full, _ = emb.embed_at(pip, [3.5], 1.0, [0], cache=cache)
+    assert cache["context"] is context  # the probes of one step decode its context once
+    truth, _ = Embedder("sscd-mobile").embed_at(inner, [3.5], 1.0)
+    s_inset, s_full = float(inset[0, 1] @ truth[0, 0]), float(full[0, 0] @ truth[0, 0])
+    assert s_inset > 0.6 and s_inset > s_full + 0.2, (s_inset, s_full)
+
+
 def _split(stacked: bool, first: int = 1, second: int = 2):
     """Two pictures, each squeezed whole into one half: top/bottom if stacked, else left/right."""
     top_left = (0.0, 0.0, 1.0, 0.5) if stacked else (0.0, 0.0, 0.5, 1.0)
@@ -142,3 +168,25 @@ def test_halves_view_embeds_a_stacked_picture(tmp_path):
     assert np.median(sim["halves:0"]) > 0.6, sim
     assert np.median(sim["halves:0"]) > np.median(sim["2x1:0"]) - 0.05, sim
     assert np.median(sim["halves:0"]) > max(np.median(sim["1x2:0"]), np.median(sim["1x2:1"])) + 0.2, sim
+
+
+def _grey_reference(frames: np.ndarray, size: int) -> np.ndarray:
+    """Naive: each cell of a size x size grid (rows and columns split at i * H // size) is the
+    mean of its pixels' luma, in float64."""
+    n, h, w, _ = frames.shape
+    ys, xs = (np.arange(size + 1) * h) // size, (np.arange(size + 1) * w) // size
+    luma = frames.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    out = np.empty((n, size, size))
+    for i in range(size):
+        for j in range(size):
+            out[:, i, j] = luma[:, ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean(axis=(1, 2))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(576, 576), (96, 192), (480, 640), (350, 500), (100, 97)])
+def test_grey_maps_average_their_cells(shape):
+    # whole blocks (576 = 6 x 96) take the integer path, other sizes the general one
+    from vcdfast.inset import _grey
+
+    frames = np.random.default_rng(sum(shape)).integers(0, 256, (3, *shape, 3), dtype=np.uint8)
+    np.testing.assert_allclose(_grey(frames, 96), _grey_reference(frames, 96), rtol=0, atol=1e-3)

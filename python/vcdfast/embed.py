@@ -285,10 +285,12 @@ class Embedder:
         all. The layout views see the frames on screen `step` s before and after, as
         embed_video's do at that step. One short decode per time (a seek to the keyframe
         before it), strict, so a damaged file warns once (at embed_video) and its damaged part
-        is never used. cache: a dict the caller keeps across calls on one file; with it, views
-        that need no neighbours take the frame on screen at the last 1/CACHE_DIVISIONS of a
-        step at or before each time, from the one step-long window decoded last (a bisection
-        between two samples then decodes once, not once per probe)."""
+        is never used. cache: a dict the caller keeps across calls on one file; with it, each
+        time takes the frame on screen at the last 1/CACHE_DIVISIONS of a step at or before
+        it, from the one step-long window decoded last, and the layout views see the frames on
+        screen at the `window` sampling points either side of that window instead of exactly
+        `step` s apart from the time (a bisection between two samples then decodes once, not
+        once per probe)."""
         times = np.asarray(times, np.float64).reshape(-1)
         if not step > 0:
             raise ValueError(f"step must be > 0, got {step!r}")
@@ -304,10 +306,12 @@ class Embedder:
                 continue
             looked_at = self.views if views is None else (self.views[views[i]],)
             window = DEFAULT_INSET.window if needs_context(looked_at) else 0
-            if cache is not None and not window:
-                frame = self._cached_frame(path, t, step, cache, max_pixels)
-                if frame is not None:
-                    out[i] = self._embed_scaled(frame[None], None, None if views is None else views[i:i + 1])[0]
+            if cache is not None:
+                shown = self._cached_frame(path, t, step, cache, max_pixels)
+                if shown is not None:
+                    context = (self._cached_context(path, t, shown[1], step, window, cache, max_pixels)
+                               if window else None)
+                    out[i] = self._embed_scaled(shown[0][None], context, None if views is None else views[i:i + 1])[0]
                     found[i] = True
                 continue
             before = min(window, int(t // step))
@@ -343,16 +347,45 @@ class Embedder:
 
     CACHE_DIVISIONS = 16  # four bisections' resolution
 
-    def _cached_frame(self, path, t: float, step: float, cache: dict, max_pixels) -> np.ndarray | None:
-        """The frame on screen at the last 1/CACHE_DIVISIONS of a step at or before t, from the
-        step-long window around it, decoded into `cache` unless it holds that window."""
+    def _cached_frame(self, path, t: float, step: float, cache: dict, max_pixels) -> tuple | None:
+        """(frame, time) on screen at the last 1/CACHE_DIVISIONS of a step at or before t, from
+        the step-long window around it, decoded into `cache` unless it holds that window."""
         k = math.floor(t / step)
         if cache.get("window") != (k, step):
             cache.clear()
             clip = self._frames_on_screen(path, k * step, (k + 1) * step, step / self.CACHE_DIVISIONS, max_pixels)
             cache.update(window=(k, step), clip=clip)
         at = _shown_at(cache["clip"], t, step)
-        return None if at is None else cache["clip"][at][0]
+        return None if at is None else cache["clip"][at]
+
+    def _cached_context(self, path, t: float, shown: float, step: float, window: int, cache: dict,
+                        max_pixels) -> tuple[np.ndarray, np.ndarray]:
+        """(frames before, frames after) t: those on screen at the `window` sampling points
+        (multiples of step) nearest to it and at least a step before it and after it, each
+        frame once and not the one on screen at t (shown: its time), as embed_video's context
+        (exactly it at a sample's own time); decoded into `cache` once per step-long window."""
+        k = math.floor(t / step)
+        if cache.get("context_of") != (k, step, window):
+            first = max(0, k - window)
+            clip = self._frames_on_screen(path, first * step, (k + 1 + window) * step, step, max_pixels)
+            at = {j: _shown_at(clip, j * step, step) for j in range(first, k + 2 + window)}
+            cache.update(context_of=(k, step, window),
+                         context=[(j * step, clip[a]) for j, a in at.items() if a is not None])
+
+        def frames(points) -> np.ndarray:
+            seen, kept = {shown}, []
+            for frame, ts in points:
+                if ts not in seen:
+                    seen.add(ts)
+                    kept.append(frame)
+            return np.stack(kept) if kept else np.zeros((0, *self.decode_size[::-1], 3), np.uint8)
+
+        points = cache["context"]
+        # a step or more away, as embed_video's neighbours are: nearer ones show the same
+        # content, whose edges then persist and pass for an inset's
+        before = [p for at, p in points if at <= t - step + 1e-3][-window:]
+        after = [p for at, p in points if at >= t + step - 1e-3][:window]
+        return frames(before[::-1])[::-1], frames(after)
 
     # ------------------------------------------------------------------ pipeline
 

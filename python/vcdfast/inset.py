@@ -53,7 +53,15 @@ SPLIT_NONE, SPLIT_LEFT_RIGHT, SPLIT_TOP_BOTTOM = 0, 1, 2
 def _grey(frames: np.ndarray, size: int) -> np.ndarray:
     """(N, H, W, 3) uint8 -> (N, size, size) float32 grey, by area averaging."""
     n, h, w, _ = frames.shape
-    g = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    if h % size == 0 and w % size == 0 and h // size <= 257:
+        # whole blocks (the layout views decode at twice the model's size, 576 = 6 x 96): sum
+        # each block's bytes in integers, ~4x faster than converting every pixel to float first
+        fy, fx = h // size, w // size
+        g = frames.reshape(n, size, fy, w * 3).sum(axis=2, dtype=np.uint16)  # <= 255 * fy
+        g = g.reshape(n, size, size, fx, 3).sum(axis=3, dtype=np.uint32)
+        return (g.astype(np.float32) @ luma) / np.float32(fy * fx)
+    g = frames.astype(np.float32) @ luma
     ys = (np.arange(size + 1) * h) // size
     xs = (np.arange(size + 1) * w) // size
     g = np.add.reduceat(np.add.reduceat(g, ys[:-1], axis=1), xs[:-1], axis=2)
