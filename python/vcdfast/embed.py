@@ -288,9 +288,9 @@ class Embedder:
         is never used. cache: a dict the caller keeps across calls on one file; with it, each
         time takes the frame on screen at the last 1/CACHE_DIVISIONS of a step at or before
         it, from the one step-long window decoded last, and the layout views see the frames on
-        screen at the `window` sampling points either side of that window instead of exactly
-        `step` s apart from the time (a bisection between two samples then decodes once, not
-        once per probe)."""
+        screen at the nearest sampling points (multiples of step) a step or more either side
+        instead of exactly `step` s apart (a bisection between two samples then decodes once,
+        not once per probe; at a sample's own time the two agree)."""
         times = np.asarray(times, np.float64).reshape(-1)
         if not step > 0:
             raise ValueError(f"step must be > 0, got {step!r}")
