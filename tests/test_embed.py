@@ -65,9 +65,21 @@ def test_make_views_geometry():
 
 
 def _half(x, axis):
-    """Rounded mean of pixel pairs: the reference of views' box filter."""
-    a, b = np.take(x, range(0, x.shape[axis], 2), axis), np.take(x, range(1, x.shape[axis], 2), axis)
+    """Rounded mean of pixel pairs (an odd last pixel is dropped): the reference of views' box filter."""
+    a, b = np.take(x, range(0, x.shape[axis] - 1, 2), axis), np.take(x, range(1, x.shape[axis], 2), axis)
     return (a + b + 1) // 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_box_downsample_matches_its_reference(seed):
+    from vcdfast.views import _half as box_half
+
+    rng = np.random.default_rng(seed)
+    n, h, w = (int(v) for v in rng.integers(1, 14, 3))
+    frames = rng.integers(0, 256, (n, h + 1, w + 1, 3), dtype=np.uint8)[:, 1:, :w]  # odd sizes, a strided slice
+    for axis in (1, 2):
+        if frames.shape[axis] > 1:
+            np.testing.assert_array_equal(box_half(frames, axis), _half(frames.astype(np.int64), axis))
 
 
 def test_halves_follow_the_split():

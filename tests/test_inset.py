@@ -190,3 +190,56 @@ def test_grey_maps_average_their_cells(shape):
 
     frames = np.random.default_rng(sum(shape)).integers(0, 256, (3, *shape, 3), dtype=np.uint8)
     np.testing.assert_allclose(_grey(frames, 96), _grey_reference(frames, 96), rtol=0, atol=1e-3)
+
+
+def _persistent_reference(e: np.ndarray, window: int, present: int) -> np.ndarray:
+    """Naive: per frame and cell, sort the values in the window and take the one that
+    `present` of the 2*window+1 frames (fewer at the ends, pro rata) reach."""
+    n = len(e)
+    out = np.empty_like(e)
+    for t in range(n):
+        lo, hi = max(0, t - window), min(n, t + window + 1)
+        need = max(1, int(np.ceil(present * (hi - lo) / (2 * window + 1))))
+        out[t] = np.sort(e[lo:hi], axis=0)[(hi - lo) - need]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_persistent_edges_are_those_most_neighbours_show(seed):
+    from vcdfast.inset import _persistent
+
+    rng = np.random.default_rng(seed)
+    n, window = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+    present = int(rng.integers(1, 2 * window + 2))
+    e = rng.random((n, int(rng.integers(1, 12)), int(rng.integers(1, 12)))) < rng.uniform(0.1, 0.9)
+    np.testing.assert_array_equal(_persistent(e, window, present), _persistent_reference(e, window, present))
+
+
+def _longest_run_reference(on: np.ndarray, gap: int = 2) -> np.ndarray:
+    """Naive: for d = 1..gap in turn, a cell turns on where the cells d before and d after
+    it are on; then walk each row counting its longest stretch of ones."""
+    on = on > 0.5
+    out = np.zeros(len(on), np.float32)
+    for i in range(len(on)):
+        row = on[i].tolist()
+        for d in range(1, gap + 1):
+            row = [x or (0 <= j - d and j + d < len(row) and row[j - d] and row[j + d]) for j, x in enumerate(row)]
+        best = cur = 0
+        for x in row:
+            cur = cur + 1 if x else 0
+            best = max(best, cur)
+        out[i] = best / len(row)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_longest_runs_bridge_short_gaps(seed):
+    from vcdfast.inset import _longest_run
+
+    rng = np.random.default_rng(seed)
+    on = (rng.random((int(rng.integers(1, 20)), int(rng.integers(1, 40)))) < rng.uniform(0.05, 0.95)).astype(np.float32)
+    gap = int(rng.integers(0, 4))
+    np.testing.assert_array_equal(_longest_run(on, gap), _longest_run_reference(on, gap))
+    # the two-cell gap closes from the ones two either side of each of its cells; the
+    # three-cell gap only in its middle: 1 0 1 1 1 0 1 0 1
+    np.testing.assert_array_equal(_longest_run(np.array([[1, 0, 0, 1, 1, 0, 0, 0, 1]]), 2), np.float32(3 / 9))

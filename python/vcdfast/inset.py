@@ -56,10 +56,16 @@ def _grey(frames: np.ndarray, size: int) -> np.ndarray:
     luma = np.array([0.299, 0.587, 0.114], np.float32)
     if h % size == 0 and w % size == 0 and h // size <= 257:
         # whole blocks (the layout views decode at twice the model's size, 576 = 6 x 96): sum
-        # each block's bytes in integers, ~4x faster than converting every pixel to float first
+        # each block's bytes in integers, one strided slice at a time (numpy's sum over a middle
+        # axis with a cast is several times slower than these adds)
         fy, fx = h // size, w // size
-        g = frames.reshape(n, size, fy, w * 3).sum(axis=2, dtype=np.uint16)  # <= 255 * fy
-        g = g.reshape(n, size, size, fx, 3).sum(axis=3, dtype=np.uint32)
+        rows = frames[:, 0::fy].astype(np.uint16)  # <= 255 * fy
+        for k in range(1, fy):
+            rows += frames[:, k::fy]
+        cols = rows.reshape(n, size, size, fx, 3)
+        g = cols[:, :, :, 0].astype(np.uint32)
+        for k in range(1, fx):
+            g += cols[:, :, :, k]
         return (g.astype(np.float32) @ luma) / np.float32(fy * fx)
     g = frames.astype(np.float32) @ luma
     ys = (np.arange(size + 1) * h) // size
@@ -69,15 +75,15 @@ def _grey(frames: np.ndarray, size: int) -> np.ndarray:
 
 
 def _persistent(e: np.ndarray, window: int, present: int) -> np.ndarray:
-    """Per frame, the edge strength reached in at least `present` of the frames within
+    """Per frame, the (N, ...) bool edges present in at least `present` of the frames within
     `window` of it (fewer frames at the ends: the same share of them)."""
     n = len(e)
-    out = np.empty_like(e)
+    counts = np.concatenate([np.zeros((1, *e.shape[1:]), np.int32), np.cumsum(e, axis=0, dtype=np.int32)])
+    out = np.empty(e.shape, bool)
     for t in range(n):
         lo, hi = max(0, t - window), min(n, t + window + 1)
-        block = np.sort(e[lo:hi], axis=0)
         need = max(1, int(np.ceil(present * (hi - lo) / (2 * window + 1))))
-        out[t] = block[(hi - lo) - need]
+        out[t] = counts[hi] - counts[lo] >= need
     return out
 
 
@@ -209,16 +215,13 @@ def _changes_across(moving: np.ndarray, grey: np.ndarray, box: tuple[int, int, i
 def _longest_run(on: np.ndarray, gap: int = 2) -> np.ndarray:
     """Per row of a 0/1 map, the longest run of ones, bridging gaps of up to `gap`, as a
     share of the row (an inset's border has gaps where both pictures happen to be alike)."""
-    runs = np.zeros(len(on), np.float32)
     on = on > 0.5
     for d in range(1, gap + 1):  # close gaps: a cell is on when ones lie within gap on both sides
         on = on | (np.pad(on, ((0, 0), (d, 0)))[:, :-d] & np.pad(on, ((0, 0), (0, d)))[:, d:])
-    for i, row in enumerate(on):
-        if row.any():
-            d = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
-            starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-            runs[i] = (ends - starts).max() / len(row)
-    return runs
+    # a run's length at each cell: how far it lies past the row's last zero before it
+    idx = np.arange(1, on.shape[1] + 1)
+    last_zero = np.maximum.accumulate(np.where(on, 0, idx), axis=1)
+    return ((idx - last_zero).max(axis=1, initial=0) / on.shape[1]).astype(np.float32)
 
 
 def crop_insets(frames: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
