@@ -88,6 +88,25 @@ def _row(min_score, flagged, f1=0.8, views=("full",)):
             "video_ap": 1.0, "negatives_flagged": flagged, "candidate_recall": 1.0}
 
 
+def test_figures_by_footage_split_photographs_from_clips(tmp_path):
+    # M pans over a photograph for 20 s, then shows a clip; A copies the photograph, B the
+    # clip, C across the cut. A is found exactly, B missed, C found on its first half only.
+    (tmp_path / "gt.csv").write_text("query_id,ref_id,query_start,query_end,ref_start,ref_end\n"
+                                     "A,M,0,4,2,6\nB,M,0,4,25,29\nC,M,0,4,18,22\n")
+    (tmp_path / "transforms.jsonl").write_text("")
+    (tmp_path / "dataset.json").write_text(json.dumps({
+        "ground_truth": "gt.csv", "transforms": "transforms.jsonl", "queries": [{"id": q} for q in "ABC"],
+        "references": [{"id": "M", "shots": [{"source": "p", "seconds": 20.0},
+                                              {"source": "v", "seconds": 20.0, "start": 0.0}]}]}))
+    j = bench_e2e.Judge(tmp_path)
+    assert [j.footage((q, "M")) for q in "ABC"] == ["photographs", "clips", "both"]
+    got = j.by_footage([box(0, 4, 2, 6, q="A"), box(0, 2, 18, 20, q="C"), box(0, 4, 0, 4, q="N")])
+    assert got["photographs"] == {"pairs": 1, "vcsl_precision": 1.0, "vcsl_recall": 1.0, "vcsl_f1": 1.0}
+    assert got["clips"] == {"pairs": 1, "vcsl_precision": 0.0, "vcsl_recall": 0.0, "vcsl_f1": 0.0}
+    # half of each axis: recall 0.5 x 0.5
+    assert got["both"]["vcsl_precision"] == 1.0 and got["both"]["vcsl_recall"] == pytest.approx(0.25)
+
+
 def test_threshold_must_hold_with_a_margin():
     # at 0.2 nothing is flagged, but 0.15 flags 10%: 0.2 sits on the edge; 0.25 holds
     rows = [_row(-1.0, 0.5), _row(0.15, 0.1), _row(0.2, 0.0, f1=0.85), _row(0.25, 0.0, f1=0.84)]
