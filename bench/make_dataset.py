@@ -251,16 +251,33 @@ def _aspect(f, bg, p, k):
     return np.ascontiguousarray(a[y:y + H, x:x + W])
 
 
+def picture_rect(edit: str, p: dict) -> tuple[int, int, int, int] | None:
+    """Where a composition edit puts the copied picture on the W x H canvas: (x, y, width,
+    height) in pixels, or None for an edit that composes nothing (bench/layout_oracle.py
+    crops it to measure the layout views against the true rectangle)."""
+    if edit == "padding":
+        if p["mode"] == "border":
+            sw, sh = int(W * p["scale"]), int(H * p["scale"])
+        elif p["mode"] == "letterbox":  # bars above and below: squeezed to a wide band
+            sw, sh = W, int(H * p["scale"])
+        else:  # pillarbox: bars left and right
+            sw, sh = int(W * p["scale"]), H
+        return int((W - sw) * p["x"]), int((H - sh) * p["y"]), sw, sh
+    if edit == "pip":
+        s = p["area"] ** 0.5  # the copy covers `area` of the frame
+        sw, sh = int(W * s), int(H * s)
+        return int((W - sw) * p["x"]), int((H - sh) * p["y"]), sw, sh
+    if edit == "side_by_side":
+        if p["split"] == "vertical":  # halves left and right
+            return (0 if p["copy_first"] else W - W // 2), 0, W // 2, H
+        return 0, (0 if p["copy_first"] else H - H // 2), W, H // 2
+    return None
+
+
 def _padding(f, bg, p, k):
     out = np.empty_like(f)
     out[:] = p["colour"]
-    if p["mode"] == "border":
-        sw, sh = int(W * p["scale"]), int(H * p["scale"])
-    elif p["mode"] == "letterbox":  # bars above and below: squeezed to a wide band
-        sw, sh = W, int(H * p["scale"])
-    else:  # pillarbox: bars left and right
-        sw, sh = int(W * p["scale"]), H
-    x, y = int((W - sw) * p["x"]), int((H - sh) * p["y"])
+    x, y, sw, sh = picture_rect("padding", p)
     out[y:y + sh, x:x + sw] = _resize(f, sw, sh)
     return out
 
@@ -358,10 +375,8 @@ def _banner(f, bg, p, k):
 
 
 def _pip(f, bg, p, k):
-    s = p["area"] ** 0.5  # the copy covers `area` of the frame
-    sw, sh = int(W * s), int(H * s)
+    x, y, sw, sh = picture_rect("pip", p)
     out = bg.copy()
-    x, y = int((W - sw) * p["x"]), int((H - sh) * p["y"])
     if p["border"]:
         b = p["border"]
         out[max(y - b, 0):y + sh + b, max(x - b, 0):x + sw + b] = p["border_colour"]

@@ -161,3 +161,24 @@ def test_grid_oracle_draws_copies_on_the_sampling_grid():
     (fine,) = grid_oracle.oracle_boxes(log, 4.0, 4.0, "nearest")
     assert abs(fine.query_start - 2.3) <= 0.125 and abs(fine.query_end - 6.6) <= 0.125
     assert grid_oracle.oracle_boxes([{**log[0], "query_start": 2.1, "query_end": 2.4}], 1.0, 1.0, "nearest") == []
+
+
+def test_layout_oracle_compares_at_the_copys_reference_moments():
+    """A copy of M's 10-16 s at 2-6 s of the query (1.5x): each query sample is compared with
+    the reference samples within 0.75 s of where its moment shows, through its best view."""
+    import types
+
+    import layout_oracle
+    import numpy as np
+
+    seg = {"query_start": 2.0, "query_end": 6.0, "ref_start": 10.0, "ref_end": 16.0}
+    ts = np.arange(0.0, 20.0)
+    ref = types.SimpleNamespace(timestamps=ts, vectors=np.eye(20, dtype=np.float32)[:, None])  # sample i: axis i
+    times = np.array([2.0, 4.0, 5.0])  # show at 10 s, 13 s, 14.5 s
+    q = np.zeros((3, 2, 20), np.float32)
+    q[0, 1, 10] = 1.0  # second view on the right sample
+    q[1, 0, 12] = 1.0  # 1 s away: outside the window
+    q[2, 0, 14], q[2, 1, 15] = 0.5, 0.9  # both within 0.75 s of 14.5 s; the best counts
+    np.testing.assert_allclose(layout_oracle.copy_similarity(q, times, seg, ref), [1.0, 0.0, 0.9])
+    assert layout_oracle.iou([0, 0, 1, 1], [0.5, 0, 1.5, 1]) == pytest.approx(1 / 3)
+    assert layout_oracle.iou([0, 0, 1, 1], [np.nan] * 4) == 0.0

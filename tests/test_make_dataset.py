@@ -168,6 +168,30 @@ def test_frame_edits_geometry():
     assert not out[:, : md.W // 2].any() and out[:, md.W // 2:].any()
 
 
+def test_picture_rect_is_where_the_copy_lands():
+    """picture_rect (what bench/layout_oracle.py crops) matches the renderers, pixel for pixel:
+    inside it the copy resized, outside it the padding or background."""
+    rng = np.random.default_rng(1)
+    f = rng.integers(1, 256, (md.H, md.W, 3), dtype=np.uint8)
+    bg = np.zeros_like(f)
+    for name in ("pip", "padding", "side_by_side"):
+        for _ in range(20):
+            p = md.TRANSFORMS[name].draw(rng)
+            if name == "padding":
+                p["colour"] = [0, 0, 0]
+            if name == "pip":
+                p["border"] = 0
+            if name == "side_by_side":
+                p["fit"] = "squeeze"
+            out = md.TRANSFORMS[name].apply(f, bg, p, 0)
+            x, y, w, h = md.picture_rect(name, p)
+            np.testing.assert_array_equal(out[y:y + h, x:x + w], md._resize(f, w, h), err_msg=f"{name} {p}")
+            rest = out.copy()
+            rest[y:y + h, x:x + w] = 0
+            assert not rest.any(), (name, p)
+    assert md.picture_rect("crop", md.TRANSFORMS["crop"].draw(rng)) is None
+
+
 def test_encoded_bytes_repeat(tmp_path):
     """Identical frames encode to identical files, whatever the arrays' memory alignment (through
     swscale's RGB -> YUV they did not: the first call and misaligned arrays gave other bytes) and
