@@ -21,14 +21,15 @@ SIZE = (320, 240)
 TOL = 0.05  # of the frame: 5 cells of the 96 x 96 grid edges are found on; SSCD shrugs off such a crop offset
 
 
-def _paste(box, inner_seed: int, background, mirrored: bool = False):
-    """content: `background(t)` with Scenes(inner_seed) resized into box (shares of the frame),
-    mirrored left-right if asked."""
+def _paste(box, inner, background, mirrored: bool = False):
+    """content: `background(t)` with `inner` (a Scenes seed, or content of its own) resized into
+    box (shares of the frame), mirrored left-right if asked."""
     from PIL import Image
 
     w, h = SIZE
     x0, y0, x1, y1 = (int(round(v * s)) for v, s in zip(box, (w, h, w, h)))
-    inner = Scenes(inner_seed, SIZE, scene_seconds=3.0)  # the whole picture, shrunk into the box
+    if isinstance(inner, int):
+        inner = Scenes(inner, SIZE, scene_seconds=3.0)  # the whole picture, shrunk into the box
 
     def fn(t):
         frame = background(t).copy()
@@ -60,6 +61,46 @@ def test_letterboxed_picture_is_found(tmp_path):
     found = _boxes(tmp_path, _paste(box, 3, black))
     assert np.isfinite(found[:, 0]).all(), found
     assert np.abs(np.median(found, axis=0) - box).max() < TOL
+
+
+def _with_line(content, x: float):
+    """content with a still black vertical line at share x of the width, top to bottom: the
+    kind of long straight edge a panned photograph keeps in place for seconds."""
+    def fn(t):
+        frame = content(t).copy()
+        c = int(round(x * SIZE[0]))
+        frame[:, c - 1:c + 2] = 0
+        return frame
+
+    return fn
+
+
+def test_padded_picture_is_found_past_its_own_straight_lines(tmp_path):
+    """A picture in a border of one colour, with a long still line of its own: the padding
+    bars frame it (the edge search alone boxed the part of it beside the line)."""
+    pad = lambda t: np.full((SIZE[1], SIZE[0], 3), (70, 40, 110), np.uint8)  # noqa: E731
+    box = (0.15, 0.10, 0.90, 0.85)
+    picture = _with_line(Scenes(4, SIZE, scene_seconds=3.0), 0.4)
+    found = _boxes(tmp_path, _paste(box, picture, pad))
+    assert np.isfinite(found[:, 0]).all(), found
+    assert np.abs(np.median(found, axis=0) - box).max() < TOL, (np.median(found, axis=0), box)
+
+
+def test_a_still_backdrop_of_many_tones_is_not_padding(tmp_path):
+    """Moving content beside a still, smooth backdrop (a grey ramp over the left third): flat
+    and still like padding, but not of one tone, so no padding box; the edge search finds no
+    picture border there either."""
+    scene = Scenes(5, SIZE, scene_seconds=3.0)
+    edge = SIZE[0] // 3
+    ramp = np.repeat(np.linspace(20, 230, edge, dtype=np.float32)[None, :, None], 3, axis=2).astype(np.uint8)
+
+    def content(t):
+        frame = scene(t).copy()
+        frame[:, :edge] = ramp
+        return frame
+
+    found = _boxes(tmp_path, content)
+    assert not np.isfinite(found[:, 0]).any(), found
 
 
 def test_inset_view_embeds_the_inset(tmp_path):

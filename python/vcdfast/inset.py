@@ -10,6 +10,10 @@ edge are candidate sides (the frame's own borders always are), and the rectangle
 interior sides (two at least) are most completely covered wins, if they are covered well
 enough and the picture changes on both sides of each (the edges of a static region, a
 screencast's windows or a still backdrop, persist too, but with stillness beside them).
+Padding is tested first: bars of flat, still cells of one tone running in from the frame's
+edges (letterbox, pillarbox, border) frame the picture whatever its own edges do; a padded
+picture whose content has long straight lines of its own (a pan over a photograph) made the
+edge search box a part of it.
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ class InsetSpec:
     side's length an edge must cover; area: the rectangle's share of the frame; min_seam:
     share of a centre line the seam of a split screen must cover (at 0.3, 51% of the tuning
     split's query frames have none, and leaving out their halves lost nothing there;
-    BENCHMARKS.md)."""
+    BENCHMARKS.md); bar_share: share of a line's cells that must be flat (no edge to their
+    neighbours) and still for it to be a padding bar, and of the bars' cells that must lie
+    within bar_tone grey levels of their median (padding is one colour; a dark, still corner
+    of a backdrop is not)."""
 
     size: int = 96
     window: int = 2
@@ -42,6 +49,8 @@ class InsetSpec:
     area: tuple[float, float] = (0.12, 0.8)
     min_change: float = 4.0
     min_seam: float = 0.3
+    bar_share: float = 0.75
+    bar_tone: float = 8.0
 
 
 DEFAULT_INSET = InsetSpec()
@@ -154,6 +163,12 @@ def detect_insets(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targets: 
     g, hy, vx = edges if edges is not None else edge_maps(frames, spec)
     change = np.abs(np.diff(g, axis=0)) if n > 1 else np.zeros((1, s, s), np.float32)
     for row, t in enumerate(targets):
+        lo, hi = max(0, t - spec.window), min(len(change), t + spec.window)
+        moving = change[lo:hi].mean(axis=0) if hi > lo else np.zeros((s, s), np.float32)
+        padded = _padding_box(g[t], moving, spec)
+        if padded is not None:
+            out[row] = np.array(padded, np.float32) / s
+            continue
         # horizontal lines: index y in 0..s (0 and s are the borders); covered fraction per x
         h_on = np.zeros((s + 1, s), np.float32)
         h_on[1:s] = hy[t]
@@ -178,8 +193,6 @@ def detect_insets(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targets: 
         area = (y1 - y0) * (x1 - x0) / (s * s)
         ok = (interior.sum(axis=0) >= 2) & (area >= spec.area[0]) & (area <= spec.area[1]) & (score >= spec.min_run)
         best = None
-        lo, hi = max(0, t - spec.window), min(len(change), t + spec.window)
-        moving = change[lo:hi].mean(axis=0) if hi > lo else np.zeros((s, s), np.float32)
         for k in np.flatnonzero(ok.ravel())[np.argsort(-score.ravel()[ok.ravel()], kind="stable")]:
             a, b = np.unravel_index(k, score.shape)
             box = (int(cols[ci[b]]), int(rows[ri[a]]), int(cols[cj[b]]), int(rows[rj[a]]))
@@ -189,6 +202,35 @@ def detect_insets(frames: np.ndarray, spec: InsetSpec = DEFAULT_INSET, targets: 
         if best is not None:
             out[row] = np.array(best, np.float32) / s
     return out
+
+
+def _padding_box(grey: np.ndarray, moving: np.ndarray, spec: InsetSpec) -> tuple[int, int, int, int] | None:
+    """The picture inside padding bars, (x0, y0, x1, y1) in cells of the (s, s) grey map, or
+    None: bars are lines of flat, still cells (spec.bar_share of each) running in from the
+    frame's edges, two cells deep at least on some side, all of one tone, around a picture
+    that is not itself flat and still, of an area in spec.area."""
+    s = grey.shape[0]
+    flat = (np.abs(np.diff(grey, axis=0, append=grey[-1:])) < spec.edge) & \
+           (np.abs(np.diff(grey, axis=1, append=grey[:, -1:])) < spec.edge)
+    bar = flat & (moving < spec.edge)
+
+    def depth(share: np.ndarray) -> int:  # bar lines from the edge inward
+        lines = share >= spec.bar_share
+        return len(lines) if lines.all() else int(np.argmin(lines))
+
+    rows, cols = bar.mean(axis=1), bar.mean(axis=0)
+    top, bottom, left, right = depth(rows), depth(rows[::-1]), depth(cols), depth(cols[::-1])
+    x0, y0, x1, y1 = left, top, s - right, s - bottom
+    if max(top, bottom, left, right) < 2 or x1 <= x0 or y1 <= y0:
+        return None
+    if not spec.area[0] <= (x1 - x0) * (y1 - y0) / (s * s) <= spec.area[1] or bar[y0:y1, x0:x1].all():
+        return None
+    ring = np.ones((s, s), bool)
+    ring[y0:y1, x0:x1] = False
+    tone = grey[ring]
+    if np.mean(np.abs(tone - np.median(tone)) < spec.bar_tone) < spec.bar_share:
+        return None
+    return x0, y0, x1, y1
 
 
 def _changes_across(moving: np.ndarray, grey: np.ndarray, box: tuple[int, int, int, int], min_change: float,
