@@ -81,16 +81,16 @@ def split_rows(split: Path) -> list[dict]:
             continue
         edit, params = edits[0]["name"], edits[0]["params"]
         qid, rid = seg["query_id"], seg["ref_id"]
-        if qid not in queries:
-            path = paths[qid]
-            emb = query_embedder.embed_video(path)
-            frames = np.stack([f for f, _ in iter_frames(path, size=query_embedder.decode_size)])
+        if qid not in queries:  # one decode: embed_frames treats the samples as one clip, as embed_video does
+            decoded = list(iter_frames(paths[qid], size=query_embedder.decode_size))
+            frames, stamps = np.stack([f for f, _ in decoded]), np.array([t for _, t in decoded])
             edges = edge_maps(frames)
-            queries[qid] = (emb, frames, detect_insets(frames, edges=edges), detect_splits(frames, edges=edges))
+            queries[qid] = (query_embedder.embed_frames(frames), stamps, frames, detect_insets(frames, edges=edges),
+                            detect_splits(frames, edges=edges))
         if rid not in refs:
             refs[rid] = Embedder(DEFAULT_MODEL).embed_video(paths[rid])
-        emb, frames, insets, splits = queries[qid]
-        inside = np.flatnonzero((emb.timestamps >= seg["query_start"]) & (emb.timestamps <= seg["query_end"]))
+        vectors, stamps, frames, insets, splits = queries[qid]
+        inside = np.flatnonzero((stamps >= seg["query_start"]) & (stamps <= seg["query_end"]))
         if not len(inside):
             continue
         box = true_box(edit, params)
@@ -103,8 +103,8 @@ def split_rows(split: Path) -> list[dict]:
         y0, y1, x0, x1 = round(box[1] * fh), round(box[3] * fh), round(box[0] * fw), round(box[2] * fw)
         truth = whole.embed_frames(np.stack([make_dataset._resize(np.ascontiguousarray(f[y0:y1, x0:x1]),
                                                                   *whole.decode_size) for f in frames[inside]]))
-        times = emb.timestamps[inside]
-        by_views = copy_similarity(emb.vectors[inside], times, seg, refs[rid])
+        times = stamps[inside]
+        by_views = copy_similarity(vectors[inside], times, seg, refs[rid])
         by_truth = copy_similarity(truth, times, seg, refs[rid])
         rows.append({"split": split.name, "edit": edit, "query": qid, "ref": rid, "samples": len(inside),
                      "found": float(found.mean()), "views": float(np.nanmedian(by_views)),
