@@ -42,7 +42,7 @@ def build_info() -> dict:
 def chain(sims: typing.Any, /, **kwargs) -> tuple:
     """
     Iterative heaviest-chain alignment (vcdfast's; each query frame in at most one box) of a (P, Q) float32 similarity map -> (boxes int64 (N, 4), scores float32 (N,)).
-    Keywords (defaults): min_sim=0.1, max_step=2, min_frames=2, max_chains=32, stall_cost=0.2, trim_sim=None, trim_gap=3.
+    Keywords (defaults): min_sim=0.15, max_step=2, min_frames=2, max_chains=32, stall_cost=0.2, trim_sim=None, trim_gap=3.
     Boxes are trimmed (and rescored) when trim_sim is set; see cpp/align/README.md.
     """
 def chamfer_asymmetric(q: typing.Any, r: typing.Any, /, *, num_threads: typing.SupportsInt | typing.SupportsIndex = 1, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:

@@ -53,7 +53,7 @@ inline constexpr ParamSpec kAlignParams[] = {
     {"dtw", "discontinue", ParamKind::integer, 3, 0, false, "longer flat runs cut the path"},
     {"dtw", "min_sim", ParamKind::real, 0.2, kNoBound, false, "a piece needs a mean similarity above it"},
     {"dtw", "min_length", ParamKind::integer, 5, 0, false, "a piece must span more frames than this"},
-    {"chain", "min_sim", ParamKind::real, 0.1, 0, true, "cells below it belong to no chain"},
+    {"chain", "min_sim", ParamKind::real, 0.15, 0, true, "cells below it belong to no chain"},
     {"chain", "max_step", ParamKind::integer, 2, 1, false,
      "a chain's next cell lies 1 to max_step rows down and 0 to max_step columns right"},
     {"chain", "min_frames", ParamKind::integer, 2, 1, false, "a box must cover at least this many frames, both axes"},
