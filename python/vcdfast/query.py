@@ -134,8 +134,7 @@ class QueryOptions:
     frame in at most one box per reference, a stall cost on chains that stand still in the
     reference; cells from 0.15), well above TN with trimming; a chain's mean similarity of at
     least 0.2 reported (no copy-free query of that split flagged; 3 in 60 at 0.15, the rule's
-    margin),
-    its score scaled down below 12 s of query for ranking.
+    margin), its score scaled down below 12 s of query for ranking.
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
