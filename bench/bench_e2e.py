@@ -78,10 +78,13 @@ def machine() -> dict:
             "python": platform.python_version(), "load": round(os.getloadavg()[0], 1)}
 
 
-def per_segment_recall(pred, log: list[dict]) -> tuple[dict, dict]:
+def per_segment_recall(pred, log: list[dict], draws: int = BOOTSTRAP_DRAWS,
+                       seed: int = BOOTSTRAP_SEED) -> tuple[dict, dict]:
     """VCSL recall of each copied segment alone against its pair's predictions (the best over
     the reference's showings of its frames), grouped by edit name (and query-level encodings)
-    and by copy length (reference side)."""
+    and by copy length (reference side); each group's mean with a 95% percentile interval over
+    `draws` resamplings of its segments with replacement (a handful of segments per edit on a
+    split: the interval says how little one figure settles)."""
     from vcdfast.metrics import vcsl_pair_precision_recall
 
     boxes = defaultdict(list)
@@ -99,8 +102,17 @@ def per_segment_recall(pred, log: list[dict]) -> tuple[dict, dict]:
         length = e["ref_end"] - e["ref_start"]
         by_len[next(label for lo, hi, label in LENGTH_BUCKETS if lo <= length < hi)].append(recall)
 
+    rng = np.random.default_rng(seed)
+
     def summary(d: dict, order: list[str]) -> dict:
-        return {k: {"recall": float(np.mean(d[k])), "n": len(d[k])} for k in order if k in d}
+        out = {}
+        for k in order:
+            if k in d:
+                x = np.array(d[k])
+                means = x[rng.integers(0, len(x), (draws, len(x)))].mean(axis=1)
+                out[k] = {"recall": float(x.mean()), "n": len(x),
+                          "ci95": [round(float(v), 4) for v in np.percentile(means, [2.5, 97.5])]}
+        return out
 
     return summary(by_t, sorted(by_t)), summary(by_len, [label for _, _, label in LENGTH_BUCKETS])
 
@@ -408,17 +420,23 @@ def markdown(results: list[dict], infos: list[dict], env: dict, command: str) ->
             lines.append(f"| {r['split']} | {r['config']} | {kind} | {v['pairs']} | {f(v['vcsl_precision'])} | "
                          f"{f(v['vcsl_recall'])} | {f(v['vcsl_f1'])} |")
     for key, title in (("recall_by_transform", "edit"), ("recall_by_length", "copy length")):
-        lines += ["", f"VCSL recall per {title} (n = segments carrying it):", "",
-                  "| " + title + " | " + " | ".join(f"{r['split']} {r['config']} (n)" for r in shown) + " |",
+        lines += ["", f"VCSL recall per {title} (n = segments carrying it; 95% interval from {BOOTSTRAP_DRAWS} "
+                  "resamplings of those segments, `per_segment_recall`):", "",
+                  "| " + title + " | " + " | ".join(f"{r['split']} {r['config']} (n; interval)" for r in shown) + " |",
                   "|---|" + "---|" * len(shown)]
         names = sorted({n for r in shown for n in r[key]}, key=lambda n: (key == "recall_by_length", n))
         if key == "recall_by_length":
             names = [label for _, _, label in LENGTH_BUCKETS if label in names]
         for n in names:
             lines.append(f"| {n} | " + " | ".join(
-                f"{f(r[key][n]['recall'])} ({r[key][n]['n']})" if n in r[key] else "–" for r in shown) + " |")
+                _recall_cell(r[key][n]) if n in r[key] else "–" for r in shown) + " |")
     lines.append(MD_END)
     return "\n".join(lines) + "\n"
+
+
+def _recall_cell(v: dict) -> str:
+    lo, hi = v["ci95"]
+    return f"{v['recall']:.3f} ({v['n']}; {lo:.2f}–{hi:.2f})"
 
 
 def write_section(md: Path, section: str, begin: str = MD_BEGIN, end: str = MD_END) -> None:

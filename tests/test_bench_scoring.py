@@ -74,6 +74,25 @@ def test_intervals_resample_the_splits_queries(judge):
     assert judge.intervals(answer, draws=200) == alarm  # seeded
 
 
+def test_recall_per_edit_carries_an_interval_over_its_segments():
+    # four hflip segments of Q's, two found whole and two missed: recall 0.5 with an interval
+    # that a draw of only found or only missed segments stretches towards 1 and 0; the one
+    # grey segment (found) stays at 1 whatever is drawn
+    log = [{**LOG, "query_start": 10.0 * k, "query_end": 10.0 * k + 4, "ref_start": 10.0 * k,
+            "ref_end": 10.0 * k + 4, "repeats": []} for k in range(4)]
+    log.append({**log[0], "transforms": [{"name": "grayscale", "params": {}}]})
+    found = [box(0, 4, 0, 4), box(10, 14, 10, 14)]
+    by_edit, by_length = bench_e2e.per_segment_recall(found, log, draws=400)
+    hflip = by_edit["hflip"]
+    assert hflip["n"] == 4 and hflip["recall"] == pytest.approx(0.5)
+    lo, hi = hflip["ci95"]
+    assert 0.0 <= lo < 0.5 < hi <= 1.0 and hi - lo > 0.4
+    assert by_edit["grayscale"] == {"recall": 1.0, "n": 1, "ci95": [1.0, 1.0]}
+    assert by_length["< 5 s"]["n"] == 5
+    assert bench_e2e.per_segment_recall(found, log, draws=400) == (by_edit, by_length)  # seeded
+    assert bench_e2e._recall_cell(hflip) == f"0.500 (4; {lo:.2f}–{hi:.2f})"
+
+
 def test_axes_say_which_side_of_a_found_pair_is_off(judge):
     # the query side exact, the reference side 4 s longer (2 s either side); N's false
     # alarm is no found pair and stays out
