@@ -371,3 +371,34 @@ def trim_ref(sim, boxes, trim_sim, trim_gap):
             out_boxes.append([qs + q0, rs + r0, qs + q1, rs + r1])
             out_scores.append(score)
     return np.array(out_boxes, np.int64).reshape(-1, 4), np.array(out_scores, np.float32)
+
+
+def best_line_ref(block, first, last, speed_prior, slopes, offset_step=0.25, near_best=0.01):
+    """vcdfast.lines.best_line cell by cell: every line x(i) = centre + slope * (i - (n - 1) / 2),
+    centres first - 1 .. last + 1; tolerant score (the better sample around the line) and exact
+    (interpolated), off-map cells 0, minus speed_prior per octave; the best exact score among
+    lines within near_best of the best tolerant one, first slope then centre on ties."""
+    block = np.asarray(block, np.float64)
+    n, cols = block.shape
+    centres = [first - 1.0 + k * offset_step for k in range(int(round((last - first + 2.0) / offset_step)) + 1)]
+    lines = []
+    for slope in slopes:
+        for c in centres:
+            tol = ex = 0.0
+            for i in range(n):
+                x = c + slope * (i - (n - 1) / 2)
+                if not 0 <= x <= cols - 1:
+                    continue
+                j = min(int(np.floor(x)), max(cols - 2, 0))
+                a, b = block[i, j], block[i, min(j + 1, cols - 1)]
+                tol += max(a, b)
+                ex += a + (x - j) * (b - a)
+            prior = speed_prior * abs(np.log2(slope))
+            lines.append((np.round(tol / n - prior, 9), np.round(ex / n - prior, 9), c, slope))
+    top = max(t for t, _, _, _ in lines)
+    best = None
+    for t, e, c, slope in lines:
+        if t >= top - near_best and (best is None or e > best[0]):
+            best = (e, c, slope)
+    _, c, slope = best
+    return c - slope * (n - 1) / 2, slope

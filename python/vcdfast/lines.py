@@ -1,0 +1,128 @@
+"""A box's reference line: where a chain's box runs on the reference, between samples.
+
+A chain steps from sample to sample, and where neighbouring reference samples score alike
+(a slow pan, a still held for seconds) its path drifts: a step of two samples costs nothing
+and a stall costs weight, so a box at 1x runs a sample or more past the copy on the
+reference side, and under slow motion the chain keeps near slope 1. On the tuning split of
+bench/make_dataset.py the reference axis was the found pairs' largest loss (precision 0.86
+against 0.96 on the query axis).
+
+Each box's reference span is refit to the straight line through its query rows that fits the
+map best: slopes 0.5-2 (the speeds a chain follows) a sixth of an octave apart, positions in
+quarter samples, each line scored by its mean similarity over the box's rows minus
+`speed_prior` per octave away from 1x (a copy is far more often at its own speed, and over a
+flat pan many slopes fit). Two scores, because a reference shot's cut falls between samples:
+
+- tolerant: a row's cell is the better of the two samples around the line (a copy's moment
+  between samples may sit in either sample's shot), so a blocky map of stills allows its
+  true slope;
+- exact: linear interpolation between them, which places the line among the near-best
+  (within NEAR_BEST of the best tolerant score).
+
+The box keeps its query ends; its reference ends move onto the line, between samples, and
+vcdfast.refine bisects the ends along it. Chosen on the tuning split with bench/sweep_query.py
+(BENCHMARKS.md): speed prior 0.05 per octave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from vcdfast.query import Match
+
+__all__ = ["MAX_ROWS", "MIN_ROWS", "NEAR_BEST", "SLOPES", "best_line", "fit_reference_lines"]
+
+SLOPES = 2.0 ** np.linspace(-1.0, 1.0, 13)  # reference samples per query sample
+OFFSET_STEP = 0.25  # samples
+NEAR_BEST = 0.01  # of the tolerant score
+# fewer rows than this do not tell a slope; past MAX_ROWS a sample at an end is a small share
+# of the box, and the line search's memory grows with rows squared
+MIN_ROWS = 4
+MAX_ROWS = 120
+
+
+def best_line(block: np.ndarray, first: float, last: float, speed_prior: float) -> tuple[float, float]:
+    """The best line through every row of `block` (n, C), a map's rows of one box and columns
+    from its column 0: lines x(i) = centre + slope * (i - (n - 1) / 2) with centres from
+    `first` - 1 to `last` + 1 in OFFSET_STEP and SLOPES, cells off the map counting 0 ->
+    (x(0), slope) in the block's columns. Ties go to the smaller slope, then centre."""
+    block = np.asarray(block, np.float64)
+    n, cols = block.shape
+    rows = np.arange(n)
+    centres = np.arange(first - 1.0, last + 1.0 + 1e-9, OFFSET_STEP)
+    tolerant = np.empty((len(SLOPES), len(centres)))
+    exact = np.empty_like(tolerant)
+    for k, slope in enumerate(SLOPES):
+        x = centres[:, None] + slope * (rows - (n - 1) / 2)[None, :]
+        inside = (x >= 0) & (x <= cols - 1)
+        j = np.clip(np.floor(x).astype(np.int64), 0, max(cols - 2, 0))
+        right = np.minimum(j + 1, cols - 1)
+        f = np.clip(x - j, 0.0, 1.0)
+        a, b = block[rows, j], block[rows, right]
+        prior = speed_prior * abs(np.log2(slope))
+        tolerant[k] = np.where(inside, np.maximum(a, b), 0.0).mean(axis=1) - prior
+        exact[k] = np.where(inside, a + f * (b - a), 0.0).mean(axis=1) - prior
+    # rounded so that lines tied in exact arithmetic tie whatever the summation order
+    tolerant, exact = np.round(tolerant, 9), np.round(exact, 9)
+    score = np.where(tolerant >= tolerant.max() - NEAR_BEST, exact, -np.inf)
+    k, c = np.unravel_index(int(np.argmax(score)), score.shape)
+    slope = float(SLOPES[k])
+    return float(centres[c] - slope * (n - 1) / 2), slope
+
+
+def fit_reference_lines(matches: Sequence[Match], query: np.ndarray, query_times: np.ndarray,
+                        bias: np.ndarray | None, refs: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
+                        speed_prior: float) -> list[Match]:
+    """The matches with each box's reference ends on its best line (best_line), for boxes of
+    MIN_ROWS to MAX_ROWS query samples; the others as given. query (Tq, V, D) with its sample
+    times (Tq,) and bias (Tq, V) or None; refs: per reference id, (descriptors (Tr, W, D), sample times (Tr,),
+    where its last sample's interval ends). A match needs its frame box (Match.frames); the
+    similarity is vcdfast.similarity.query_view_max's, as the alignment's map."""
+    from vcdfast.similarity import query_view_max
+
+    if not 0 <= speed_prior < float("inf"):
+        raise ValueError(f"speed_prior must be finite and >= 0, got {speed_prior}")
+    query_times = np.asarray(query_times, np.float64)
+    out = []
+    for m in matches:
+        if m.frames is None:
+            raise ValueError(f"match {m.query_id!r} -> {m.ref_id!r} has no frame box to fit")
+        qs, rs, qe, re_ = m.frames
+        n = qe - qs + 1
+        if not MIN_ROWS <= n <= MAX_ROWS:
+            out.append(m)
+            continue
+        vectors, times, last_end = refs[m.ref_id]
+        # every column a line may reach: centres within a sample of the box, slope at most 2
+        lo = max(0, int(np.floor(rs - 1 - SLOPES[-1] * n / 2)))
+        hi = min(len(times), int(np.ceil(re_ + 2 + SLOPES[-1] * n / 2)))
+        block = query_view_max(np.ascontiguousarray(query[qs:qe + 1], np.float32),
+                               np.ascontiguousarray(vectors[lo:hi], np.float32),
+                               bias=None if bias is None else np.ascontiguousarray(bias[qs:qe + 1], np.float32))
+        start, slope = best_line(block, rs - lo, re_ - lo, speed_prior)
+        out.append(_on_line(m, lo + start, lo + start + slope * (n - 1), query_times, times, last_end))
+    return out
+
+
+def _on_line(m: Match, x_first: float, x_last: float, query_times: np.ndarray, times: np.ndarray,
+             last_end: float) -> Match:
+    """m with its reference ends on the line through reference sample positions x_first (at
+    its first query sample) and x_last (at its last), in seconds, within [0, last_end]."""
+    qs, _, qe, _ = m.frames
+    first, last = _time_at(x_first, times), _time_at(x_last, times)
+    per_second = (last - first) / (query_times[qe] - query_times[qs])
+    start = first + per_second * (m.query_start - query_times[qs])
+    end = last + per_second * (m.query_end - query_times[qe])
+    return replace(m, ref_start=float(min(max(start, 0.0), last_end)), ref_end=float(min(max(end, 0.0), last_end)))
+
+
+def _time_at(x: float, times: np.ndarray) -> float:
+    """The time at fractional sample position x, linear between samples and beyond the ends."""
+    t = np.asarray(times, np.float64)
+    if len(t) == 1:
+        return float(t[0] + x)
+    j = int(np.clip(np.floor(x), 0, len(t) - 2))
+    return float(t[j] + (x - j) * (t[j + 1] - t[j]))
