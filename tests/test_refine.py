@@ -87,16 +87,26 @@ def test_zero_steps_returns_the_matches_as_they_are():
     assert case.probed == []
 
 
-def test_the_reference_ends_follow_the_box_slope():
+def test_the_reference_ends_follow_the_line_the_box_draws():
     case = Planted(5.7, 25.2, 10.0, speed=1.5)
+    box = case.match()
+    slope = (box.ref_end - box.ref_start) / (box.query_end - box.query_start)
     (m,) = case.refine(3)
     assert abs(m.query_start - 5.7) <= 0.5 / 8 + 1e-9 and abs(m.query_end - 25.2) <= 0.5 / 8 + 1e-9, m
-    qs, rs, qe, re_ = m.frames
-    slope = (re_ - rs) / (qe - qs)
     assert (m.ref_end - m.ref_start) == pytest.approx(slope * (m.query_end - m.query_start))
     # the box's reference samples are rounded, so its ends are off by at most that rounding
     assert abs(m.ref_start - 10.0) <= 0.5 * slope + 0.5 / 8 * slope + 1e-9, m
     assert abs(m.ref_end - (10.0 + 1.5 * (25.2 - 5.7))) <= 0.5 * slope + 0.5 / 8 * slope + 1e-9, m
+
+
+def test_a_box_line_between_samples_moves_its_reference_ends_with_it():
+    """A box whose reference ends were refit between samples (vcdfast.lines) is bisected along
+    that line, not along its samples' diagonal."""
+    case = Planted(5.7, 25.2, 10.0, speed=1.0)
+    box = dataclasses.replace(case.match(), ref_start=10.0 - 0.3, ref_end=10.0 - 0.3 + 20.0 * 0.8)
+    (m,) = case.refine(3, matches=[box])
+    assert (m.ref_end - m.ref_start) == pytest.approx(0.8 * (m.query_end - m.query_start))
+    assert m.ref_start == pytest.approx(box.ref_start + 0.8 * (m.query_start - box.query_start))
 
 
 def test_ends_at_the_first_and_last_sample_stay():

@@ -30,17 +30,15 @@ from dataclasses import replace
 
 import numpy as np
 
+from vcdfast.lines import MIN_ROWS
 from vcdfast.query import Match
 
-__all__ = ["MIN_SLOPE_FRAMES", "Probe", "refine_ends"]
+__all__ = ["Probe", "refine_ends"]
 
 # (N,) times, (N,) view indices -> (descriptors (N, V, D) of the query frames on screen then,
 # that view's row filled, and (N,) found); see vcdfast.embed.Embedder.embed_at
 Probe = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-# A box's slope (reference seconds per query second) is measured over at least this many
-# query steps; shorter boxes are taken at speed 1, their frames too few to tell a speed change
-MIN_SLOPE_FRAMES = 4
 SLOPE_RANGE = (0.5, 2.0)  # the speeds a chain follows (its max_step of 2 either way)
 
 
@@ -58,7 +56,7 @@ def refine_ends(matches: Sequence[Match], query: np.ndarray, query_times: np.nda
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
     query_times = np.asarray(query_times, np.float64)
-    ends = [_End.of(m, side, query_times, refs[m.ref_id][1]) for m in matches for side in (0, 1)]
+    ends = [_End.of(m, side, query_times) for m in matches for side in (0, 1)]
     live = [e for e in ends if e is not None] if steps else []
     if live:
         inside = np.array([e.inside_frame for e in live])
@@ -115,18 +113,24 @@ class _End:
         self.moved = self.lost = False
 
     @classmethod
-    def of(cls, m: Match, side: int, qt: np.ndarray, rt: np.ndarray) -> _End | None:
+    def of(cls, m: Match, side: int, qt: np.ndarray) -> _End | None:
         """side 0: the start, 1: the end of m; None where no sample lies beyond it."""
         if m.frames is None:
             raise ValueError(f"match {m.query_id!r} -> {m.ref_id!r} has no frame box to refine")
-        qs, rs, qe, re_ = m.frames
-        q, r, beyond = (qs, rs, qs - 1) if side == 0 else (qe, re_, qe + 1)
+        qs, _, qe, _ = m.frames
+        q, beyond = (qs, qs - 1) if side == 0 else (qe, qe + 1)
         if not 0 <= beyond < len(qt):
             return None
+        # the box's line as its seconds draw it (vcdfast.lines fits it); a box too short to
+        # tell a speed change is taken at speed 1 from its end
         slope = 1.0
-        if qe - qs >= MIN_SLOPE_FRAMES:
-            slope = float(np.clip((rt[re_] - rt[rs]) / (qt[qe] - qt[qs]), *SLOPE_RANGE))
-        return cls(m, side, (q, beyond), (float(qt[q]), float(qt[beyond])), float(rt[r]), slope)
+        if qe - qs + 1 >= MIN_ROWS and m.query_end > m.query_start:
+            slope = float(np.clip((m.ref_end - m.ref_start) / (m.query_end - m.query_start), *SLOPE_RANGE))
+        if side == 0:
+            anchor = m.ref_start + slope * (qt[q] - m.query_start)
+        else:
+            anchor = m.ref_end - slope * (m.query_end - qt[q])
+        return cls(m, side, (q, beyond), (float(qt[q]), float(qt[beyond])), float(anchor), slope)
 
     def probe_time(self) -> float:
         return (self.inside + self.outside) / 2
