@@ -134,7 +134,8 @@ class QueryOptions:
     frame in at most one box per reference, a stall cost on chains that stand still in the
     reference; cells from 0.15), well above TN with trimming; a chain's mean similarity of at
     least 0.2 reported (no copy-free query of that split flagged; 3 in 60 at 0.15, the rule's
-    margin), its score scaled down below 12 s of query for ranking.
+    margin), its score scaled down below 12 s of query for ranking; each box's reference span
+    refit to its best straight line, then its ends bisected between samples.
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
@@ -155,6 +156,9 @@ class QueryOptions:
       length over this, after min_score (vcdfast.query.scored_matches); None: a match's score
       is its chain's mean similarity, whatever its length.
     min_score: matches whose chain's mean similarity is below it are not reported (None: all).
+    speed_prior: the reported boxes' reference spans are refit to the straight line that fits
+      the map best (vcdfast.lines), with this cost in similarity per octave of speed away from
+      1x; None: a box keeps its chain's reference samples.
     refine_steps: bisections of each reported box end between samples (vcdfast.refine), on
       frames decoded again from the query's file (VideoEmbedding.info.path) when it is
       there; 0: the ends stay halfway between samples. Four reach 1/32 s at 1 fps (about a
@@ -171,6 +175,7 @@ class QueryOptions:
     params: dict = field(default_factory=dict)
     full_score_seconds: float | None = 12.0
     min_score: float | None = 0.2
+    speed_prior: float | None = 0.05
     refine_steps: int = 4
 
     def __post_init__(self):
@@ -184,6 +189,8 @@ class QueryOptions:
             raise ValueError(f"part_margin must be finite and >= 0, got {self.part_margin}")
         if self.full_score_seconds is not None and not 0 < self.full_score_seconds < float("inf"):
             raise ValueError(f"full_score_seconds must be finite and > 0 (or None), got {self.full_score_seconds}")
+        if self.speed_prior is not None and not 0 <= self.speed_prior < float("inf"):
+            raise ValueError(f"speed_prior must be finite and >= 0 (or None), got {self.speed_prior}")
         if isinstance(self.refine_steps, bool) or not isinstance(self.refine_steps, int) or self.refine_steps < 0:
             raise ValueError(f"refine_steps must be an int >= 0, got {self.refine_steps!r}")
         if self.votes not in ("frame", "sum"):
@@ -201,7 +208,7 @@ class QueryOptions:
                 "background": None if self.background is None else asdict(self.background), "votes": self.votes,
                 "method": self.method.value, "params": dict(self.params),
                 "full_score_seconds": self.full_score_seconds, "min_score": self.min_score,
-                "refine_steps": self.refine_steps}
+                "speed_prior": self.speed_prior, "refine_steps": self.refine_steps}
 
     @classmethod
     def from_dict(cls, fields_: dict) -> QueryOptions:
@@ -234,7 +241,7 @@ def _kernel_defaults(method: str) -> dict:
 
 SEED_RECIPE = QueryOptions(views=("full",), frame_neighbours=64, candidates=5, background=None, votes="sum",
                            method=AlignMethod.TN, params=_kernel_defaults("tn"), full_score_seconds=None,
-                           min_score=None, refine_steps=0)
+                           min_score=None, speed_prior=None, refine_steps=0)
 
 
 def method_params(method: AlignMethod, params: dict | None) -> dict:

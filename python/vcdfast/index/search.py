@@ -6,7 +6,9 @@
     load_candidates    videos -> their (T, V, D) matrices and timestamps (LevelDB)
     align_candidates   query, matrices -> boxes and scores per candidate (C++ batch)
     to_matches         boxes -> Matches in seconds
-    refine             the reported matches' ends bisected between samples (vcdfast.refine)
+    reported           the matches options.min_score reports
+    fit_lines          their reference spans refit to straight lines (vcdfast.lines)
+    refine             their ends bisected between samples (vcdfast.refine)
 
 `query` runs them in that order with one vcdfast.query.QueryOptions (the defaults' one
 home); `query_videos` is the video-level search.
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vcdfast.index.catalog import Catalog, VideoMeta
+from vcdfast.lines import fit_reference_lines
 from vcdfast.normalise import query_bias
 from vcdfast.query import (
     Match,
@@ -39,8 +42,8 @@ from vcdfast.store import pool
 # load ~6: the team waits for its second thread), as faiss runs on one (store.embedded).
 ALIGN_THREADS = 1
 
-__all__ = ["ALIGN_THREADS", "VideoMatch", "align_candidates", "candidates", "load_candidates", "query", "query_videos",
-           "refine", "search_frames", "select_candidates", "to_matches"]
+__all__ = ["ALIGN_THREADS", "VideoMatch", "align_candidates", "candidates", "fit_lines", "load_candidates", "query",
+           "query_videos", "refine", "reported", "search_frames", "select_candidates", "to_matches"]
 
 @dataclass(frozen=True)
 class VideoMatch:
@@ -118,14 +121,29 @@ def candidates(first_stage, catalog: Catalog, q: np.ndarray, options: QueryOptio
     return metas, bias
 
 
+def reported(matches: list[Match], options: QueryOptions) -> list[Match]:
+    """The matches whose chain's mean reaches options.min_score (the later stages' input)."""
+    return [m for m in matches if options.min_score is None or m.score >= options.min_score]
+
+
+def _by_id(metas: Sequence[VideoMeta], refs: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict:
+    return {meta.id: (vectors, ts, meta.last_end) for meta, (vectors, ts) in zip(metas, refs)}
+
+
+def fit_lines(matches: list[Match], emb, metas: Sequence[VideoMeta], refs: Sequence[tuple[np.ndarray, np.ndarray]],
+              options: QueryOptions, bias: np.ndarray | None) -> list[Match]:
+    """The matches' reference spans on their boxes' best lines (vcdfast.lines,
+    options.speed_prior), on the map the alignment saw (`bias`: the query's)."""
+    return fit_reference_lines(matches, np.ascontiguousarray(emb.vectors, np.float32), emb.timestamps, bias,
+                               _by_id(metas, refs), options.speed_prior)
+
+
 def refine(matches: list[Match], emb, metas: Sequence[VideoMeta], refs: Sequence[tuple[np.ndarray, np.ndarray]],
            options: QueryOptions, background, probe: Probe) -> list[Match]:
-    """The matches that options.min_score reports, their ends bisected options.refine_steps
-    times with `probe`, the query's descriptors at any times (vcdfast.refine)."""
-    kept = [m for m in matches if options.min_score is None or m.score >= options.min_score]
-    by_id = {meta.id: (vectors, ts, meta.last_end) for meta, (vectors, ts) in zip(metas, refs)}
-    return refine_ends(kept, np.ascontiguousarray(emb.vectors, np.float32), emb.timestamps, by_id, probe,
-                       lambda v: query_bias(background, v, emb.views, options.part_margin),
+    """The matches' ends bisected options.refine_steps times with `probe`, the query's
+    descriptors at any times (vcdfast.refine)."""
+    return refine_ends(matches, np.ascontiguousarray(emb.vectors, np.float32), emb.timestamps, _by_id(metas, refs),
+                       probe, lambda v: query_bias(background, v, emb.views, options.part_margin),
                        options.alignment_params()["min_sim"], options.refine_steps)
 
 
@@ -138,7 +156,9 @@ def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptio
     metas, bias = candidates(first_stage, catalog, q, options, background, emb.views)
     refs = load_candidates(catalog, metas)
     found = align_candidates(q, [m for m, _ in refs], options, bias, num_threads)
-    matches = to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found)
+    matches = reported(to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found), options)
+    if options.speed_prior is not None:
+        matches = fit_lines(matches, emb, metas, refs, options, bias)
     if probe is not None and options.refine_steps:
         matches = refine(matches, emb, metas, refs, options, background, probe)
     return scored_matches(matches, full_score_seconds=options.full_score_seconds, min_score=options.min_score)

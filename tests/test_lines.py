@@ -1,0 +1,130 @@
+"""A box's reference line (vcdfast.lines): the line search against its cell-by-cell
+reference on random maps, what it chooses on maps with a known line (a pan at 1x, slow
+motion, a blocky map of stills), and fit_reference_lines on descriptors with a planted copy."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reference import best_line_ref
+from vcdfast.lines import MAX_ROWS, SLOPES, best_line, fit_reference_lines
+from vcdfast.query import Match, QueryOptions
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 30), st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.02, 0.05, 0.5]),
+       st.booleans())
+def test_best_line_matches_its_reference(n, cols, seed, prior, coarse):
+    rng = np.random.default_rng(seed)
+    block = rng.uniform(-0.5, 1.0, (n, cols))
+    if coarse:  # ties everywhere
+        block = np.round(block, 1)
+    first = int(rng.integers(0, cols))
+    last = int(rng.integers(first, cols))
+    got = best_line(block, first, last, prior)
+    want = best_line_ref(block, first, last, prior, SLOPES)
+    assert got == pytest.approx(want, abs=1e-9)
+
+
+def line_map(n, cols, start, slope, width=0.6):
+    """A map whose cells fall off with their distance from the line start + slope * i."""
+    i, j = np.mgrid[0:n, 0:cols]
+    return np.exp(-((j - (start + slope * i)) / width) ** 2) * 0.8 - 0.1
+
+
+@pytest.mark.parametrize("slope", [2.0 ** (-2 / 3), 1.0, 2.0])
+def test_a_sharp_line_on_the_samples_is_found_with_its_slope_and_start(slope):
+    block = line_map(12, 40, 5.0, slope)
+    start, got = best_line(block, 5, int(5 + slope * 11), 0.05)
+    assert got == pytest.approx(slope)
+    assert start == pytest.approx(5.0, abs=0.25)
+
+
+def test_half_speed_is_read_within_a_grid_step():
+    """The prior costs 0.5x the most, so along a line that fits 0.5x and 0.56x alike it takes
+    the faster; over 12 rows the line's end stays within half a sample of the copy's."""
+    block = line_map(12, 40, 5.0, 0.5, width=2.0)
+    start, got = best_line(block, 5, 10, 0.05)
+    assert abs(np.log2(got / 0.5)) <= 1 / 6 + 1e-9
+    assert abs(start - 5.0) <= 0.5 and abs(start + 11 * got - 10.5) <= 0.5
+
+
+def test_a_flat_pan_is_read_at_its_own_speed():
+    """Neighbouring reference samples score alike along the copy: any slope from 0.5 to 2 fits
+    about as well, and the prior keeps 1x."""
+    block = line_map(10, 30, 8.0, 1.0, width=4.0)
+    start, slope = best_line(block, 7, 19, 0.05)  # a chain that drifted to 1.3x
+    assert slope == 1.0
+    assert start == pytest.approx(8.0, abs=0.25)
+
+
+def test_a_drifted_box_over_stills_keeps_to_the_copied_shots():
+    """A copy at 1x of two stills: the first shot covers reference samples 6-12, the second
+    13-15, and the query shows 6 rows of the first and 4 of the second. The chain's box ran
+    on to sample 17; the line keeps to the copied shots in every row, its ends within the
+    samples a 1x line through them would reach (6-7 and 15-16)."""
+    block = np.full((10, 20), -0.3)
+    block[:6, 6:13] = 0.55
+    block[6:, 13:16] = 0.7
+    start, slope = best_line(block, 6, 17, 0.05)
+    x = start + slope * np.arange(10)
+    near = np.maximum(block[np.arange(10), np.floor(x).astype(int)], block[np.arange(10), np.ceil(x).astype(int)])
+    assert (near > 0).all(), x
+    assert 6.0 <= x[0] <= 7.0 and 15.0 <= x[-1] <= 16.0, x
+
+
+def drifting_refs(seed=0, length=60, d=32):
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(rng.standard_normal((length, d)), axis=0)
+    v = walk / np.linalg.norm(walk, axis=1, keepdims=True)
+    return v.astype(np.float32)
+
+
+def test_fit_reference_lines_moves_a_drifted_box_onto_the_copy():
+    """A query whose samples 10-21 copy reference samples 20-31 at 1x; the box handed in ran
+    to reference sample 36 (a chain that drifted). Its reference ends move onto 19.5-31.5 s."""
+    ref = drifting_refs()
+    rng = np.random.default_rng(1)
+    query = rng.standard_normal((40, 32)).astype(np.float32)
+    query /= np.linalg.norm(query, axis=1, keepdims=True)
+    query[10:22] = ref[20:32]
+    qt, rt = np.arange(40, dtype=np.float64), np.arange(60, dtype=np.float64)
+    box = Match("q", "r", 9.5, 21.5, 19.5, 36.5, 0.8, (10, 20, 21, 36))
+    (m,) = fit_reference_lines([box], query[:, None], qt, None, {"r": (ref[:, None], rt, 59.5)}, 0.05)
+    assert (m.query_start, m.query_end, m.score, m.frames) == (9.5, 21.5, 0.8, (10, 20, 21, 36))
+    assert m.ref_start == pytest.approx(19.5, abs=0.26) and m.ref_end == pytest.approx(31.5, abs=0.26)
+
+
+def test_boxes_outside_the_rows_it_fits_are_kept_as_given():
+    ref = drifting_refs(length=300)
+    query = ref[:200, None].copy()
+    qt, rt = np.arange(200, dtype=np.float64), np.arange(300, dtype=np.float64)
+    short = Match("q", "r", 2.5, 5.5, 2.5, 6.5, 0.5, (3, 3, 5, 6))
+    long = Match("q", "r", -0.5, MAX_ROWS + 0.5, -0.5, MAX_ROWS + 5.5, 0.5, (0, 0, MAX_ROWS, MAX_ROWS + 5))
+    assert fit_reference_lines([short, long], query, qt, None, {"r": (ref[:, None], rt, 299.5)}, 0.05) == [short, long]
+
+
+def test_bad_input_is_refused():
+    m = Match("q", "r", 0.0, 5.0, 0.0, 5.0, 0.5, None)
+    refs = {"r": (np.zeros((6, 1, 4), np.float32), np.arange(6.0), 5.5)}
+    with pytest.raises(ValueError, match="no frame box"):
+        fit_reference_lines([m], np.zeros((6, 1, 4), np.float32), np.arange(6.0), None, refs, 0.05)
+    with pytest.raises(ValueError, match="speed_prior"):
+        fit_reference_lines([], np.zeros((6, 1, 4), np.float32), np.arange(6.0), None, refs, -1.0)
+
+
+@pytest.mark.parametrize("bad", [-0.01, float("inf"), float("nan")])
+def test_options_refuse_a_bad_speed_prior(bad):
+    with pytest.raises(ValueError, match="speed_prior"):
+        QueryOptions(speed_prior=bad)
+
+
+@pytest.mark.parametrize("prior", [None, 0.0, 0.1])
+def test_options_carry_the_speed_prior_through_json(prior):
+    options = QueryOptions(speed_prior=prior)
+    assert QueryOptions.from_dict(json.loads(json.dumps(options.to_dict()))) == options
