@@ -175,11 +175,13 @@ def every_match(emb: dict, found: dict) -> list:
     return out
 
 
-def refined(split: Path, work: Path, row: dict, steps: int) -> tuple[list, float]:
-    """A setting's reported matches with their ends bisected `steps` times (vcdfast.refine),
-    probing the split's query files as the index does a query it decodes; and the CPU
-    seconds that took per second of query video."""
+def refined(split: Path, work: Path, row: dict, steps: int, speed_prior: float | None = None) -> tuple[list, float]:
+    """A setting's reported matches with their reference spans refit to straight lines
+    (vcdfast.lines, `speed_prior`; None: not) and their ends bisected `steps` times
+    (vcdfast.refine), probing the split's query files as the index does a query it decodes;
+    and the CPU seconds that took per second of query video."""
     from vcdfast.embed import Embedder
+    from vcdfast.lines import fit_reference_lines
     from vcdfast.normalise import Background, BackgroundSpec, query_bias
     from vcdfast.query import scored_matches
     from vcdfast.refine import refine_ends
@@ -205,11 +207,12 @@ def refined(split: Path, work: Path, row: dict, steps: int) -> tuple[list, float
         seconds += float(qi[-1, 1])
         mine = [m for m in kept if m.query_id == qid]
         if mine:
-            qt = emb["times"]["queries"][qid]
+            qt, q = emb["times"]["queries"][qid], np.ascontiguousarray(qv[:, cols])
+            bias = lambda v: query_bias(background, v, views, row.get("part_margin") or 0.0)  # noqa: E731
+            if speed_prior is not None:
+                mine = fit_reference_lines(mine, q, qt, bias(q), refs, speed_prior)
             probe = lambda t, v, p=paths[qid], c={}: embedder.embed_at(p, t, 1.0, v, cache=c)  # noqa: E731 (1 fps)
-            out += refine_ends(mine, np.ascontiguousarray(qv[:, cols]), qt, refs, probe,
-                               lambda v: query_bias(background, v, views, row.get("part_margin") or 0.0),
-                               min_sim, steps)
+            out += refine_ends(mine, q, qt, refs, probe, bias, min_sim, steps)
     cpu = (time.process_time() - cpu) / seconds
     return scored_matches(out, full_score_seconds=row["full_score_seconds"], min_score=row["min_score"]), cpu
 
@@ -315,6 +318,7 @@ MAX_NEGATIVES_FLAGGED, MIN_CANDIDATE_RECALL, SCORE_MARGIN = 0.05, 0.97, 0.05
 # bisections of the chosen setting's ends compared with none; at 1 fps the fourth reaches 1/32 s,
 # about a frame of 25-30 fps footage, so further steps have nothing left to find
 REFINE_STEPS = (1, 2, 3, 4)
+SPEED_PRIORS = (0.0, 0.02, 0.05, 0.1)  # vcdfast.lines, after the refinement's steps are chosen
 METRICS = ("vcsl_precision", "vcsl_recall", "vcsl_f1", "vsc_micro_ap", "video_ap", "negatives_flagged",
            "candidate_recall")
 
@@ -479,19 +483,33 @@ def table(rows: list[dict], split: str, veto=None, refine=None) -> str:
         lines += [f"- {r['model']} {describe(r)} ({objective(r):.4f}): {'; '.join(problems)}"
                   for r, problems in firsts.values()]
     if refine is not None and chosen is not None:
-        steps = [{**chosen, "refine_steps": 0, "refine_cpu": 0.0}] + refine(chosen)
+        steps = [{**chosen, "refine_steps": 0, "speed_prior": None, "refine_cpu": 0.0}]
+        steps += refine(chosen, [(None, n) for n in REFINE_STEPS])
         best = max(steps, key=lambda r: (round(objective(r), 4), -r["refine_steps"]))
         lines += ["", "The chosen setting with each reported end bisected between samples (vcdfast.refine, probing "
-                  "the query files; `refine_steps`), the most objective kept, ties to fewer steps:", "",
-                  "| refine_steps | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | copy-free flagged | objective "
-                  "| its query CPU (s per video s) |", "|---|---|---|---|---|---|---|---|---|"]
-        for r in steps:
-            mark = "**" if r is best else ""
-            lines.append(f"| {mark}{r['refine_steps']}{mark} | {f(r['vcsl_precision'])} | {f(r['vcsl_recall'])} | "
-                         f"{f(r['vcsl_f1'])} | {f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | "
-                         f"{f(r['negatives_flagged'])} | {objective(r):.4f} | {r['refine_cpu']:.4f} |")
+                  "the query files; `refine_steps`), the most objective kept, ties to fewer steps:", ""]
+        lines += _post_stage_table(steps, best, "refine_steps")
+        fits = [best] + refine(chosen, [(p, best["refine_steps"]) for p in SPEED_PRIORS])
+        best_fit = max(fits, key=lambda r: (round(objective(r), 4), r["speed_prior"] is None, -(r["speed_prior"] or 0)))
+        lines += ["", "That refinement with each box's reference span first refit to its best straight line "
+                  "(vcdfast.lines; `speed_prior`, the cost per octave of speed away from 1x; none: the chain's "
+                  "box), the most objective kept, ties to none, then the smaller prior:", ""]
+        lines += _post_stage_table(fits, best_fit, "speed_prior")
     lines.append(MD_END)
     return "\n".join(lines) + "\n"
+
+
+def _post_stage_table(rows: list[dict], best: dict, column: str) -> list[str]:
+    f = lambda x: f"{x:.3f}"  # noqa: E731
+    out = [f"| {column} | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | copy-free flagged | objective "
+           "| its query CPU (s per video s) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        mark = "**" if r is best else ""
+        value = "none" if r[column] is None else r[column]
+        out.append(f"| {mark}{value}{mark} | {f(r['vcsl_precision'])} | {f(r['vcsl_recall'])} | {f(r['vcsl_f1'])} | "
+                   f"{f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | {f(r['negatives_flagged'])} | {objective(r):.4f} | "
+                   f"{r['refine_cpu']:.4f} |")
+    return out
 
 
 def main() -> None:
@@ -543,13 +561,13 @@ def run(args) -> list[dict]:
 def print_table(rows: list[dict], split: Path, work: Path, md: Path | None, veto=None) -> None:
     judge = Judge(split)
 
-    def refine(chosen: dict) -> list[dict]:
+    def refine(chosen: dict, runs: list[tuple[float | None, int]]) -> list[dict]:
         emb = embed_split(split, chosen["model"], work)
         cands = {q: [r for r, _ in c] for q, c in first_stages(emb, chosen).items()}
         rows = []
-        for n in REFINE_STEPS:
-            matches, cpu = refined(split, work, chosen, n)
-            rows.append({**chosen, "refine_steps": n, "refine_cpu": cpu, **judge(matches, cands)})
+        for prior, n in runs:
+            matches, cpu = refined(split, work, chosen, n, prior)
+            rows.append({**chosen, "refine_steps": n, "speed_prior": prior, "refine_cpu": cpu, **judge(matches, cands)})
         return rows
 
     section = table(rows, split.name, veto, refine)
