@@ -100,13 +100,23 @@ def test_fit_reference_lines_moves_a_drifted_box_onto_the_copy():
     assert m.ref_start == pytest.approx(19.5, abs=0.26) and m.ref_end == pytest.approx(31.5, abs=0.26)
 
 
-def test_boxes_outside_the_rows_it_fits_are_kept_as_given():
-    ref = drifting_refs(length=300)
-    query = ref[:200, None].copy()
-    qt, rt = np.arange(200, dtype=np.float64), np.arange(300, dtype=np.float64)
+def test_a_box_too_short_to_tell_a_slope_is_kept_as_given():
+    ref = drifting_refs()
+    qt, rt = np.arange(40, dtype=np.float64), np.arange(60, dtype=np.float64)
     short = Match("q", "r", 2.5, 5.5, 2.5, 6.5, 0.5, (3, 3, 5, 6))
-    long = Match("q", "r", -0.5, MAX_ROWS + 0.5, -0.5, MAX_ROWS + 5.5, 0.5, (0, 0, MAX_ROWS, MAX_ROWS + 5))
-    assert fit_reference_lines([short, long], query, qt, None, {"r": (ref[:, None], rt, 299.5)}, 0.05) == [short, long]
+    assert fit_reference_lines([short], ref[:40, None], qt, None, {"r": (ref[:, None], rt, 59.5)}, 0.05) == [short]
+
+
+def test_a_long_box_takes_each_end_from_the_line_at_that_end():
+    """300 query samples copying reference samples 50-349 at 1x, handed in as a box that
+    started 5 samples early and ran 11 late: each end moves onto the copy."""
+    ref = drifting_refs(length=500)
+    n = MAX_ROWS + 180
+    query = ref[50:50 + n, None].copy()
+    qt, rt = np.arange(n, dtype=np.float64), np.arange(500, dtype=np.float64)
+    box = Match("q", "r", -0.5, n - 0.5, 44.5, 49 + n + 11.5, 0.8, (0, 45, n - 1, 49 + n + 11))
+    (m,) = fit_reference_lines([box], query, qt, None, {"r": (ref[:, None], rt, 499.5)}, 0.05)
+    assert m.ref_start == pytest.approx(49.5, abs=0.26) and m.ref_end == pytest.approx(49.5 + n, abs=0.26)
 
 
 def test_bad_input_is_refused():

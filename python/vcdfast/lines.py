@@ -38,8 +38,9 @@ __all__ = ["MAX_ROWS", "MIN_ROWS", "NEAR_BEST", "SLOPES", "best_line", "fit_refe
 SLOPES = 2.0 ** np.linspace(-1.0, 1.0, 13)  # reference samples per query sample
 OFFSET_STEP = 0.25  # samples
 NEAR_BEST = 0.01  # of the tolerant score
-# fewer rows than this do not tell a slope; past MAX_ROWS a sample at an end is a small share
-# of the box, and the line search's memory grows with rows squared
+# fewer rows than this do not tell a slope; a longer box than MAX_ROWS takes each end from the
+# line through the MAX_ROWS rows at that end (the search's memory grows with rows squared, and
+# a long copy may drift or change speed between its ends)
 MIN_ROWS = 4
 MAX_ROWS = 120
 
@@ -76,13 +77,12 @@ def best_line(block: np.ndarray, first: float, last: float, speed_prior: float) 
 def fit_reference_lines(matches: Sequence[Match], query: np.ndarray, query_times: np.ndarray,
                         bias: np.ndarray | None, refs: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
                         speed_prior: float) -> list[Match]:
-    """The matches with each box's reference ends on its best line (best_line), for boxes of
-    MIN_ROWS to MAX_ROWS query samples; the others as given. query (Tq, V, D) with its sample
-    times (Tq,) and bias (Tq, V) or None; refs: per reference id, (descriptors (Tr, W, D), sample times (Tr,),
-    where its last sample's interval ends). A match needs its frame box (Match.frames); the
-    similarity is vcdfast.similarity.query_view_max's, as the alignment's map."""
-    from vcdfast.similarity import query_view_max
-
+    """The matches with each box's reference ends on its best line (best_line); a box of more
+    than MAX_ROWS query samples takes each end from the line through its MAX_ROWS samples at
+    that end, and one of fewer than MIN_ROWS stays as given. query (Tq, V, D) with its sample
+    times (Tq,) and bias (Tq, V) or None; refs: per reference id, (descriptors (Tr, W, D),
+    sample times (Tr,), where its last sample's interval ends). A match needs its frame box
+    (Match.frames); the similarity is vcdfast.similarity.query_view_max's, as the alignment's."""
     if not 0 <= speed_prior < float("inf"):
         raise ValueError(f"speed_prior must be finite and >= 0, got {speed_prior}")
     query_times = np.asarray(query_times, np.float64)
@@ -91,20 +91,37 @@ def fit_reference_lines(matches: Sequence[Match], query: np.ndarray, query_times
         if m.frames is None:
             raise ValueError(f"match {m.query_id!r} -> {m.ref_id!r} has no frame box to fit")
         qs, rs, qe, re_ = m.frames
-        n = qe - qs + 1
-        if not MIN_ROWS <= n <= MAX_ROWS:
+        if qe - qs + 1 < MIN_ROWS:
             out.append(m)
             continue
         vectors, times, last_end = refs[m.ref_id]
-        # every column a line may reach: centres within a sample of the box, slope at most 2
-        lo = max(0, int(np.floor(rs - 1 - SLOPES[-1] * n / 2)))
-        hi = min(len(times), int(np.ceil(re_ + 2 + SLOPES[-1] * n / 2)))
-        block = query_view_max(np.ascontiguousarray(query[qs:qe + 1], np.float32),
-                               np.ascontiguousarray(vectors[lo:hi], np.float32),
-                               bias=None if bias is None else np.ascontiguousarray(bias[qs:qe + 1], np.float32))
-        start, slope = best_line(block, rs - lo, re_ - lo, speed_prior)
-        out.append(_on_line(m, lo + start, lo + start + slope * (n - 1), query_times, times, last_end))
+        n = min(qe - qs + 1, MAX_ROWS)
+        if n == qe - qs + 1:
+            start, slope = _window_line(query, bias, vectors, qs, n, rs, re_, speed_prior)
+            x_first, x_last = start, start + slope * (n - 1)
+        else:
+            reach = 2 * (n - 1)  # reference samples a window's chain may cover (max_step 2)
+            x_first, _ = _window_line(query, bias, vectors, qs, n, rs, min(re_, rs + reach), speed_prior)
+            start, slope = _window_line(query, bias, vectors, qe - n + 1, n, max(rs, re_ - reach), re_, speed_prior)
+            x_last = start + slope * (n - 1)
+        out.append(_on_line(m, x_first, x_last, query_times, times, last_end))
     return out
+
+
+def _window_line(query, bias, vectors, q0: int, n: int, first: int, last: int,
+                 speed_prior: float) -> tuple[float, float]:
+    """best_line over query rows q0 .. q0 + n - 1 with centres around reference samples first ..
+    last -> (the line's reference position at row q0, its slope) in the map's columns."""
+    from vcdfast.similarity import query_view_max
+
+    # every column a line may reach: centres within a sample of first .. last, slope at most 2
+    lo = max(0, int(np.floor(first - 1 - SLOPES[-1] * n / 2)))
+    hi = min(len(vectors), int(np.ceil(last + 2 + SLOPES[-1] * n / 2)))
+    block = query_view_max(np.ascontiguousarray(query[q0:q0 + n], np.float32),
+                           np.ascontiguousarray(vectors[lo:hi], np.float32),
+                           bias=None if bias is None else np.ascontiguousarray(bias[q0:q0 + n], np.float32))
+    start, slope = best_line(block, first - lo, last - lo, speed_prior)
+    return lo + start, slope
 
 
 def _on_line(m: Match, x_first: float, x_last: float, query_times: np.ndarray, times: np.ndarray,
