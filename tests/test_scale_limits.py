@@ -118,7 +118,8 @@ def test_24_hour_video_through_the_index_is_found_by_a_copy_of_its_last_hour(tmp
         first = DAY - 3_000  # in the last hour, far beyond 2**16
         noisy = _unit(vectors[first:first + 600] + 0.05 * rng.standard_normal((600, 1, INDEX_DIM), dtype=np.float32))
         query = VideoEmbedding.from_arrays(noisy, np.arange(600, dtype=np.float64), model=model, duration=600.0)
-        matches = ix.query(query, query_id="clip")
+        matches = ix.query(query, query_id="clip", speed_prior=None)
+        on_lines = ix.query(query, query_id="clip")
     assert matches, "the copy was not found"
     best = matches[0]
     q_start, r_start, q_end, r_end = best.frames
@@ -129,6 +130,12 @@ def test_24_hour_video_through_the_index_is_found_by_a_copy_of_its_last_hour(tmp
     assert best.ref_start == (timestamps[r_start - 1] + timestamps[r_start]) / 2
     assert best.ref_end == (timestamps[r_end] + timestamps[r_end + 1]) / 2
     assert best.query_start == max(0.0, q_start - 0.5)
+    # refit to the copy's line (vcdfast.lines), each end from its own rows: the same query
+    # ends, the reference's where the line puts them, float64, exact
+    fitted = on_lines[0]
+    assert fitted.frames == best.frames and (fitted.query_start, fitted.query_end) == (best.query_start, best.query_end)
+    assert fitted.ref_start == timestamps[r_start] - (q_start - best.query_start)
+    assert fitted.ref_end == timestamps[r_end] + (best.query_end - q_end)
 
 
 def test_a_catalogue_of_a_million_videos_keeps_every_id_distinct(tmp_path):
