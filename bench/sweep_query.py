@@ -19,8 +19,11 @@ measured against an exact scan in bench/bench_index.py).
 
 The chosen setting is then run with its reported ends bisected between samples
 (vcdfast.refine, REFINE_STEPS), probing the query files as the index does, with the CPU
-that takes; the best objective gives QueryOptions.refine_steps (ties to fewer steps). The
-real-footage check runs the index's query, with the refinement QueryOptions has.
+that takes; the best objective gives QueryOptions.refine_steps (ties to fewer steps). At those
+steps, each box's reference span is first refit to its best straight line (vcdfast.lines,
+SPEED_PRIORS); the best objective gives QueryOptions.speed_prior (ties to no fit, then the
+smaller prior). The real-footage check runs the index's query, with the refinement and line
+fit QueryOptions has.
 """
 
 from __future__ import annotations
