@@ -119,6 +119,19 @@ def test_a_long_box_takes_each_end_from_the_line_at_that_end():
     assert m.ref_start == pytest.approx(49.5, abs=0.26) and m.ref_end == pytest.approx(49.5 + n, abs=0.26)
 
 
+def test_a_long_box_whose_end_lines_cross_is_kept_as_given():
+    """The first 120 rows copy reference samples 270-389 and the last 120 copy 110-229: each
+    end's line finds its own footage, and the two cross, so the box keeps the chain's ends."""
+    ref = drifting_refs(length=500)
+    rng = np.random.default_rng(2)
+    query = rng.standard_normal((300, 32)).astype(np.float32)
+    query /= np.linalg.norm(query, axis=1, keepdims=True)
+    query[:MAX_ROWS], query[300 - MAX_ROWS:] = ref[270:270 + MAX_ROWS], ref[110:110 + MAX_ROWS]
+    qt, rt = np.arange(300, dtype=np.float64), np.arange(500, dtype=np.float64)
+    box = Match("q", "r", -0.5, 299.5, 99.5, 400.5, 0.4, (0, 100, 299, 400))
+    assert fit_reference_lines([box], query[:, None], qt, None, {"r": (ref[:, None], rt, 499.5)}, 0.05) == [box]
+
+
 def test_bad_input_is_refused():
     m = Match("q", "r", 0.0, 5.0, 0.0, 5.0, 0.5, None)
     refs = {"r": (np.zeros((6, 1, 4), np.float32), np.arange(6.0), 5.5)}

@@ -106,6 +106,9 @@ def fit_reference_lines(matches: Sequence[Match], query: np.ndarray, query_times
             x_first, _ = _window_line(query, bias, vectors, qs, n, rs, min(re_, rs + reach), speed_prior)
             start, slope = _window_line(query, bias, vectors, qe - n + 1, n, max(rs, re_ - reach), re_, speed_prior)
             x_last = start + slope * (n - 1)
+            if x_last < x_first:  # the ends' lines cross: they found different footage; keep the chain's
+                out.append(m)
+                continue
         out.append(_on_line(m, x_first, x_last, query_times, times, last_end))
     return out
 
