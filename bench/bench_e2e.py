@@ -110,11 +110,15 @@ def per_segment_recall(pred, log: list[dict], draws: int = BOOTSTRAP_DRAWS,
             if k in d:
                 x = np.array(d[k])
                 means = x[rng.integers(0, len(x), (draws, len(x)))].mean(axis=1)
-                out[k] = {"recall": float(x.mean()), "n": len(x),
-                          "ci95": [round(float(v), 4) for v in np.percentile(means, [2.5, 97.5])]}
+                out[k] = {"recall": float(x.mean()), "n": len(x), "ci95": _interval95(means)}
         return out
 
     return summary(by_t, sorted(by_t)), summary(by_len, [label for _, _, label in LENGTH_BUCKETS])
+
+
+def _interval95(draws) -> list[float]:
+    """The 2.5th and 97.5th percentiles of bootstrap draws, rounded for the tables."""
+    return [round(float(x), 4) for x in np.percentile(draws, [2.5, 97.5])]
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
@@ -243,8 +247,7 @@ class Judge:
                 continue
             f1.append(vcsl_segment_metric(p, g)["f1"])
             ap.append(vsc_micro_ap(p, g))
-        return {k: [round(float(x), 4) for x in np.percentile(v, [2.5, 97.5])]
-                for k, v in (("vcsl_f1", f1), ("vsc_micro_ap", ap))}
+        return {"vcsl_f1": _interval95(f1), "vsc_micro_ap": _interval95(ap)}
 
     def _on_rows(self, p) -> bool:
         return any(_overlap(p.query_start, p.query_end, g.query_start, g.query_end)
