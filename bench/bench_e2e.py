@@ -43,6 +43,10 @@ import numpy as np
 LENGTH_BUCKETS = [(0.0, 5.0, "< 5 s"), (5.0, 10.0, "5-10 s"), (10.0, float("inf"), ">= 10 s")]
 # 95% intervals from this many resamplings of a split's queries (fixed seed: a rerun prints the same)
 BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 1000, 0
+# a copied segment's outcome (recall_losses): found at this recall or above, else partial,
+# misplaced or missed
+FOUND_RECALL = 0.9
+SEGMENT_OUTCOMES = ("found", "partial", "misplaced", "missed")
 MD_BEGIN, MD_END = "<!-- bench_e2e:begin -->", "<!-- bench_e2e:end -->"
 
 
@@ -78,24 +82,50 @@ def machine() -> dict:
             "python": platform.python_version(), "load": round(os.getloadavg()[0], 1)}
 
 
-def per_segment_recall(pred, log: list[dict], draws: int = BOOTSTRAP_DRAWS,
-                       seed: int = BOOTSTRAP_SEED) -> tuple[dict, dict]:
-    """VCSL recall of each copied segment alone against its pair's predictions (the best over
-    the reference's showings of its frames), grouped by edit name (and query-level encodings)
-    and by copy length (reference side); each group's mean with a 95% percentile interval over
-    `draws` resamplings of its segments with replacement (a handful of segments per edit on a
-    split: the interval says how little one figure settles)."""
+def segment_recalls(pred, log: list[dict]) -> list[tuple[dict, float, bool]]:
+    """Per copied segment (an entry of transforms.jsonl): its VCSL recall alone against its
+    pair's predictions, the best over the reference's showings of its frames, and whether any
+    of the pair's boxes covers part of its query span."""
     from vcdfast.metrics import vcsl_pair_precision_recall
 
     boxes = defaultdict(list)
     for m in pred:
         boxes[(m.query_id, m.ref_id)].append([m.query_start, m.ref_start, m.query_end, m.ref_end])
-    by_t, by_len = defaultdict(list), defaultdict(list)
+    out = []
     for e in log:
         found = np.array(boxes.get((e["query_id"], e["ref_id"]), []))
         # a segment whose frames the reference shows twice is found on either showing
         showings = [[e["query_start"], e["query_end"], e["ref_start"], e["ref_end"]], *e.get("repeats", [])]
         recall = max(vcsl_pair_precision_recall(found, [[qs, rs, qe, re]])[1] for qs, qe, rs, re in showings)
+        on_rows = any(_overlap(b[0], b[2], e["query_start"], e["query_end"]) for b in found)
+        out.append((e, recall, on_rows))
+    return out
+
+
+def recall_losses(pred, log: list[dict]) -> dict:
+    """Where the split's segment recall goes, per segment outcome: "found" (recall >=
+    FOUND_RECALL), "partial" (a box covers part of the copy), "misplaced" (boxes on the copy's
+    query moments, none on its reference moments) and "missed" (no box of the pair there);
+    each with its segments and the recall it loses (the sum of 1 - recall over the split's
+    segments: the four add up to 1 - mean segment recall)."""
+    out = {k: {"segments": 0, "recall_lost": 0.0} for k in SEGMENT_OUTCOMES}
+    rows = segment_recalls(pred, log)
+    for _, recall, on_rows in rows:
+        kind = ("found" if recall >= FOUND_RECALL else "partial" if recall > 0 else
+                "misplaced" if on_rows else "missed")
+        out[kind]["segments"] += 1
+        out[kind]["recall_lost"] += (1.0 - recall) / len(rows)
+    return {k: {"segments": v["segments"], "recall_lost": round(v["recall_lost"], 4)} for k, v in out.items()}
+
+
+def per_segment_recall(pred, log: list[dict], draws: int = BOOTSTRAP_DRAWS,
+                       seed: int = BOOTSTRAP_SEED) -> tuple[dict, dict]:
+    """VCSL recall of each copied segment (segment_recalls), grouped by edit name (and
+    query-level encodings) and by copy length (reference side); each group's mean with a 95%
+    percentile interval over `draws` resamplings of its segments with replacement (a handful
+    of segments per edit on a split: the interval says how little one figure settles)."""
+    by_t, by_len = defaultdict(list), defaultdict(list)
+    for e, recall, _ in segment_recalls(pred, log):
         names = {t["name"] for t in e["transforms"]} | set(e.get("encoding", []))
         for name in names or {"plain"}:
             by_t[name].append(recall)
@@ -164,6 +194,7 @@ class Judge:
         if detail:
             row["boxes_on_repeated_showings"] = on_repeated
             row["recall_by_transform"], row["recall_by_length"] = per_segment_recall(pred, self.log)
+            row["recall_losses"] = recall_losses(pred, self.log)
             moved, row["boxes_on_repeats"] = self.on_repeats(pred)
             counted = evaluate(moved, self.gt, pairs=self.pairs, ks=(1,))
             row["repeats_counted"] = {k: round(counted[k], 4) for k in ("vcsl_precision", "vcsl_recall", "vcsl_f1",
@@ -422,6 +453,17 @@ def markdown(results: list[dict], infos: list[dict], env: dict, command: str) ->
         for kind, v in r["by_footage"].items():
             lines.append(f"| {r['split']} | {r['config']} | {kind} | {v['pairs']} | {f(v['vcsl_precision'])} | "
                          f"{f(v['vcsl_recall'])} | {f(v['vcsl_f1'])} |")
+    lines += ["", "Where segment recall goes: each copied segment's VCSL recall alone (as per edit below), by "
+              f"outcome: found (recall >= {FOUND_RECALL}), partial (a box covers part of the copy), misplaced "
+              "(the pair's boxes cover the copy's query moments but none of its reference moments) or missed (no "
+              "box of the pair there); segments, and the recall each outcome loses as a share of the split's "
+              "segments (`recall_losses`; the four add up to 1 - mean segment recall).", "",
+              "| split | config | " + " | ".join(f"{k}: segments, recall lost" for k in SEGMENT_OUTCOMES) + " |",
+              "|---|---|" + "---|" * len(SEGMENT_OUTCOMES)]
+    for r in shown:
+        losses = r["recall_losses"]
+        lines.append(f"| {r['split']} | {r['config']} | " + " | ".join(
+            f"{losses[k]['segments']}, {f(losses[k]['recall_lost'])}" for k in SEGMENT_OUTCOMES) + " |")
     for key, title in (("recall_by_transform", "edit"), ("recall_by_length", "copy length")):
         lines += ["", f"VCSL recall per {title} (n = segments carrying it; 95% interval from {BOOTSTRAP_DRAWS} "
                   "resamplings of those segments, `per_segment_recall`):", "",

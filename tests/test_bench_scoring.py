@@ -93,6 +93,25 @@ def test_recall_per_edit_carries_an_interval_over_its_segments():
     assert bench_e2e._recall_cell(hflip) == f"0.500 (4; {lo:.2f}–{hi:.2f})"
 
 
+def test_recall_losses_say_how_each_segment_was_lost():
+    # four copies of M's: one found whole, one with half of each axis covered (VCSL recall
+    # 0.25, the product of the axes'), one whose query moments match M 20 s away, one with no
+    # box; the shares add up to 1 - mean segment recall
+    log = [{**LOG, "query_start": 10.0 * k, "query_end": 10.0 * k + 4, "ref_start": 10.0 * k,
+            "ref_end": 10.0 * k + 4, "repeats": []} for k in range(4)]
+    found = [box(0, 4, 0, 4), box(10, 12, 10, 12), box(20, 24, 40, 44)]
+    losses = bench_e2e.recall_losses(found, log)
+    assert losses == {"found": {"segments": 1, "recall_lost": 0.0},
+                      "partial": {"segments": 1, "recall_lost": 0.1875},
+                      "misplaced": {"segments": 1, "recall_lost": 0.25},
+                      "missed": {"segments": 1, "recall_lost": 0.25}}
+    recalls = [r for _, r, _ in bench_e2e.segment_recalls(found, log)]
+    assert sum(v["recall_lost"] for v in losses.values()) == pytest.approx(1 - sum(recalls) / len(recalls))
+    # a box on another query's rows, or on another reference, covers nothing of these
+    assert bench_e2e.recall_losses([box(30, 34, 30, 34, q="N"), box(30, 34, 30, 34, r="X")],
+                                   log[3:])["missed"]["segments"] == 1
+
+
 def test_axes_say_which_side_of_a_found_pair_is_off(judge):
     # the query side exact, the reference side 4 s longer (2 s either side); N's false
     # alarm is no found pair and stays out
