@@ -16,8 +16,9 @@ Configurations, all in the same run, on the same indexes and machine:
 Quality per split: VCSL segment P/R/F1 over every (query, reference) pair, VSC 2022 segment
 µAP, 95% intervals of both over resampled queries, video-level AP, the share of true (query,
 reference) pairs among the aligned candidates, the share of copy-free queries with any match,
-VCSL recall per edit and per copy length, and a check of the labels (boxes on other footage of
-a copy's source in the same reference).
+VCSL recall per edit and per copy length, where segment recall goes (found, partial,
+misplaced, missed), and a check of the labels (boxes on other footage of a copy's source in
+the same reference).
 Cost: ingest realtime factor per model, and query CPU seconds per second of query video
 (decode + embed with the configuration's views + search + align; process CPU time, all threads).
 Prints one JSON line per (split, configuration) and writes its matches to
@@ -157,7 +158,8 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
 
 class Judge:
     """Scores predictions on one split: VCSL P/R/F1, VSC segment µAP, video AP, candidate
-    recall, share of copy-free queries with any match, recall per edit and per length."""
+    recall, share of copy-free queries with any match, recall per edit and per length, and
+    per segment outcome (recall_losses)."""
 
     def __init__(self, split: Path):
         from vcdfast.metrics import read_ground_truth_csv
