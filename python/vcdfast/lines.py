@@ -37,7 +37,8 @@ from vcdfast.query import Match
 
 __all__ = ["MAX_ROWS", "MIN_ROWS", "NEAR_BEST", "SLOPES", "best_line", "fit_reference_lines"]
 
-SLOPES = 2.0 ** np.linspace(-1.0, 1.0, 13)  # reference samples per query sample
+# reference samples per query sample, 0.5-2: the speeds a chain follows (its max_step of 2 either way)
+SLOPES = 2.0 ** np.linspace(-1.0, 1.0, 13)
 OFFSET_STEP = 0.25  # samples
 NEAR_BEST = 0.01  # of the tolerant score
 # fewer rows than this do not tell a slope; a longer box than MAX_ROWS takes each end from the

@@ -30,7 +30,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from vcdfast.lines import MIN_ROWS
+from vcdfast.lines import MIN_ROWS, SLOPES
 from vcdfast.query import Match
 
 __all__ = ["Probe", "refine_ends"]
@@ -38,8 +38,6 @@ __all__ = ["Probe", "refine_ends"]
 # (N,) times, (N,) view indices -> (descriptors (N, V, D) of the query frames on screen then,
 # that view's row filled, and (N,) found); see vcdfast.embed.Embedder.embed_at
 Probe = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-SLOPE_RANGE = (0.5, 2.0)  # the speeds a chain follows (its max_step of 2 either way)
 
 
 def refine_ends(matches: Sequence[Match], query: np.ndarray, query_times: np.ndarray,
@@ -125,7 +123,7 @@ class _End:
         # tell a speed change is taken at speed 1 from its end
         slope = 1.0
         if qe - qs + 1 >= MIN_ROWS and m.query_end > m.query_start:
-            slope = float(np.clip((m.ref_end - m.ref_start) / (m.query_end - m.query_start), *SLOPE_RANGE))
+            slope = float(np.clip((m.ref_end - m.ref_start) / (m.query_end - m.query_start), SLOPES[0], SLOPES[-1]))
         if side == 0:
             anchor = m.ref_start + slope * (qt[q] - m.query_start)
         else:
