@@ -515,6 +515,16 @@ def _post_stage_table(rows: list[dict], best: dict, column: str) -> list[str]:
     return out
 
 
+def require_tuning_split(split: Path) -> dict:
+    """The split's dataset.json; exits unless it names the tuning split (held-out splits are
+    for bench_e2e.py's report, never for choosing)."""
+    meta = json.loads((split / "dataset.json").read_text())
+    if meta.get("split") != "tune":
+        sys.exit(f"{split} is not a tuning split (dataset.json split = {meta.get('split')!r}): "
+                 "defaults are chosen on the tuning split only")
+    return meta
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("split", type=Path, help="a tuning split written by bench/make_dataset.py")
@@ -531,10 +541,7 @@ def main() -> None:
     ap.add_argument("--rows", type=Path, default=None,
                     help="choose and print from the settings a run wrote with --jsonl, without scoring again")
     args = ap.parse_args()
-    meta = json.loads((args.split / "dataset.json").read_text())
-    if meta.get("split") != "tune":
-        sys.exit(f"{args.split} is not a tuning split (dataset.json split = {meta.get('split')!r}): "
-                 "defaults are chosen on the tuning split only")
+    require_tuning_split(args.split)
     try:
         veto = RealCheck(args.work) if args.check_real else None
     except realdata.Unavailable as e:
