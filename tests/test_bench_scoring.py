@@ -220,3 +220,35 @@ def test_layout_oracle_compares_at_the_copys_reference_moments():
     np.testing.assert_allclose(layout_oracle.copy_similarity(q, times, seg, ref), [1.0, 0.0, 0.9])
     assert layout_oracle.iou([0, 0, 1, 1], [0.5, 0, 1.5, 1]) == pytest.approx(1 / 3)
     assert layout_oracle.iou([0, 0, 1, 1], [np.nan] * 4) == 0.0
+
+
+def test_only_the_tuning_split_is_for_choosing(judge, tmp_path):
+    # the fixture's dataset.json names no split: refused, as a held-out one is
+    with pytest.raises(SystemExit, match="not a tuning split"):
+        sweep_query.require_tuning_split(tmp_path)
+    meta = json.loads((tmp_path / "dataset.json").read_text())
+    (tmp_path / "dataset.json").write_text(json.dumps({**meta, "split": "tune"}))
+    assert sweep_query.require_tuning_split(tmp_path)["ground_truth"] == "gt.csv"
+
+
+def test_requery_refuses_a_work_folder_of_another_split(judge, tmp_path):
+    import requery
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "split.json").write_text(json.dumps({"split": "elsewhere", "gt_sha256": "0" * 64}))
+    meta = json.loads((tmp_path / "dataset.json").read_text())
+    with pytest.raises(SystemExit, match="another split"):
+        requery.open_index(tmp_path, meta, work)
+    assert not (work / "index").exists()
+
+
+def test_requery_prints_the_objective_and_where_recall_goes(judge):
+    import requery
+
+    # the copy found on its repeat, and a chance box on the copy-free query
+    line = requery.summary(judge([box(2, 6, 30, 34, 0.9), box(1, 3, 1, 3, 0.5, q="N")], detail=True))
+    assert line["objective"] == pytest.approx((line["vcsl_f1"] + line["vsc_micro_ap"]) / 2, abs=1e-4)
+    assert line["negatives_flagged"] == 1.0
+    assert line["recall_by_edit"] == {"hflip": 1.0}
+    assert line["recall_losses"]["found"]["segments"] == 1

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""One query setting on the tuning split, through the index's own query path: for trying a
+change to the query stages (an option, or an edited module) in about a minute, where
+bench/sweep_query.py scores a whole grid on arrays.
+
+    python3 bench/requery.py DATASET/tune --work W [--options '{"speed_prior": 0.2}'] [--tag NAME] [--jsonl FILE]
+
+The first run indexes the split's references into W/index (the default model) and embeds its
+queries once per set of query views (W/queries-<views>.pkl; W is tied to the split's gt.csv
+and refused for another split). Every run then calls Index.query on each cached embedding with
+QueryOptions() changed by --options (its field names, as QueryOptions.from_dict reads them),
+the ends refined on frames probed from the query files as a query on a path does, and prints
+one JSON line: bench_e2e.py's Judge figures, sweep_query.py's objective, where segment recall
+goes (bench_e2e.recall_losses) and the recall per edit. It refuses a held-out split, as the
+sweep does: those are for bench_e2e.py's report, never for choosing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_e2e import Judge  # noqa: E402
+from sweep_query import objective, require_tuning_split  # noqa: E402
+
+
+def cached_queries(index, split: Path, meta: dict, views: tuple[str, ...], work: Path) -> dict:
+    """{query id: VideoEmbedding with `views`}, embedded once per set of views (a pickle this
+    script alone writes and reads, in `work`)."""
+    path = work / f"queries-{'+'.join(views)}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    # an absolute path: the refinement probes the file the embedding names
+    embs = {q["id"]: index.embed_query((split / q["path"]).resolve(), views) for q in meta["queries"]}
+    path.write_bytes(pickle.dumps(embs))
+    return embs
+
+
+def open_index(split: Path, meta: dict, work: Path):
+    """The index of the split's references in work/index, built on first use; a work folder
+    holding another split's is refused."""
+    from vcdfast.index import Index
+
+    stamp = {"split": str(split.resolve()),
+             "gt_sha256": hashlib.sha256((split / meta["ground_truth"]).read_bytes()).hexdigest()}
+    stamp_path = work / "split.json"
+    if stamp_path.exists():
+        if json.loads(stamp_path.read_text()) != stamp:
+            sys.exit(f"{work} holds another split's index and queries ({stamp_path}); use another --work")
+        return Index.open(work / "index")
+    work.mkdir(parents=True, exist_ok=True)
+    index = Index.open(work / "index")
+    index.add([split / r["path"] for r in meta["references"]], ids=[r["id"] for r in meta["references"]],
+              progress=False)
+    stamp_path.write_text(json.dumps(stamp))
+    return index
+
+
+def summary(row: dict) -> dict:
+    """The figures one line prints, from Judge(..., detail=True)'s row."""
+    out = {k: row[k] for k in ("vcsl_precision", "vcsl_recall", "vcsl_f1", "vsc_micro_ap", "video_ap",
+                               "negatives_flagged")}
+    out["objective"] = round(objective(row), 4)
+    out["recall_losses"] = row["recall_losses"]
+    out["recall_by_edit"] = {k: round(v["recall"], 3) for k, v in row["recall_by_transform"].items()}
+    return out
+
+
+def main() -> None:
+    from vcdfast.query import QueryOptions
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("split", type=Path, help="a tuning split written by bench/make_dataset.py")
+    ap.add_argument("--work", type=Path, default=Path("bench/out/requery"))
+    ap.add_argument("--options", type=json.loads, default={},
+                    help='QueryOptions fields to change, as JSON, e.g. \'{"speed_prior": 0.2}\'')
+    ap.add_argument("--tag", default="", help="a name for this run, printed with its figures")
+    ap.add_argument("--jsonl", type=Path, default=None, help="append the line here too")
+    args = ap.parse_args()
+    meta = require_tuning_split(args.split)
+    options = QueryOptions.from_dict(args.options)
+    judge = Judge(args.split)
+    with open_index(args.split, meta, args.work) as index:
+        embs = cached_queries(index, args.split, meta, options.views, args.work)
+        t0 = time.process_time()
+        pred = []
+        for qid, emb in embs.items():
+            pred += index.query(emb, query_id=qid, options=options)
+        cpu = time.process_time() - t0
+    line = json.dumps({"tag": args.tag, "options": args.options, **summary(judge(pred, detail=True)),
+                       "query_cpu_s": round(cpu, 1)})
+    print(line)
+    if args.jsonl:
+        with args.jsonl.open("a") as f:
+            f.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
