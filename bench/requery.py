@@ -44,7 +44,7 @@ def cached_queries(index, split: Path, meta: dict, views: tuple[str, ...], work:
 
 def open_index(split: Path, meta: dict, work: Path):
     """The index of the split's references in work/index, built on first use; a work folder
-    holding another split's is refused."""
+    holding another split's, or an index that a first run left unfinished, is refused."""
     from vcdfast.index import Index
 
     stamp = {"split": str(split.resolve()),
@@ -54,6 +54,9 @@ def open_index(split: Path, meta: dict, work: Path):
         if json.loads(stamp_path.read_text()) != stamp:
             sys.exit(f"{work} holds another split's index and queries ({stamp_path}); use another --work")
         return Index.open(work / "index")
+    if (work / "index").exists():
+        sys.exit(f"{work / 'index'} has no {stamp_path.name} (a first run stopped while indexing?); "
+                 "delete it or use another --work")
     work.mkdir(parents=True, exist_ok=True)
     index = Index.open(work / "index")
     index.add([split / r["path"] for r in meta["references"]], ids=[r["id"] for r in meta["references"]],

@@ -231,7 +231,7 @@ def test_only_the_tuning_split_is_for_choosing(judge, tmp_path):
     assert sweep_query.require_tuning_split(tmp_path)["ground_truth"] == "gt.csv"
 
 
-def test_requery_refuses_a_work_folder_of_another_split(judge, tmp_path):
+def test_requery_refuses_a_work_folder_of_another_split_or_an_unfinished_one(judge, tmp_path):
     import requery
 
     work = tmp_path / "work"
@@ -241,6 +241,11 @@ def test_requery_refuses_a_work_folder_of_another_split(judge, tmp_path):
     with pytest.raises(SystemExit, match="another split"):
         requery.open_index(tmp_path, meta, work)
     assert not (work / "index").exists()
+    # an index with no stamp is a first run's, stopped before it finished adding
+    (work / "split.json").unlink()
+    (work / "index").mkdir()
+    with pytest.raises(SystemExit, match="stopped while indexing"):
+        requery.open_index(tmp_path, meta, work)
 
 
 def test_requery_prints_the_objective_and_where_recall_goes(judge):
