@@ -254,33 +254,47 @@ class Judge:
                 out[kind] = {"pairs": len(mine), **{f"vcsl_{k}": round(m[k], 4) for k in ("precision", "recall", "f1")}}
         return out
 
-    def intervals(self, pred: list, draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRAP_SEED) -> dict:
+    def intervals(self, pred: list, draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRAP_SEED,
+                  against: list | None = None) -> dict:
         """95% percentile intervals of VCSL F1 and segment µAP over `draws` resamplings of the
         split's queries with replacement (copy-free ones included; a query drawn twice counts
         twice; a draw with no copy in it scores nothing and is drawn again): how far a split of
-        this size can move the figures by which queries it holds. pred: as onto_rows leaves it."""
+        this size can move the figures by which queries it holds. With `against` (another
+        setting's predictions on the same split), also "difference": the intervals of pred's
+        F1, µAP and their mean minus against's on the same draws, which say whether a change
+        moved the figures by more than the queries' draw does. Both as onto_rows leaves them."""
         import dataclasses
 
         from vcdfast.metrics import vcsl_segment_metric, vsc_micro_ap
 
-        pred_by, gt_by = defaultdict(list), defaultdict(list)
-        for m in pred:
-            pred_by[m.query_id].append(m)
-        for m in self.gt:
-            gt_by[m.query_id].append(m)
+        def by_query(ms) -> dict:
+            out = defaultdict(list)
+            for m in ms:
+                out[m.query_id].append(m)
+            return out
+
+        sets = [by_query(pred)] + ([by_query(against)] if against is not None else [])
+        gt_by = by_query(self.gt)
         rng = np.random.default_rng(seed)
-        f1, ap = [], []
-        while len(f1) < draws:
-            p, g = [], []
-            for k, i in enumerate(rng.integers(0, len(self.query_ids), len(self.query_ids)).tolist()):
-                q = self.query_ids[i]
-                p += [dataclasses.replace(m, query_id=f"{q}#{k}") for m in pred_by[q]]
-                g += [dataclasses.replace(m, query_id=f"{q}#{k}") for m in gt_by[q]]
+        scores = []  # per draw, per prediction set: (F1, µAP)
+        while len(scores) < draws:
+            drawn = [(f"{q}#{k}", q) for k, q in
+                     enumerate(self.query_ids[i] for i in rng.integers(0, len(self.query_ids), len(self.query_ids)))]
+            g = [dataclasses.replace(m, query_id=name) for name, q in drawn for m in gt_by[q]]
             if not g:
                 continue
-            f1.append(vcsl_segment_metric(p, g)["f1"])
-            ap.append(vsc_micro_ap(p, g))
-        return {"vcsl_f1": _interval95(f1), "vsc_micro_ap": _interval95(ap)}
+            draw = []
+            for by in sets:
+                p = [dataclasses.replace(m, query_id=name) for name, q in drawn for m in by[q]]
+                draw.append((vcsl_segment_metric(p, g)["f1"], vsc_micro_ap(p, g)))
+            scores.append(draw)
+        x = np.array(scores)  # (draws, sets, 2)
+        out = {"vcsl_f1": _interval95(x[:, 0, 0]), "vsc_micro_ap": _interval95(x[:, 0, 1])}
+        if against is not None:
+            d = x[:, 0] - x[:, 1]
+            out["difference"] = {"vcsl_f1": _interval95(d[:, 0]), "vsc_micro_ap": _interval95(d[:, 1]),
+                                 "objective": _interval95(d.mean(axis=1))}
+        return out
 
     def _on_rows(self, p) -> bool:
         return any(_overlap(p.query_start, p.query_end, g.query_start, g.query_end)

@@ -74,6 +74,18 @@ def test_intervals_resample_the_splits_queries(judge):
     assert judge.intervals(answer, draws=200) == alarm  # seeded
 
 
+def test_a_paired_difference_resamples_both_settings_on_the_same_queries(judge):
+    perfect, answer = [box(2, 6, 10, 14)], [box(2, 6, 10, 14), box(0, 3, 0, 3, q="N")]
+    same = judge.intervals(answer, draws=200, against=answer)["difference"]
+    assert same == {"vcsl_f1": [0.0, 0.0], "vsc_micro_ap": [0.0, 0.0], "objective": [0.0, 0.0]}
+    # the false alarm costs F1 only in draws that hold N: 1 - 2/3 there, 0 where Q is drawn twice
+    better = judge.intervals(perfect, draws=200, against=answer)
+    assert better["difference"]["vcsl_f1"] == [0.0, pytest.approx(1 / 3, abs=1e-4)]
+    assert better["vcsl_f1"] == judge.intervals(perfect, draws=200)["vcsl_f1"]  # the same draws
+    worse = judge.intervals(answer, draws=200, against=perfect)["difference"]
+    assert worse["vcsl_f1"] == [pytest.approx(-1 / 3, abs=1e-4), 0.0]
+
+
 def test_recall_per_edit_carries_an_interval_over_its_segments():
     # four hflip segments of Q's, two found whole and two missed: recall 0.5 with an interval
     # that a draw of only found or only missed segments stretches towards 1 and 0; the one
