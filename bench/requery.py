@@ -4,6 +4,7 @@ change to the query stages (an option, or an edited module) in about a minute, w
 bench/sweep_query.py scores a whole grid on arrays.
 
     python3 bench/requery.py DATASET/tune --work W [--options '{"speed_prior": 0.2}'] [--tag NAME] [--jsonl FILE]
+        [--matches OUT.csv] [--against EARLIER.csv]
 
 The first run indexes the split's references into W/index (the default model) and embeds its
 queries once per set of query views (W/queries-<views>.pkl; W is tied to the split's gt.csv
@@ -11,8 +12,11 @@ and refused for another split). Every run then calls Index.query on each cached 
 QueryOptions() changed by --options (its field names, as QueryOptions.from_dict reads them),
 the ends refined on frames probed from the query files as a query on a path does, and prints
 one JSON line: bench_e2e.py's Judge figures, sweep_query.py's objective, where segment recall
-goes (bench_e2e.recall_losses) and the recall per edit. It refuses a held-out split, as the
-sweep does: those are for bench_e2e.py's report, never for choosing.
+goes (bench_e2e.recall_losses) and the recall per edit. With --against (the matches another
+run wrote with --matches), also the 95% interval of the difference in F1, µAP and their mean
+over resamplings of the queries, paired (Judge.intervals): a change whose interval holds 0 is
+inside what the split's draw of queries can do. It refuses a held-out split, as the sweep does:
+those are for bench_e2e.py's report, never for choosing.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ def summary(row: dict) -> dict:
 
 
 def main() -> None:
+    from vcdfast.metrics import read_matches_csv, write_matches_csv
     from vcdfast.query import QueryOptions
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -85,6 +90,9 @@ def main() -> None:
                     help='QueryOptions fields to change, as JSON, e.g. \'{"speed_prior": 0.2}\'')
     ap.add_argument("--tag", default="", help="a name for this run, printed with its figures")
     ap.add_argument("--jsonl", type=Path, default=None, help="append the line here too")
+    ap.add_argument("--matches", type=Path, default=None, help="write this run's matches here (CSV)")
+    ap.add_argument("--against", type=Path, default=None,
+                    help="an earlier run's --matches: print the paired difference's 95%% intervals")
     args = ap.parse_args()
     meta = require_tuning_split(args.split)
     options = QueryOptions.from_dict(args.options)
@@ -96,8 +104,13 @@ def main() -> None:
         for qid, emb in embs.items():
             pred += index.query(emb, query_id=qid, options=options)
         cpu = time.process_time() - t0
-    line = json.dumps({"tag": args.tag, "options": args.options, **summary(judge(pred, detail=True)),
-                       "query_cpu_s": round(cpu, 1)})
+    row = {"tag": args.tag, "options": args.options, **summary(judge(pred, detail=True)), "query_cpu_s": round(cpu, 1)}
+    if args.matches:
+        write_matches_csv(pred, args.matches)
+    if args.against:
+        mine, theirs = (judge.onto_rows(p)[0] for p in (pred, read_matches_csv(args.against)))
+        row["against"] = {"matches": str(args.against), **judge.intervals(mine, against=theirs)["difference"]}
+    line = json.dumps(row)
     print(line)
     if args.jsonl:
         with args.jsonl.open("a") as f:
