@@ -402,3 +402,62 @@ def best_line_ref(block, first, last, speed_prior, slopes, offset_step=0.25, nea
             best = (e, c, slope)
     _, c, slope = best
     return c - slope * (n - 1) / 2, slope
+
+
+def extend_ends_ref(matches, query, query_times, query_intervals, bias, refs, min_sim, rows=3, slopes=(0.5, 2.0),
+                    min_rows=4):
+    """vcdfast.lines.extend_ends on whole maps (query_view_max_ref), sample by sample: each box
+    in turn grows its end, then its start, by up to `rows` query samples along the line
+    through its ends at its speed (clipped to `slopes`; 1x under `min_rows` samples) while the
+    better of the two samples around the line's time reaches min_sim (the first or last two
+    when that time lies before the reference's first sample or after its last), within the
+    reference and off the query samples any box of the pair holds so far."""
+    from dataclasses import replace
+
+    maps = {rid: query_view_max_ref(query, vectors, bias) for rid, (vectors, _, _) in refs.items()}
+    spans = [list((m.frames[0], m.frames[2])) for m in matches]
+    out = []
+    for k, m in enumerate(matches):
+        vectors, times, last_end = refs[m.ref_id]
+        qs, rs, qe, re_ = m.frames
+        speed = 1.0
+        if qe - qs + 1 >= min_rows and m.query_end > m.query_start:
+            speed = min(max((m.ref_end - m.ref_start) / (m.query_end - m.query_start), slopes[0]), slopes[1])
+
+        def passes(row, q0, r0):
+            if not 0 <= row < len(query_times):
+                return False
+            for other, span in zip(matches, spans):
+                if (other.query_id, other.ref_id) == (m.query_id, m.ref_id) and span[0] <= row <= span[1]:
+                    return False
+            t = r0 + speed * (query_times[row] - q0)
+            if t < 0 or t > last_end:
+                return False
+            before = [j for j, x in enumerate(times) if x < t]
+            after = [j for j, x in enumerate(times) if x >= t]
+            if not before:
+                cols = [0, 1]
+            elif not after:
+                cols = [len(times) - 2, len(times) - 1]
+            else:
+                cols = [before[-1], after[0]]
+            cols = [j for j in cols if 0 <= j < len(times)]
+            return max(maps[m.ref_id][row, j] for j in cols) >= min_sim
+
+        start, end = qs, qe
+        while end - qe < rows and passes(end + 1, m.query_end, m.ref_end):
+            end += 1
+            spans[k][1] = end
+        while qs - start < rows and passes(start - 1, m.query_start, m.ref_start):
+            start -= 1
+            spans[k][0] = start
+        grown = m
+        if end != qe:
+            q_end = float(query_intervals[end][1])
+            grown = replace(grown, query_end=q_end, ref_end=min(m.ref_end + speed * (q_end - m.query_end), last_end))
+        if start != qs:
+            q_start = float(query_intervals[start][0])
+            grown = replace(grown, query_start=q_start,
+                            ref_start=max(0.0, m.ref_start - speed * (m.query_start - q_start)))
+        out.append(replace(grown, frames=(start, rs, end, re_)))
+    return out

@@ -1,6 +1,8 @@
 """A box's reference line (vcdfast.lines): the line search against its cell-by-cell
 reference on random maps, what it chooses on maps with a known line (a pan at 1x, slow
-motion, a blocky map of stills), and fit_reference_lines on descriptors with a planted copy."""
+motion, a blocky map of stills), and fit_reference_lines on descriptors with a planted copy;
+extend_ends against its sample-by-sample reference and on planted copies whose ends a chain
+missed."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference import best_line_ref
-from vcdfast.lines import MAX_ROWS, SLOPES, best_line, fit_reference_lines
+from reference import best_line_ref, extend_ends_ref
+from vcdfast.lines import EXTEND_ROWS, MAX_ROWS, SLOPES, best_line, extend_ends, fit_reference_lines
 from vcdfast.query import Match, QueryOptions
 
 
@@ -150,4 +152,142 @@ def test_options_refuse_a_bad_speed_prior(bad):
 @pytest.mark.parametrize("prior", [None, 0.0, 0.1])
 def test_options_carry_the_speed_prior_through_json(prior):
     options = QueryOptions(speed_prior=prior)
+    assert QueryOptions.from_dict(json.loads(json.dumps(options.to_dict()))) == options
+
+
+def unit(rng, *shape):
+    v = rng.standard_normal(shape).astype(np.float32)
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def sample_intervals(times):
+    """[start, end) per sample, halfway to its neighbours, as vcdfast's intervals are."""
+    mid = (times[1:] + times[:-1]) / 2
+    step = times[1] - times[0] if len(times) > 1 else 1.0
+    return np.stack([np.r_[times[0] - step / 2, mid], np.r_[mid, times[-1] + step / 2]], axis=1)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(4, 30), st.integers(1, 3), st.booleans(), st.sampled_from([0.5, 1.0]),
+       st.floats(-0.3, 0.6))
+def test_extend_ends_matches_its_reference(seed, tq, views, with_bias, step, min_sim):
+    rng = np.random.default_rng(seed)
+    query = unit(rng, tq, views, 8)
+    qt = np.arange(tq) * step
+    qi = sample_intervals(qt)
+    refs = {}
+    for rid in ("a", "b"):
+        tr = int(rng.integers(1, 25))
+        rt = np.arange(tr) * step
+        vectors = unit(rng, tr, 1, 8)
+        copied = rng.integers(0, tr, tq)  # a noisy copy, so that lines pass and fail
+        query[:, 0] = np.where(rng.random((tq, 1)) < 0.6, vectors[copied, 0], query[:, 0])
+        refs[rid] = (vectors, rt, float(rt[-1] + step / 2))
+    bias = rng.uniform(-0.1, 0.2, (tq, views)).astype(np.float32) if with_bias else None
+    matches = []
+    for _ in range(int(rng.integers(1, 5))):
+        rid = str(rng.choice(["a", "b"]))
+        rt, last_end = refs[rid][1], refs[rid][2]
+        qs = int(rng.integers(0, tq))
+        qe = int(rng.integers(qs, min(tq, qs + 8)))
+        # on a grid of quarter samples, so that lines meet samples exactly (which two samples count there)
+        r0 = float(rng.integers(0, int(4 * last_end / step) + 1)) * step / 4
+        r1 = float(rng.integers(int(4 * r0 / step), int(4 * last_end / step) + 1)) * step / 4
+        rs, re_ = int(np.searchsorted(rt, r0)), int(np.searchsorted(rt, r1))
+        matches.append(Match("q", rid, float(qi[qs, 0]), float(qi[qe, 1]), r0, r1, 0.5,
+                             (qs, min(rs, len(rt) - 1), qe, min(re_, len(rt) - 1))))
+    got = extend_ends(matches, query, qt, qi, bias, refs, min_sim)
+    want = extend_ends_ref(matches, query, qt, qi, bias, refs, min_sim, rows=EXTEND_ROWS,
+                           slopes=(SLOPES[0], SLOPES[-1]))
+    assert [m.frames for m in got] == [m.frames for m in want]
+    for g, w in zip(got, want):
+        assert (g.query_start, g.query_end, g.ref_start, g.ref_end) == pytest.approx(
+            (w.query_start, w.query_end, w.ref_start, w.ref_end), abs=1e-9)
+        assert (g.query_id, g.ref_id, g.score) == (w.query_id, w.ref_id, w.score)
+
+
+def planted(speed=1.0, first=10, last=21, at=20.0, tq=40, tr=80, seed=0):
+    """Query samples first..last copying the reference from sample `at` at `speed` (query
+    samples 1 s apart, reference samples 1 s apart; between samples the nearer one), the
+    other query samples unrelated -> (query (Tq, 1, D), qt, qi, refs)."""
+    ref = drifting_refs(seed, tr)
+    rng = np.random.default_rng(seed + 1)
+    query = unit(rng, tq, 32)
+    for i in range(first, last + 1):
+        query[i] = ref[int(round(at + speed * (i - first)))]
+    qt, rt = np.arange(tq, dtype=np.float64), np.arange(tr, dtype=np.float64)
+    return query[:, None], qt, sample_intervals(qt), {"r": (ref[:, None], rt, tr - 0.5)}
+
+
+def test_ends_a_chain_missed_grow_back_onto_the_copy():
+    """The copy is query samples 10-21 <- reference 20-31 at 1x; the box handed in holds 12-19
+    (the chain stopped two samples short at each end): both ends grow back onto 9.5-21.5 s,
+    the reference ends onto the line (19.5-31.5 s), and the unrelated samples beyond stop
+    them."""
+    query, qt, qi, refs = planted()
+    box = Match("q", "r", 11.5, 19.5, 21.5, 29.5, 0.8, (12, 22, 19, 29))
+    (m,) = extend_ends([box], query, qt, qi, None, refs, 0.5)
+    assert m.frames == (10, 22, 21, 29)
+    assert (m.query_start, m.query_end, m.ref_start, m.ref_end) == pytest.approx((9.5, 21.5, 19.5, 31.5))
+    assert m.score == box.score
+
+
+def test_an_end_grows_by_at_most_extend_rows():
+    query, qt, qi, refs = planted(first=5, last=30, at=10.0)
+    box = Match("q", "r", 14.5, 19.5, 19.5, 24.5, 0.8, (15, 20, 19, 24))
+    (m,) = extend_ends([box], query, qt, qi, None, refs, 0.5)
+    assert m.frames == (15 - EXTEND_ROWS, 20, 19 + EXTEND_ROWS, 24)
+    assert (m.query_start, m.query_end) == (14.5 - EXTEND_ROWS, 19.5 + EXTEND_ROWS)
+
+
+def test_a_fast_copy_grows_along_its_own_speed():
+    """At 2x, query samples 10-21 copy reference samples 20, 22, .. 42; the box handed in holds
+    12-19 on 23.5-39.5 s (its line's speed, 2x): the ends grow along 2x onto 19.5-43.5 s. At
+    1x the next samples' cells would be off the copy."""
+    query, qt, qi, refs = planted(speed=2.0)
+    box = Match("q", "r", 11.5, 19.5, 23.5, 39.5, 0.8, (12, 24, 19, 38))
+    (m,) = extend_ends([box], query, qt, qi, None, refs, 0.5)
+    assert m.frames == (10, 24, 21, 38)
+    assert (m.ref_start, m.ref_end) == pytest.approx((19.5, 43.5))
+
+
+def test_an_end_stops_at_the_reference_ends():
+    """The copy runs from the reference's first sample: the line leaves the reference before
+    the query's sample 9 does."""
+    query, qt, qi, refs = planted(first=10, last=21, at=0.0)
+    box = Match("q", "r", 10.5, 21.5, 0.5, 11.5, 0.8, (11, 1, 21, 11))
+    (m,) = extend_ends([box], query, qt, qi, None, refs, -1.0)  # every cell passes; only the end stops it
+    assert m.frames[0] == 10 and m.ref_start == 0.0
+
+
+def test_two_boxes_of_one_pair_never_grow_into_each_other():
+    """Two boxes of one pair with two samples between them that pass on both lines: the first
+    takes them, the second stops at its edge, and no query sample is held twice."""
+    query, qt, qi, refs = planted(first=5, last=30, at=10.0)
+    a = Match("q", "r", 4.5, 12.5, 9.5, 17.5, 0.8, (5, 10, 12, 17))
+    b = Match("q", "r", 14.5, 24.5, 19.5, 29.5, 0.8, (15, 20, 24, 29))
+    ga, gb = extend_ends([a, b], query, qt, qi, None, refs, 0.5)
+    assert ga.frames[2] == 14 and gb.frames[0] == 15
+    assert ga.query_end == gb.query_start == 14.5
+
+
+def test_extend_ends_refuses_bad_input():
+    m = Match("q", "r", 0.0, 5.0, 0.0, 5.0, 0.5, None)
+    refs = {"r": (np.zeros((6, 1, 4), np.float32), np.arange(6.0), 5.5)}
+    qt = np.arange(6.0)
+    with pytest.raises(ValueError, match="no frame box"):
+        extend_ends([m], np.zeros((6, 1, 4), np.float32), qt, sample_intervals(qt), None, refs, 0.05)
+    with pytest.raises(ValueError, match="min_sim"):
+        extend_ends([], np.zeros((6, 1, 4), np.float32), qt, sample_intervals(qt), None, refs, float("nan"))
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")])
+def test_options_refuse_a_bad_extend_min_sim(bad):
+    with pytest.raises(ValueError, match="extend_min_sim"):
+        QueryOptions(extend_min_sim=bad)
+
+
+@pytest.mark.parametrize("floor", [None, -0.05, 0.1])
+def test_options_carry_extend_min_sim_through_json(floor):
+    options = QueryOptions(extend_min_sim=floor)
     assert QueryOptions.from_dict(json.loads(json.dumps(options.to_dict()))) == options

@@ -24,6 +24,14 @@ vcdfast.refine bisects the ends along it. Chosen on the tuning split with bench/
 (BENCHMARKS.md): speed prior 0.05 per octave, F1 0.857 -> 0.865, µAP 0.894 -> 0.905 there. On
 the held-out splits F1 and µAP held (within 0.002) with reference-axis precision up 0.03-0.04
 and recall down as much: where the line misses part of a copy, the box loses it.
+
+extend_ends then grows each box's ends along its line, one query sample at a time (up to
+EXTEND_ROWS), while the line's cell there (tolerant, as above) reaches a floor. A chain stops
+where its cells fall under the alignment's min_sim, and a copy's first and last seconds are
+often its weakest (a fade, a cut blended by the encoder, an overlay's entrance), while the
+line already says where they are on the reference; one cell on a known line is stronger
+evidence than a cell a chain must find. Chosen on the tuning split with bench/requery.py
+(BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ import numpy as np
 
 from vcdfast.query import Match
 
-__all__ = ["MAX_ROWS", "MIN_ROWS", "NEAR_BEST", "SLOPES", "best_line", "fit_reference_lines"]
+__all__ = ["EXTEND_ROWS", "MAX_ROWS", "MIN_ROWS", "NEAR_BEST", "SLOPES", "best_line", "extend_ends",
+           "fit_reference_lines"]
 
 # reference samples per query sample, 0.5-2: the speeds a chain follows (its max_step of 2 either way)
 SLOPES = 2.0 ** np.linspace(-1.0, 1.0, 13)
@@ -46,6 +55,9 @@ NEAR_BEST = 0.01  # of the tolerant score
 # a long copy may drift or change speed between its ends)
 MIN_ROWS = 4
 MAX_ROWS = 120
+# query samples a box end may grow by along its line (extend_ends): the few seconds where a
+# copy's edge is weak, not a search for more of it
+EXTEND_ROWS = 3
 
 
 def best_line(block: np.ndarray, first: float, last: float, speed_prior: float) -> tuple[float, float]:
@@ -111,6 +123,71 @@ def fit_reference_lines(matches: Sequence[Match], query: np.ndarray, query_times
                 out.append(m)
                 continue
         out.append(_on_line(m, x_first, x_last, query_times, times, last_end))
+    return out
+
+
+def extend_ends(matches: Sequence[Match], query: np.ndarray, query_times: np.ndarray, query_intervals: np.ndarray,
+                bias: np.ndarray | None, refs: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
+                min_sim: float) -> list[Match]:
+    """The matches with each box end grown along its line by up to EXTEND_ROWS query samples,
+    one at a time while that sample's cell on the line reaches `min_sim`: the better of the
+    reference's two samples either side of the line's time (t's own and the one before, when
+    t falls on a sample). The line runs through the box's query and reference ends at its
+    speed (reference seconds per query second, clipped to the SLOPES; 1x for a box of fewer
+    than MIN_ROWS samples). An end stops at the reference's ends and before a query sample
+    another box of the same pair holds. Arguments as fit_reference_lines', with query_intervals
+    (Tq, 2) each sample's [start, end) in seconds; a grown end lands on its sample's
+    interval end, the reference end on the line there."""
+    from vcdfast.similarity import query_view_max
+
+    if not np.isfinite(min_sim):
+        raise ValueError(f"min_sim must be finite, got {min_sim}")
+    query_times = np.asarray(query_times, np.float64)
+    # each pair's query rows held so far, grown as their boxes grow, so two boxes never share one
+    held: dict[tuple[str, str], list[list[int]]] = {}
+    rows = []
+    for m in matches:
+        if m.frames is None:
+            raise ValueError(f"match {m.query_id!r} -> {m.ref_id!r} has no frame box to extend")
+        rows.append([m.frames[0], m.frames[2]])
+        held.setdefault((m.query_id, m.ref_id), []).append(rows[-1])
+
+    def grows(m: Match, row: int, anchor: tuple[float, float], speed: float) -> bool:
+        """Whether query sample `row` passes on the line through (query s, reference s) `anchor`."""
+        vectors, times, last_end = refs[m.ref_id]
+        if not 0 <= row < len(query_times) or any(lo <= row <= hi for lo, hi in held[(m.query_id, m.ref_id)]):
+            return False
+        t = anchor[1] + speed * (query_times[row] - anchor[0])
+        if not 0.0 <= t <= last_end:
+            return False
+        j = int(np.clip(np.searchsorted(times, t), 1, max(1, len(times) - 1)))
+        cols = np.unique(np.clip([j - 1, j], 0, len(times) - 1))
+        cell = query_view_max(np.ascontiguousarray(query[row:row + 1], np.float32),
+                              np.ascontiguousarray(vectors[cols], np.float32),
+                              bias=None if bias is None else np.ascontiguousarray(bias[row:row + 1], np.float32))
+        return float(cell.max()) >= min_sim
+
+    out = []
+    for m, span in zip(matches, rows):
+        qs, rs, qe, re_ = m.frames
+        speed = 1.0
+        if qe - qs + 1 >= MIN_ROWS and m.query_end > m.query_start:
+            speed = float(np.clip((m.ref_end - m.ref_start) / (m.query_end - m.query_start), SLOPES[0], SLOPES[-1]))
+        end, start = qe, qs
+        while end - qe < EXTEND_ROWS and grows(m, end + 1, (m.query_end, m.ref_end), speed):
+            end = span[1] = end + 1
+        while qs - start < EXTEND_ROWS and grows(m, start - 1, (m.query_start, m.ref_start), speed):
+            start = span[0] = start - 1
+        grown = m
+        if end != qe:
+            q_end = float(query_intervals[end][1])
+            ref_end = min(m.ref_end + speed * (q_end - m.query_end), refs[m.ref_id][2])
+            grown = replace(grown, query_end=q_end, ref_end=ref_end)
+        if start != qs:
+            q_start = float(query_intervals[start][0])
+            ref_start = max(0.0, m.ref_start - speed * (m.query_start - q_start))
+            grown = replace(grown, query_start=q_start, ref_start=ref_start)
+        out.append(replace(grown, frames=(start, rs, end, re_)))
     return out
 
 

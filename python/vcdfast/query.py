@@ -159,6 +159,10 @@ class QueryOptions:
     speed_prior: the reported boxes' reference spans are refit to the straight line that fits
       the map best (vcdfast.lines), with this cost in similarity per octave of speed away from
       1x; None: a box keeps its chain's reference samples.
+    extend_min_sim: each reported box's ends then grow along its line by up to a few query
+      samples (vcdfast.lines.extend_ends) while the line's cell there reaches this, on the
+      alignment's map (normalised when `background` is set; a floor for raw cosine would
+      sit far higher); None: they stay where the chain ended.
     refine_steps: bisections of each reported box end between samples (vcdfast.refine), on
       frames decoded again from the query's file (VideoEmbedding.info.path) when it is
       there; 0: the ends stay halfway between samples. Four reach 1/32 s at 1 fps (about a
@@ -176,6 +180,7 @@ class QueryOptions:
     full_score_seconds: float | None = 12.0
     min_score: float | None = 0.2
     speed_prior: float | None = 0.05
+    extend_min_sim: float | None = 0.1
     refine_steps: int = 4
 
     def __post_init__(self):
@@ -191,6 +196,8 @@ class QueryOptions:
             raise ValueError(f"full_score_seconds must be finite and > 0 (or None), got {self.full_score_seconds}")
         if self.speed_prior is not None and not 0 <= self.speed_prior < float("inf"):
             raise ValueError(f"speed_prior must be finite and >= 0 (or None), got {self.speed_prior}")
+        if self.extend_min_sim is not None and not np.isfinite(self.extend_min_sim):
+            raise ValueError(f"extend_min_sim must be finite (or None), got {self.extend_min_sim}")
         if isinstance(self.refine_steps, bool) or not isinstance(self.refine_steps, int) or self.refine_steps < 0:
             raise ValueError(f"refine_steps must be an int >= 0, got {self.refine_steps!r}")
         if self.votes not in ("frame", "sum"):
@@ -208,7 +215,8 @@ class QueryOptions:
                 "background": None if self.background is None else asdict(self.background), "votes": self.votes,
                 "method": self.method.value, "params": dict(self.params),
                 "full_score_seconds": self.full_score_seconds, "min_score": self.min_score,
-                "speed_prior": self.speed_prior, "refine_steps": self.refine_steps}
+                "speed_prior": self.speed_prior, "extend_min_sim": self.extend_min_sim,
+                "refine_steps": self.refine_steps}
 
     @classmethod
     def from_dict(cls, fields_: dict) -> QueryOptions:
@@ -241,7 +249,7 @@ def _kernel_defaults(method: str) -> dict:
 
 SEED_RECIPE = QueryOptions(views=("full",), frame_neighbours=64, candidates=5, background=None, votes="sum",
                            method=AlignMethod.TN, params=_kernel_defaults("tn"), full_score_seconds=None,
-                           min_score=None, speed_prior=None, refine_steps=0)
+                           min_score=None, speed_prior=None, extend_min_sim=None, refine_steps=0)
 
 
 def method_params(method: AlignMethod, params: dict | None) -> dict:

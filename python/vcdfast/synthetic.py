@@ -185,6 +185,7 @@ class Scenes:
 # Query options for generated scenes: unrelated ones score up to 0.65 cosine under SSCD, so the
 # demo and the mechanics tests align on the whole frame with raw-cosine thresholds above that;
 # the defaults (vcdfast.query.QueryOptions) are chosen on real footage instead. Their ends
-# stay on the sampling grid, as before refinement (bench_e2e's row of these defaults).
+# stay on the sampling grid, as before refinement (bench_e2e's row of these defaults), and do
+# not grow along their lines: that floor is on normalised similarity, which raw cosine is not.
 QUERY_OPTIONS = QueryOptions(views=("full",), background=None, votes="sum", method=AlignMethod.TN, min_score=None,
-                             full_score_seconds=None, params=RAW_COSINE_PARAMS, refine_steps=0)
+                             full_score_seconds=None, params=RAW_COSINE_PARAMS, extend_min_sim=None, refine_steps=0)

@@ -8,6 +8,7 @@
     to_matches         boxes -> Matches in seconds
     reported           the matches options.min_score reports
     fit_lines          their reference spans refit to straight lines (vcdfast.lines)
+    extend             their ends grown along those lines (vcdfast.lines.extend_ends)
     refine             their ends bisected between samples (vcdfast.refine)
 
 `query` runs them in that order with one vcdfast.query.QueryOptions (the defaults' one
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vcdfast.index.catalog import Catalog, VideoMeta
-from vcdfast.lines import fit_reference_lines
+from vcdfast.lines import extend_ends, fit_reference_lines
 from vcdfast.normalise import query_bias
 from vcdfast.query import (
     Match,
@@ -42,7 +43,8 @@ from vcdfast.store import pool
 # load ~6: the team waits for its second thread), as faiss runs on one (store.embedded).
 ALIGN_THREADS = 1
 
-__all__ = ["ALIGN_THREADS", "VideoMatch", "align_candidates", "candidates", "fit_lines", "load_candidates", "query",
+__all__ = ["ALIGN_THREADS", "VideoMatch", "align_candidates", "candidates", "extend", "fit_lines", "load_candidates",
+           "query",
            "query_videos", "refine", "reported", "search_frames", "select_candidates", "to_matches"]
 
 @dataclass(frozen=True)
@@ -138,6 +140,14 @@ def fit_lines(matches: list[Match], emb, metas: Sequence[VideoMeta], refs: Seque
                                _by_id(metas, refs), options.speed_prior)
 
 
+def extend(matches: list[Match], emb, metas: Sequence[VideoMeta], refs: Sequence[tuple[np.ndarray, np.ndarray]],
+           options: QueryOptions, bias: np.ndarray | None) -> list[Match]:
+    """The matches' ends grown along their lines (vcdfast.lines.extend_ends,
+    options.extend_min_sim), on the map the alignment saw."""
+    return extend_ends(matches, np.ascontiguousarray(emb.vectors, np.float32), emb.timestamps, emb.intervals(), bias,
+                       _by_id(metas, refs), options.extend_min_sim)
+
+
 def refine(matches: list[Match], emb, metas: Sequence[VideoMeta], refs: Sequence[tuple[np.ndarray, np.ndarray]],
            options: QueryOptions, background, probe: Probe) -> list[Match]:
     """The matches' ends bisected options.refine_steps times with `probe`, the query's
@@ -159,6 +169,8 @@ def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptio
     matches = reported(to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found), options)
     if options.speed_prior is not None:
         matches = fit_lines(matches, emb, metas, refs, options, bias)
+    if options.extend_min_sim is not None:
+        matches = extend(matches, emb, metas, refs, options, bias)
     if probe is not None and options.refine_steps:
         matches = refine(matches, emb, metas, refs, options, background, probe)
     return scored_matches(matches, full_score_seconds=options.full_score_seconds, min_score=options.min_score)
