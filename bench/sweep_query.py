@@ -22,7 +22,9 @@ The chosen setting is then run with its reported ends bisected between samples
 that takes; the best objective gives QueryOptions.refine_steps (ties to fewer steps). At those
 steps, each box's reference span is first refit to its best straight line (vcdfast.lines,
 SPEED_PRIORS); the best objective gives QueryOptions.speed_prior (ties to no fit, then the
-smaller prior). The real-footage check runs the index's query, with the refinement and line
+smaller prior). At that fit, each box's ends then grow along its line (vcdfast.lines.extend_ends,
+EXTEND_MIN_SIMS); the best objective gives QueryOptions.extend_min_sim (ties to none, then the
+higher floor). The real-footage check runs the index's query, with the refinement and line
 fit QueryOptions has.
 """
 
@@ -178,13 +180,15 @@ def every_match(emb: dict, found: dict) -> list:
     return out
 
 
-def refined(split: Path, work: Path, row: dict, steps: int, speed_prior: float | None = None) -> tuple[list, float]:
+def refined(split: Path, work: Path, row: dict, refine_steps: int, speed_prior: float | None = None,
+            extend_min_sim: float | None = None) -> tuple[list, float]:
     """A setting's reported matches with their reference spans refit to straight lines
-    (vcdfast.lines, `speed_prior`; None: not) and their ends bisected `steps` times
+    (vcdfast.lines, `speed_prior`; None: not), their ends grown along them
+    (vcdfast.lines.extend_ends, `extend_min_sim`; None: not) and bisected `refine_steps` times
     (vcdfast.refine), probing the split's query files as the index does a query it decodes;
     and the CPU seconds that took per second of query video."""
     from vcdfast.embed import Embedder
-    from vcdfast.lines import fit_reference_lines
+    from vcdfast.lines import extend_ends, fit_reference_lines
     from vcdfast.normalise import Background, BackgroundSpec, query_bias
     from vcdfast.query import scored_matches
     from vcdfast.refine import refine_ends
@@ -214,8 +218,10 @@ def refined(split: Path, work: Path, row: dict, steps: int, speed_prior: float |
             bias = lambda v: query_bias(background, v, views, row.get("part_margin") or 0.0)  # noqa: E731
             if speed_prior is not None:
                 mine = fit_reference_lines(mine, q, qt, bias(q), refs, speed_prior)
+            if extend_min_sim is not None:
+                mine = extend_ends(mine, q, qt, qi, bias(q), refs, extend_min_sim)
             probe = lambda t, v, p=paths[qid], c={}: embedder.embed_at(p, t, 1.0, v, cache=c)  # noqa: E731 (1 fps)
-            out += refine_ends(mine, q, qt, refs, probe, bias, min_sim, steps)
+            out += refine_ends(mine, q, qt, refs, probe, bias, min_sim, refine_steps)
     cpu = (time.process_time() - cpu) / seconds
     return scored_matches(out, full_score_seconds=row["full_score_seconds"], min_score=row["min_score"]), cpu
 
@@ -322,6 +328,7 @@ MAX_NEGATIVES_FLAGGED, MIN_CANDIDATE_RECALL, SCORE_MARGIN = 0.05, 0.97, 0.05
 # about a frame of 25-30 fps footage, so further steps have nothing left to find
 REFINE_STEPS = (1, 2, 3, 4)
 SPEED_PRIORS = (0.0, 0.02, 0.05, 0.1)  # vcdfast.lines, after the refinement's steps are chosen
+EXTEND_MIN_SIMS = (0.2, 0.15, 0.1, 0.05, 0.0, -0.05)  # vcdfast.lines.extend_ends, after the speed prior
 METRICS = ("vcsl_precision", "vcsl_recall", "vcsl_f1", "vsc_micro_ap", "video_ap", "negatives_flagged",
            "candidate_recall")
 
@@ -373,7 +380,8 @@ def choose(rows: list[dict], veto=None) -> tuple[dict | None, list[tuple[dict, l
 
 
 def query_options(r: dict):
-    """A setting as the index's QueryOptions (the model is r["model"])."""
+    """A setting as the index's QueryOptions (the model is r["model"]); a post-stage row's
+    stages as it ran them, the defaults' otherwise."""
     from vcdfast.normalise import BackgroundSpec
     from vcdfast.query import AlignMethod, QueryOptions
 
@@ -387,7 +395,8 @@ def query_options(r: dict):
                         candidates=r["candidates"], background=bg,
                         votes="frame" if r.get("vote") == "frame" else "sum", method=method, params=params,
                         full_score_seconds=r.get("full_score_seconds"),
-                        min_score=None if r["min_score"] <= -1 else r["min_score"])
+                        min_score=None if r["min_score"] <= -1 else r["min_score"],
+                        **{k: r[k] for k, *_ in POST_STAGES if k in r})
 
 
 class RealCheck:
@@ -449,7 +458,7 @@ def describe(r: dict) -> str:
 def table(rows: list[dict], split: str, veto=None, refine=None) -> str:
     """The seed rows, the best setting per (model, views, normalised or not) under the rule's
     constraints, the chosen one, the settings ranked above it that `veto` turned down, and
-    `refine(chosen)`'s rows: the chosen setting with its ends bisected (REFINE_STEPS)."""
+    the post-stages' rows (_post_stages)."""
     f = lambda x: f"{x:.3f}"  # noqa: E731
     chosen, vetoed = choose(rows, veto)
     margin = flagged_with_margin(rows)
@@ -486,32 +495,60 @@ def table(rows: list[dict], split: str, veto=None, refine=None) -> str:
         lines += [f"- {r['model']} {describe(r)} ({objective(r):.4f}): {'; '.join(problems)}"
                   for r, problems in firsts.values()]
     if refine is not None and chosen is not None:
-        steps = [{**chosen, "refine_steps": 0, "speed_prior": None, "refine_cpu": 0.0}]
-        steps += refine(chosen, [(None, n) for n in REFINE_STEPS])
-        best = max(steps, key=lambda r: (round(objective(r), 4), -r["refine_steps"]))
-        lines += ["", "The chosen setting with each reported end bisected between samples (vcdfast.refine, probing "
-                  "the query files; `refine_steps`), the most objective kept, ties to fewer steps:", ""]
-        lines += _post_stage_table(steps, best, "refine_steps")
-        fits = [best] + refine(chosen, [(p, best["refine_steps"]) for p in SPEED_PRIORS])
-        best_fit = max(fits, key=lambda r: (round(objective(r), 4), r["speed_prior"] is None, -(r["speed_prior"] or 0)))
-        lines += ["", "That refinement with each box's reference span first refit to its best straight line "
-                  "(vcdfast.lines; `speed_prior`, the cost per octave of speed away from 1x; none: the chain's "
-                  "box), the most objective kept, ties to none, then the smaller prior:", ""]
-        lines += _post_stage_table(fits, best_fit, "speed_prior")
+        lines += _post_stages(chosen, refine, veto)
     lines.append(MD_END)
     return "\n".join(lines) + "\n"
 
 
-def _post_stage_table(rows: list[dict], best: dict, column: str) -> list[str]:
+# The stages after the alignment, each tried at the best of the ones before: (QueryOptions
+# field, values, the preference among equal objectives, the table's lead-in).
+POST_STAGES = (
+    ("refine_steps", REFINE_STEPS, lambda v: -v,
+     "The chosen setting with each reported end bisected between samples (vcdfast.refine, probing the query files; "
+     "`refine_steps`), the most objective kept, ties to fewer steps"),
+    ("speed_prior", SPEED_PRIORS, lambda v: (v is None, -(v or 0)),
+     "That refinement with each box's reference span first refit to its best straight line (vcdfast.lines; "
+     "`speed_prior`, the cost per octave of speed away from 1x; none: the chain's box), the most objective kept, "
+     "ties to none, then the smaller prior"),
+    ("extend_min_sim", EXTEND_MIN_SIMS, lambda v: (v is None, v or 0),
+     "That line fit with each box's ends then grown along its line by up to vcdfast.lines.EXTEND_ROWS query samples "
+     "while the line's cell reaches `extend_min_sim` (none: the chain's ends), the most objective kept, ties to none, "
+     "then the higher floor"),
+)
+
+
+def _post_stages(chosen: dict, refine, veto=None) -> list[str]:
+    """The post-stage tables: each stage's values run by `refine(chosen, [post-stage fields])`
+    at the best of the stages before; with `veto`, the best is the most objective row it
+    passes (the real-footage check runs the stages too)."""
+    best = {**chosen, "refine_steps": 0, "speed_prior": None, "extend_min_sim": None, "refine_cpu": 0.0}
+    lines: list[str] = []
+    for column, values, prefer, lead in POST_STAGES:
+        post = {k: best[k] for k, *_ in POST_STAGES}
+        rows = [best] + refine(chosen, [{**post, column: v} for v in values])
+        problems = [veto(r) if veto else [] for r in rows]
+        passing = [r for r, p in zip(rows, problems) if not p]
+        if not passing:
+            return lines + ["", f"{lead}: every value fails the real-footage check."]
+        best = max(passing, key=lambda r: (round(objective(r), 4), prefer(r[column])))
+        check = " that passes the real-footage check" if veto else ""
+        lines += ["", lead.replace(", the most objective kept", f", the most objective{check} kept") + ":", ""]
+        lines += _post_stage_table(rows, best, column, problems if veto else None)
+    return lines
+
+
+def _post_stage_table(rows: list[dict], best: dict, column: str, problems: list[list[str]] | None) -> list[str]:
     f = lambda x: f"{x:.3f}"  # noqa: E731
+    checked = problems is not None
     out = [f"| {column} | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | copy-free flagged | objective "
-           "| its query CPU (s per video s) |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
+           "| its query CPU (s per video s) |" + " real-footage check |" * checked, "|---" * (9 + checked) + "|"]
+    for i, r in enumerate(rows):
         mark = "**" if r is best else ""
         value = "none" if r[column] is None else r[column]
+        verdict = f" {'; '.join(problems[i]) or 'passes'} |" if problems is not None else ""
         out.append(f"| {mark}{value}{mark} | {f(r['vcsl_precision'])} | {f(r['vcsl_recall'])} | {f(r['vcsl_f1'])} | "
                    f"{f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | {f(r['negatives_flagged'])} | {objective(r):.4f} | "
-                   f"{r['refine_cpu']:.4f} |")
+                   f"{r['refine_cpu']:.4f} |{verdict}")
     return out
 
 
@@ -571,13 +608,13 @@ def run(args) -> list[dict]:
 def print_table(rows: list[dict], split: Path, work: Path, md: Path | None, veto=None) -> None:
     judge = Judge(split)
 
-    def refine(chosen: dict, runs: list[tuple[float | None, int]]) -> list[dict]:
+    def refine(chosen: dict, runs: list[dict]) -> list[dict]:
         emb = embed_split(split, chosen["model"], work)
         cands = {q: [r for r, _ in c] for q, c in first_stages(emb, chosen).items()}
         rows = []
-        for prior, n in runs:
-            matches, cpu = refined(split, work, chosen, n, prior)
-            rows.append({**chosen, "refine_steps": n, "speed_prior": prior, "refine_cpu": cpu, **judge(matches, cands)})
+        for post in runs:
+            matches, cpu = refined(split, work, chosen, **post)
+            rows.append({**chosen, **post, "refine_cpu": cpu, **judge(matches, cands)})
         return rows
 
     section = table(rows, split.name, veto, refine)

@@ -269,3 +269,39 @@ def test_requery_prints_the_objective_and_where_recall_goes(judge):
     assert line["negatives_flagged"] == 1.0
     assert line["recall_by_edit"] == {"hflip": 1.0}
     assert line["recall_losses"]["found"]["segments"] == 1
+
+
+def test_the_post_stages_run_each_at_the_best_of_the_stage_before():
+    """Refinement steps, then the speed prior at the best steps, then the end growth's floor
+    at the best prior; a tie of floors goes to the higher one, and a value the real-footage
+    check fails is not chosen however it scores."""
+    from vcdfast.align import defaults
+
+    extra = {"background": {"beta": 3.0, "k": 16}, "vote": "frame", "chain": defaults("chain"), "tn": None,
+             "full_score_seconds": 12.0}
+    rows = [{**_row(0.15, 0.0, f1=0.7), **extra}, {**_row(0.2, 0.0, f1=0.8), **extra}]
+    asked = []
+
+    def refine(row, runs):
+        asked.append(runs)
+        gains = {"refine_steps": {2: 0.02}, "speed_prior": {0.05: 0.01}, "extend_min_sim": {0.05: 0.005, 0.1: 0.005,
+                                                                                            0.0: 0.03}}
+        out = []
+        for post in runs:
+            gain = sum(gains[k].get(v, 0.0) for k, v in post.items())
+            out.append({**row, **post, "refine_cpu": 0.01, "vcsl_f1": row["vcsl_f1"] + gain,
+                        "vsc_micro_ap": row["vsc_micro_ap"] + gain})
+        return out
+
+    def veto(r):
+        return ["too long"] if r.get("extend_min_sim") == 0.0 else []
+
+    text = sweep_query.table(rows, "tune", veto=veto, refine=refine)
+    post = ("refine_steps", "speed_prior", "extend_min_sim")
+    assert asked == [[dict(zip(post, (n, None, None))) for n in sweep_query.REFINE_STEPS],
+                     [dict(zip(post, (2, p, None))) for p in sweep_query.SPEED_PRIORS],
+                     [dict(zip(post, (2, 0.05, x))) for x in sweep_query.EXTEND_MIN_SIMS]]
+    grown = text.split("`extend_min_sim`")[1]
+    assert "| **0.1** |" in grown and "| 0.05 |" in grown and "0.8350 |" in grown
+    assert "| 0.0 |" in grown and "| too long |" in grown
+    assert sweep_query.query_options({**rows[1], "refine_steps": 2, "extend_min_sim": 0.1}).extend_min_sim == 0.1
