@@ -30,8 +30,9 @@ EXTEND_ROWS), while the line's cell there (tolerant, as above) reaches a floor. 
 where its cells fall under the alignment's min_sim, and a copy's first and last seconds are
 often its weakest (a fade, a cut blended by the encoder, an overlay's entrance), while the
 line already says where they are on the reference; one cell on a known line is stronger
-evidence than a cell a chain must find. Chosen on the tuning split with bench/requery.py
-(BENCHMARKS.md).
+evidence than a cell a chain must find. The floor, 0.1, is bench/sweep_query.py's choice on
+the tuning split (objective 0.8853 -> 0.8869, BENCHMARKS.md); 0.05 scored higher there but grew
+the real-footage picture-in-picture copy (tests/test_query_real.py) 2 s into an unrelated pan.
 """
 
 from __future__ import annotations

@@ -135,7 +135,8 @@ class QueryOptions:
     reference; cells from 0.15), well above TN with trimming; a chain's mean similarity of at
     least 0.2 reported (no copy-free query of that split flagged; 3 in 60 at 0.15, the rule's
     margin), its score scaled down below 12 s of query for ranking; each box's reference span
-    refit to its best straight line, then its ends bisected between samples.
+    refit to its best straight line, its ends grown along it while the line's cells reach
+    0.1, then bisected between samples.
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
