@@ -24,8 +24,9 @@ steps, each box's reference span is first refit to its best straight line (vcdfa
 SPEED_PRIORS); the best objective gives QueryOptions.speed_prior (ties to no fit, then the
 smaller prior). At that fit, each box's ends then grow along its line (vcdfast.lines.extend_ends,
 EXTEND_MIN_SIMS); the best objective gives QueryOptions.extend_min_sim (ties to none, then the
-higher floor). The real-footage check runs the index's query, with the refinement and line
-fit QueryOptions has.
+higher floor). The real-footage check runs the index's query: a grid setting with the stages
+after the alignment that QueryOptions has, a post-stage row with its own; with --check-real
+each post-stage keeps the most objective value it passes.
 """
 
 from __future__ import annotations
@@ -501,19 +502,18 @@ def table(rows: list[dict], split: str, veto=None, refine=None) -> str:
 
 
 # The stages after the alignment, each tried at the best of the ones before: (QueryOptions
-# field, values, the preference among equal objectives, the table's lead-in).
+# field, values, the preference among equal objectives, what the table shows, that preference).
 POST_STAGES = (
     ("refine_steps", REFINE_STEPS, lambda v: -v,
      "The chosen setting with each reported end bisected between samples (vcdfast.refine, probing the query files; "
-     "`refine_steps`), the most objective kept, ties to fewer steps"),
+     "`refine_steps`)", "ties to fewer steps"),
     ("speed_prior", SPEED_PRIORS, lambda v: (v is None, -(v or 0)),
      "That refinement with each box's reference span first refit to its best straight line (vcdfast.lines; "
-     "`speed_prior`, the cost per octave of speed away from 1x; none: the chain's box), the most objective kept, "
+     "`speed_prior`, the cost per octave of speed away from 1x; none: the chain's box)",
      "ties to none, then the smaller prior"),
     ("extend_min_sim", EXTEND_MIN_SIMS, lambda v: (v is None, v or 0),
      "That line fit with each box's ends then grown along its line by up to vcdfast.lines.EXTEND_ROWS query samples "
-     "while the line's cell reaches `extend_min_sim` (none: the chain's ends), the most objective kept, ties to none, "
-     "then the higher floor"),
+     "while the line's cell reaches `extend_min_sim` (none: the chain's ends)", "ties to none, then the higher floor"),
 )
 
 
@@ -523,16 +523,16 @@ def _post_stages(chosen: dict, refine, veto=None) -> list[str]:
     passes (the real-footage check runs the stages too)."""
     best = {**chosen, "refine_steps": 0, "speed_prior": None, "extend_min_sim": None, "refine_cpu": 0.0}
     lines: list[str] = []
-    for column, values, prefer, lead in POST_STAGES:
+    for column, values, prefer, shows, ties in POST_STAGES:
         post = {k: best[k] for k, *_ in POST_STAGES}
         rows = [best] + refine(chosen, [{**post, column: v} for v in values])
         problems = [veto(r) if veto else [] for r in rows]
         passing = [r for r, p in zip(rows, problems) if not p]
         if not passing:
-            return lines + ["", f"{lead}: every value fails the real-footage check."]
+            return lines + ["", f"{shows}: every value fails the real-footage check."]
         best = max(passing, key=lambda r: (round(objective(r), 4), prefer(r[column])))
         check = " that passes the real-footage check" if veto else ""
-        lines += ["", lead.replace(", the most objective kept", f", the most objective{check} kept") + ":", ""]
+        lines += ["", f"{shows}, the most objective{check} kept, {ties}:", ""]
         lines += _post_stage_table(rows, best, column, problems if veto else None)
     return lines
 

@@ -44,8 +44,7 @@ from vcdfast.store import pool
 ALIGN_THREADS = 1
 
 __all__ = ["ALIGN_THREADS", "VideoMatch", "align_candidates", "candidates", "extend", "fit_lines", "load_candidates",
-           "query",
-           "query_videos", "refine", "reported", "search_frames", "select_candidates", "to_matches"]
+           "query", "query_videos", "refine", "reported", "search_frames", "select_candidates", "to_matches"]
 
 @dataclass(frozen=True)
 class VideoMatch:
