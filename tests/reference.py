@@ -311,8 +311,9 @@ def dtw_reference(sims, discontinue=3, min_sim=0.2, min_length=5):
 # over its number of cells, rounded to float32.
 
 
-def chain_extent_ref(sim, trim_sim, trim_gap, stall_cost=0.0):
-    """(q_start, r_start, q_end, r_end, score) of the heaviest chain, or None."""
+def chain_extent_ref(sim, trim_sim, trim_gap, stall_cost=0.0, claimed=None):
+    """(q_start, r_start, q_end, r_end, score) of the heaviest chain, or None; no step crosses
+    a row `claimed` (a boolean per row) holds."""
     sim = np.asarray(sim, np.float32)
     tq, tr = sim.shape
     weight = np.zeros((tq, tr))
@@ -328,6 +329,8 @@ def chain_extent_ref(sim, trim_sim, trim_gap, stall_cost=0.0):
                 for i2 in range(i - trim_gap, i):  # older rows first: they win ties
                     j2 = j - d
                     if i2 < 0 or j2 < 0 or weight[i2, j2] <= 0:
+                        continue
+                    if claimed is not None and claimed[i2 + 1:i].any():
                         continue
                     w = weight[i2, j2] - (stall_cost if d == 0 else 0.0)
                     if w > prev:
@@ -346,15 +349,18 @@ def chain_extent_ref(sim, trim_sim, trim_gap, stall_cost=0.0):
 
 def chains_ref(sim, min_sim, max_step, min_frames, max_chains, stall_cost=0.0):
     """The chain method: the heaviest chain, its query rows then claimed (they hold no chain
-    cell), again up to max_chains times; chains shorter than min_frames on an axis are dropped."""
+    cell and no chain steps across them), again up to max_chains times; chains shorter than
+    min_frames on an axis are dropped."""
     sim = np.array(sim, np.float32)
+    claimed = np.zeros(len(sim), bool)
     out_boxes, out_scores = [], []
     for _ in range(max_chains):
-        chain = chain_extent_ref(sim, min_sim, max_step, stall_cost)
+        chain = chain_extent_ref(sim, min_sim, max_step, stall_cost, claimed)
         if chain is None:
             break
         qs, rs, qe, re_, score = chain
         sim[qs : qe + 1] = -np.inf
+        claimed[qs : qe + 1] = True
         if qe - qs + 1 >= min_frames and re_ - rs + 1 >= min_frames:
             out_boxes.append([qs, rs, qe, re_])
             out_scores.append(score)

@@ -41,6 +41,21 @@ def test_chain_equals_the_naive_reference(sim, min_sim, max_step, min_frames, ma
     assert len(rows) == len(set(rows.tolist()))
 
 
+def test_a_chain_never_steps_across_claimed_rows():
+    """Hypothesis's find: with max_step 4, the second chain stepped from row 0 to row 4 over
+    the first chain's rows 1-3, and its box held them too. Now it cannot cross them."""
+    sim = np.array([[0.27833858, -0.13234894, 0.6388941, -0.04325176],
+                    [-0.06977527, 0.42786285, 0.42909062, 0.6388941],
+                    [-0.2761844, 0.35840407, 0.91686296, 0.09067433],
+                    [0.1069615, -0.0936102, -0.17119758, 0.91686296],
+                    [0.18026747, 0.97629434, 0.24645934, 0.46541128]], np.float32)
+    got = chain(sim, min_sim=0.3, max_step=4, min_frames=1, max_chains=2, stall_cost=1.0)
+    rows = np.concatenate([np.arange(b[0], b[2] + 1) for b in got.boxes])
+    assert len(rows) == len(set(rows.tolist())), got.boxes
+    want_boxes, want_scores = chains_ref(sim, 0.3, 4, 1, 2, 1.0)
+    np.testing.assert_array_equal(got.boxes, want_boxes)
+
+
 @settings(max_examples=50, deadline=None)
 @given(maps(max_side=40), st.integers(0, 2**32 - 1))
 def test_the_batch_aligns_as_the_single_pair_function(sim, seed):

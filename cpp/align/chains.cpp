@@ -42,8 +42,9 @@ ChainWorkspace& workspace() {
   return ws;
 }
 
-// The heaviest chain of cells >= min_sim whose rows are not `claimed` (nullptr: none are); each
-// step that stays in its column costs `stall_cost` of the weight. Score: the cells' mean.
+// The heaviest chain of cells >= min_sim whose rows are not `claimed` (nullptr: none are) and
+// whose steps do not cross a claimed row; each step that stays in its column costs `stall_cost`
+// of the weight. Score: the cells' mean.
 std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, const std::vector<char>* claimed,
                                   double stall_cost) {
   const std::size_t rows = sims.rows, cols = sims.cols;
@@ -118,6 +119,8 @@ std::optional<Box> heaviest_chain(const SimMap& sims, double min_sim, i64 step, 
         best_stalls = stalls;
       }
     }
+    // No chain steps across a claimed row: its box would hold another chain's query frames.
+    if (!open) std::fill(ws.window.weight.begin(), ws.window.weight.end(), 0.0);
   }
   if (best_end < 0) return std::nullopt;
   return Box{best_start / c, best_start % c, best_end / c, best_end % c,
