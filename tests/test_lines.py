@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from reference import best_line_ref, extend_ends_ref
 from vcdfast.lines import EXTEND_ROWS, MAX_ROWS, SLOPES, best_line, extend_ends, fit_reference_lines
-from vcdfast.query import Match, QueryOptions
+from vcdfast.query import Match, QueryOptions, intervals
 
 
 @settings(max_examples=60, deadline=None)
@@ -160,11 +160,10 @@ def unit(rng, *shape):
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def sample_intervals(times):
-    """[start, end) per sample, halfway to its neighbours, as vcdfast's intervals are."""
-    mid = (times[1:] + times[:-1]) / 2
-    step = times[1] - times[0] if len(times) > 1 else 1.0
-    return np.stack([np.r_[times[0] - step / 2, mid], np.r_[mid, times[-1] + step / 2]], axis=1)
+def sample_intervals(times, step=1.0):
+    """The samples' [start, end) as the index draws them (vcdfast.query.intervals), the last
+    ending half a step after its sample."""
+    return intervals(times, float(times[-1]) + step / 2)
 
 
 @settings(max_examples=80, deadline=None)
@@ -174,7 +173,7 @@ def test_extend_ends_matches_its_reference(seed, tq, views, with_bias, step, min
     rng = np.random.default_rng(seed)
     query = unit(rng, tq, views, 8)
     qt = np.arange(tq) * step
-    qi = sample_intervals(qt)
+    qi = sample_intervals(qt, step)
     refs = {}
     for rid in ("a", "b"):
         tr = int(rng.integers(1, 25))

@@ -158,7 +158,7 @@ def extend_ends(matches: Sequence[Match], query: np.ndarray, query_times: np.nda
         vectors, times, last_end = refs[m.ref_id]
         if not 0 <= row < len(query_times) or any(lo <= row <= hi for lo, hi in held[(m.query_id, m.ref_id)]):
             return False
-        t = anchor[1] + speed * (query_times[row] - anchor[0])
+        t = _along(anchor, speed, query_times[row])
         if not 0.0 <= t <= last_end:
             return False
         j = int(np.clip(np.searchsorted(times, t), 1, max(1, len(times) - 1)))
@@ -175,21 +175,25 @@ def extend_ends(matches: Sequence[Match], query: np.ndarray, query_times: np.nda
         if qe - qs + 1 >= MIN_ROWS and m.query_end > m.query_start:
             speed = float(np.clip((m.ref_end - m.ref_start) / (m.query_end - m.query_start), SLOPES[0], SLOPES[-1]))
         end, start = qe, qs
-        while end - qe < EXTEND_ROWS and grows(m, end + 1, (m.query_end, m.ref_end), speed):
+        last, first = (m.query_end, m.ref_end), (m.query_start, m.ref_start)
+        while end - qe < EXTEND_ROWS and grows(m, end + 1, last, speed):
             end = span[1] = end + 1
-        while qs - start < EXTEND_ROWS and grows(m, start - 1, (m.query_start, m.ref_start), speed):
+        while qs - start < EXTEND_ROWS and grows(m, start - 1, first, speed):
             start = span[0] = start - 1
         grown = m
         if end != qe:
             q_end = float(query_intervals[end][1])
-            ref_end = min(m.ref_end + speed * (q_end - m.query_end), refs[m.ref_id][2])
-            grown = replace(grown, query_end=q_end, ref_end=ref_end)
+            grown = replace(grown, query_end=q_end, ref_end=min(_along(last, speed, q_end), refs[m.ref_id][2]))
         if start != qs:
             q_start = float(query_intervals[start][0])
-            ref_start = max(0.0, m.ref_start - speed * (m.query_start - q_start))
-            grown = replace(grown, query_start=q_start, ref_start=ref_start)
+            grown = replace(grown, query_start=q_start, ref_start=max(0.0, _along(first, speed, q_start)))
         out.append(replace(grown, frames=(start, rs, end, re_)))
     return out
+
+
+def _along(anchor: tuple[float, float], speed: float, query_time: float) -> float:
+    """The reference time at `query_time` on the line through (query s, reference s) `anchor`."""
+    return anchor[1] + speed * (query_time - anchor[0])
 
 
 def _window_line(query, bias, vectors, q0: int, n: int, first: int, last: int,
