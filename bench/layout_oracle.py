@@ -49,6 +49,14 @@ def true_box(edit: str, params: dict) -> np.ndarray:
     return np.array([x / W, y / H, (x + w) / W, (y + h) / H])
 
 
+def true_rectangles(frames: np.ndarray, box, size: tuple[int, int]) -> np.ndarray:
+    """The rectangle `box` ([x0, y0, x1, y1] as shares) cut from each of (n, H, W, 3) frames and
+    resized to `size` (w, h) as the dataset resizes -> (n, h, w, 3) uint8."""
+    fh, fw = frames.shape[1:3]
+    y0, y1, x0, x1 = round(box[1] * fh), round(box[3] * fh), round(box[0] * fw), round(box[2] * fw)
+    return np.stack([make_dataset._resize(np.ascontiguousarray(f[y0:y1, x0:x1]), *size) for f in frames])
+
+
 def copy_similarity(vectors: np.ndarray, times: np.ndarray, seg: dict, ref) -> np.ndarray:
     """(n, K, D) descriptors of the copy's query samples -> (n,) the best over K of the cosine
     to the reference samples near where each sample's moment shows."""
@@ -99,10 +107,7 @@ def split_rows(split: Path) -> list[dict]:
             found = splits[inside] == axis
         else:
             found = np.array([iou(insets[i], box) >= FOUND_IOU for i in inside])
-        fh, fw = frames.shape[1:3]
-        y0, y1, x0, x1 = round(box[1] * fh), round(box[3] * fh), round(box[0] * fw), round(box[2] * fw)
-        truth = whole.embed_frames(np.stack([make_dataset._resize(np.ascontiguousarray(f[y0:y1, x0:x1]),
-                                                                  *whole.decode_size) for f in frames[inside]]))
+        truth = whole.embed_frames(true_rectangles(frames[inside], box, whole.decode_size))
         times = stamps[inside]
         by_views = copy_similarity(vectors[inside], times, seg, refs[rid])
         by_truth = copy_similarity(truth, times, seg, refs[rid])

@@ -17,6 +17,11 @@ run wrote with --matches), also the 95% interval of the difference in F1, µAP a
 over resamplings of the queries, paired (Judge.intervals): a change whose interval holds 0 is
 inside what the split's draw of queries can do. It refuses a held-out split, as the sweep does:
 those are for bench_e2e.py's report, never for choosing.
+
+With --true-insets, the inset views' descriptors at the query samples inside each
+picture-in-picture copy are those of the true rectangle (bench/layout_oracle.py's) instead of
+the detected one: the bound any inset detection reaches end to end on the split (the ends'
+refinement still probes with the detected boxes).
 """
 
 from __future__ import annotations
@@ -44,6 +49,52 @@ def cached_queries(index, split: Path, meta: dict, views: tuple[str, ...], work:
     embs = {q["id"]: index.embed_query((split / q["path"]).resolve(), views) for q in meta["queries"]}
     path.write_bytes(pickle.dumps(embs))
     return embs
+
+
+def with_true_insets(embs: dict, split: Path, meta: dict) -> dict:
+    """embs with the "inset" / "inset-flip" views' descriptors, at the query samples inside each
+    picture-in-picture copy of the split's transforms log, replaced by those of the true
+    rectangle (mirrored for inset-flip) cut from the same decoded frames."""
+    from collections import defaultdict
+    from dataclasses import replace
+
+    import layout_oracle
+    import numpy as np
+
+    from vcdfast.decode import iter_frames
+    from vcdfast.embed import Embedder
+    from vcdfast.views import scale_for
+
+    copies = defaultdict(list)  # query id -> (its picture-in-picture copies' times, true rectangle)
+    for line in (split / meta["transforms"]).read_text().splitlines():
+        seg = json.loads(line)
+        for t in seg["transforms"]:
+            if t["name"] == "pip":
+                copies[seg["query_id"]].append((seg["query_start"], seg["query_end"],
+                                                layout_oracle.true_box("pip", t["params"])))
+    paths = {q["id"]: split / q["path"] for q in meta["queries"]}
+    out, embedders = dict(embs), {}
+    for qid, boxes in copies.items():
+        emb = out[qid]
+        wanted = {k: v == "inset-flip" for k, v in enumerate(emb.views) if v in ("inset", "inset-flip")}
+        if not wanted:
+            continue
+        if emb.model.name not in embedders:
+            embedders[emb.model.name] = Embedder(emb.model, views=("full", "flip"))
+        whole = embedders[emb.model.name]
+        # decoded as the query was embedded (Embedder.decode_size for its views)
+        size = tuple(scale_for(emb.views) * v for v in emb.model.input_size)
+        decoded = list(iter_frames(paths[qid], emb.sampling, size=size))
+        if len(decoded) != len(emb.timestamps):
+            sys.exit(f"{qid}: {len(decoded)} frames decoded where its embedding has {len(emb.timestamps)}")
+        frames, vectors = np.stack([f for f, _ in decoded]), np.array(emb.vectors, copy=True)
+        for start, end, box in boxes:
+            inside = np.flatnonzero((emb.timestamps >= start) & (emb.timestamps <= end))
+            truth = whole.embed_frames(layout_oracle.true_rectangles(frames[inside], box, whole.decode_size))
+            for k, mirrored in wanted.items():
+                vectors[inside, k] = truth[:, int(mirrored)]
+        out[qid] = replace(emb, vectors=vectors)
+    return out
 
 
 def open_index(split: Path, meta: dict, work: Path):
@@ -93,18 +144,23 @@ def main() -> None:
     ap.add_argument("--matches", type=Path, default=None, help="write this run's matches here (CSV)")
     ap.add_argument("--against", type=Path, default=None,
                     help="an earlier run's --matches: print the paired difference's 95%% intervals")
+    ap.add_argument("--true-insets", action="store_true",
+                    help="the inset views see the true picture-in-picture rectangle (the bound of inset detection)")
     args = ap.parse_args()
     meta = require_tuning_split(args.split)
     options = QueryOptions.from_dict(args.options)
     judge = Judge(args.split)
     with open_index(args.split, meta, args.work) as index:
         embs = cached_queries(index, args.split, meta, options.views, args.work)
+        if args.true_insets:
+            embs = with_true_insets(embs, args.split, meta)
         t0 = time.process_time()
         pred = []
         for qid, emb in embs.items():
             pred += index.query(emb, query_id=qid, options=options)
         cpu = time.process_time() - t0
-    row = {"tag": args.tag, "options": args.options, **summary(judge(pred, detail=True)), "query_cpu_s": round(cpu, 1)}
+    row = {"tag": args.tag, "options": args.options, "true_insets": args.true_insets,
+           **summary(judge(pred, detail=True)), "query_cpu_s": round(cpu, 1)}
     if args.matches:
         write_matches_csv(pred, args.matches)
     if args.against:

@@ -1,6 +1,8 @@
 """The benchmark's scoring rules, on a split written by hand (no footage): bench_e2e's Judge
 accepts a box on another showing of a copy's frames and nothing else, and sweep_query's rule
-admits a report threshold only if it holds 0.05 lower too."""
+admits a report threshold only if it holds 0.05 lower too. Also the diagnostic tools' own
+mechanics: the layout oracle's rectangles, and requery's true insets on a generated
+picture-in-picture (decoded and embedded for real)."""
 
 from __future__ import annotations
 
@@ -232,6 +234,68 @@ def test_layout_oracle_compares_at_the_copys_reference_moments():
     np.testing.assert_allclose(layout_oracle.copy_similarity(q, times, seg, ref), [1.0, 0.0, 0.9])
     assert layout_oracle.iou([0, 0, 1, 1], [0.5, 0, 1.5, 1]) == pytest.approx(1 / 3)
     assert layout_oracle.iou([0, 0, 1, 1], [np.nan] * 4) == 0.0
+
+
+def test_layout_oracle_cuts_the_true_rectangle():
+    import layout_oracle
+    import numpy as np
+
+    frames = np.zeros((2, 60, 80, 3), np.uint8)
+    frames[:, 15:45, 20:60] = (200, 10, 30)  # rows 0.25-0.75, columns 0.25-0.75 of the frame
+    frames[1, 15:45, 20:40, 1] = 255  # the second frame's rectangle: green on its left half
+    cut = layout_oracle.true_rectangles(frames, [0.25, 0.25, 0.75, 0.75], (16, 8))
+    assert cut.shape == (2, 8, 16, 3)
+    assert (cut[0] == (200, 10, 30)).all()
+    assert (cut[1, :, :7, 1] == 255).all() and (cut[1, :, 9:, 1] == 10).all()
+
+
+def test_requery_true_insets_replace_the_inset_views_inside_the_copy(tmp_path):
+    """A generated picture-in-picture at 2-6 s of a 8 s query: the inset views of the samples
+    inside the copy become the descriptors of the true rectangle (mirrored for inset-flip), as
+    Embedder embeds that crop; every other sample and view keeps its own."""
+    import layout_oracle
+    import make_dataset
+    import numpy as np
+    import requery
+    from PIL import Image
+
+    from vcdfast.decode import iter_frames
+    from vcdfast.embed import Embedder
+    from vcdfast.synthetic import Scenes
+    from videos import make_video
+
+    params = {"area": 0.3, "x": 0.8, "y": 0.2, "border": 0, "border_colour": [0, 0, 0]}
+    box = layout_oracle.true_box("pip", params)
+    size = (make_dataset.W // 2, make_dataset.H // 2)
+    x0, y0, x1, y1 = (int(round(v * s)) for v, s in zip(box, size * 2))
+    background, inner = Scenes(1, size, scene_seconds=3.0), Scenes(2, size, scene_seconds=3.0)
+
+    def content(t):
+        frame = background(t).copy()
+        if 2.0 <= t <= 6.0:
+            frame[y0:y1, x0:x1] = np.asarray(Image.fromarray(inner(t)).resize((x1 - x0, y1 - y0)))
+        return frame
+
+    make_video(tmp_path / "Q.mp4", seconds=8.0, fps=10, size=size, content=content)
+    log = {"query_id": "Q", "ref_id": "M", "query_start": 2.0, "query_end": 6.0, "ref_start": 0.0, "ref_end": 4.0,
+           "transforms": [{"name": "pip", "params": params}]}
+    (tmp_path / "transforms.jsonl").write_text(json.dumps(log) + "\n")
+    meta = {"transforms": "transforms.jsonl", "queries": [{"id": "Q", "path": "Q.mp4"}]}
+    views = ("full", "inset", "inset-flip")
+    emb = Embedder("sscd-mobile", views=views).embed_video(tmp_path / "Q.mp4")
+    out = requery.with_true_insets({"Q": emb}, tmp_path, meta)["Q"]
+
+    inside = (emb.timestamps >= 2.0) & (emb.timestamps <= 6.0)
+    assert inside.sum() >= 4 and (~inside).sum() >= 3
+    frames = np.stack([f for f, _ in iter_frames(tmp_path / "Q.mp4", emb.sampling,
+                                                 size=Embedder("sscd-mobile", views=views).decode_size)])
+    whole = Embedder("sscd-mobile", views=("full", "flip"))
+    truth = whole.embed_frames(layout_oracle.true_rectangles(frames[inside], box, whole.decode_size))
+    np.testing.assert_allclose(out.vectors[inside, 1], truth[:, 0], atol=1e-5)
+    np.testing.assert_allclose(out.vectors[inside, 2], truth[:, 1], atol=1e-5)
+    np.testing.assert_array_equal(out.vectors[:, 0], emb.vectors[:, 0])
+    np.testing.assert_array_equal(out.vectors[~inside], emb.vectors[~inside])
+    assert np.abs(out.vectors[inside, 1] - emb.vectors[inside, 1]).max() > 0.01  # the detected boxes differ
 
 
 def test_only_the_tuning_split_is_for_choosing(judge, tmp_path):
