@@ -4,7 +4,7 @@ change to the query stages (an option, or an edited module) in about a minute, w
 bench/sweep_query.py scores a whole grid on arrays.
 
     python3 bench/requery.py DATASET/tune --work W [--options '{"speed_prior": 0.2}'] [--tag NAME] [--jsonl FILE]
-        [--matches OUT.csv] [--against EARLIER.csv]
+        [--matches OUT.csv] [--against EARLIER.csv] [--true-insets]
 
 The first run indexes the split's references into W/index (the default model) and embeds its
 queries once per set of query views (W/queries-<views>.pkl; W is tied to the split's gt.csv
