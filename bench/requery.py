@@ -63,7 +63,6 @@ def with_true_insets(embs: dict, split: Path, meta: dict) -> dict:
 
     from vcdfast.decode import iter_frames
     from vcdfast.embed import Embedder
-    from vcdfast.views import scale_for
 
     copies = defaultdict(list)  # query id -> (its picture-in-picture copies' times, true rectangle)
     for line in (split / meta["transforms"]).read_text().splitlines():
@@ -74,17 +73,20 @@ def with_true_insets(embs: dict, split: Path, meta: dict) -> dict:
                                                 layout_oracle.true_box("pip", t["params"])))
     paths = {q["id"]: split / q["path"] for q in meta["queries"]}
     out, embedders = dict(embs), {}
+
+    def embedder(model, views):
+        if (model.name, views) not in embedders:
+            embedders[model.name, views] = Embedder(model, views=views)
+        return embedders[model.name, views]
+
     for qid, boxes in copies.items():
         emb = out[qid]
         wanted = {k: v == "inset-flip" for k, v in enumerate(emb.views) if v in ("inset", "inset-flip")}
         if not wanted:
             continue
-        if emb.model.name not in embedders:
-            embedders[emb.model.name] = Embedder(emb.model, views=("full", "flip"))
-        whole = embedders[emb.model.name]
-        # decoded as the query was embedded (Embedder.decode_size for its views)
-        size = tuple(scale_for(emb.views) * v for v in emb.model.input_size)
-        decoded = list(iter_frames(paths[qid], emb.sampling, size=size))
+        whole = embedder(emb.model, ("full", "flip"))
+        # decoded as the query was embedded
+        decoded = list(iter_frames(paths[qid], emb.sampling, size=embedder(emb.model, emb.views).decode_size))
         if len(decoded) != len(emb.timestamps):
             sys.exit(f"{qid}: {len(decoded)} frames decoded where its embedding has {len(emb.timestamps)}")
         frames, vectors = np.stack([f for f, _ in decoded]), np.array(emb.vectors, copy=True)
