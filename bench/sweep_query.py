@@ -545,7 +545,7 @@ def _post_stage_table(rows: list[dict], best: dict, column: str, problems: list[
     for i, r in enumerate(rows):
         mark = "**" if r is best else ""
         value = "none" if r[column] is None else r[column]
-        verdict = f" {'; '.join(problems[i]) or 'passes'} |" if problems is not None else ""
+        verdict = f" {'; '.join(problems[i]) or 'passes'} |" if checked else ""
         out.append(f"| {mark}{value}{mark} | {f(r['vcsl_precision'])} | {f(r['vcsl_recall'])} | {f(r['vcsl_f1'])} | "
                    f"{f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | {f(r['negatives_flagged'])} | {objective(r):.4f} | "
                    f"{r['refine_cpu']:.4f} |{verdict}")

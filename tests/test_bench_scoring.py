@@ -257,24 +257,20 @@ def test_requery_true_insets_replace_the_inset_views_inside_the_copy(tmp_path):
     import make_dataset
     import numpy as np
     import requery
-    from PIL import Image
 
     from vcdfast.decode import iter_frames
     from vcdfast.embed import Embedder
     from vcdfast.synthetic import Scenes
-    from videos import make_video
+    from videos import make_video, picture_in_picture
 
     params = {"area": 0.3, "x": 0.8, "y": 0.2, "border": 0, "border_colour": [0, 0, 0]}
     box = layout_oracle.true_box("pip", params)
     size = (make_dataset.W // 2, make_dataset.H // 2)
-    x0, y0, x1, y1 = (int(round(v * s)) for v, s in zip(box, size * 2))
-    background, inner = Scenes(1, size, scene_seconds=3.0), Scenes(2, size, scene_seconds=3.0)
+    background = Scenes(1, size, scene_seconds=3.0)
+    pip = picture_in_picture(Scenes(2, size, scene_seconds=3.0), background, tuple(box))
 
     def content(t):
-        frame = background(t).copy()
-        if 2.0 <= t <= 6.0:
-            frame[y0:y1, x0:x1] = np.asarray(Image.fromarray(inner(t)).resize((x1 - x0, y1 - y0)))
-        return frame
+        return pip(t) if 2.0 <= t <= 6.0 else background(t)
 
     make_video(tmp_path / "Q.mp4", seconds=8.0, fps=10, size=size, content=content)
     log = {"query_id": "Q", "ref_id": "M", "query_start": 2.0, "query_end": 6.0, "ref_start": 0.0, "ref_end": 4.0,

@@ -15,7 +15,7 @@ from vcdfast.decode import Sampling, iter_frames
 from vcdfast.embed import Embedder
 from vcdfast.inset import SPLIT_LEFT_RIGHT, SPLIT_NONE, SPLIT_TOP_BOTTOM, detect_insets, detect_splits, edge_maps
 from vcdfast.synthetic import Scenes
-from videos import make_video
+from videos import make_video, picture_in_picture
 
 SIZE = (320, 240)
 TOL = 0.05  # of the frame: 5 cells of the 96 x 96 grid edges are found on; SSCD shrugs off such a crop offset
@@ -24,21 +24,9 @@ TOL = 0.05  # of the frame: 5 cells of the 96 x 96 grid edges are found on; SSCD
 def _paste(box, inner, background, mirrored: bool = False):
     """content: `background(t)` with `inner` (a Scenes seed, or content of its own) resized into
     box (shares of the frame), mirrored left-right if asked."""
-    from PIL import Image
-
-    w, h = SIZE
-    x0, y0, x1, y1 = (int(round(v * s)) for v, s in zip(box, (w, h, w, h)))
     if isinstance(inner, int):
         inner = Scenes(inner, SIZE, scene_seconds=3.0)  # the whole picture, shrunk into the box
-
-    def fn(t):
-        frame = background(t).copy()
-        picture = inner(t)[:, ::-1] if mirrored else inner(t)
-        frame[y0:y1, x0:x1] = np.asarray(Image.fromarray(np.ascontiguousarray(picture)).resize((x1 - x0, y1 - y0),
-                                                                                             Image.BILINEAR))
-        return frame
-
-    return fn
+    return picture_in_picture(inner, background, box, mirrored)
 
 
 def _boxes(tmp_path, content, seconds=8.0):

@@ -9,7 +9,8 @@ tests that use them exercise the same demux/decode paths as user files.
 - `Scenes(seed)` (from `vcdfast.synthetic`, shared with `vcdfast demo`) is the default
   content: scenes distinct per seed and per scene that survive edits as natural footage does.
 - Transforms (`crop`, `hflip`, `resize`, `brightness`, `overlay_box`, `overlay_text`) act
-  on frames; `compose`, `retime` and `splice` build query content that copies segments.
+  on frames; `compose`, `picture_in_picture`, `retime` and `splice` build query content that
+  copies segments.
 - `make_audio`, `make_truncated`, `make_zero_bytes`, `make_not_a_video` make bad inputs.
 """
 
@@ -161,6 +162,23 @@ def compose(content: Content, *transforms: Transform) -> Content:
         for tr in transforms:
             img = tr(img)
         return img
+
+    return fn
+
+
+def picture_in_picture(inner: Content, background: Content, box: tuple[float, float, float, float],
+                       mirrored: bool = False) -> Content:
+    """background(t) with inner(t) resized into box ([x0, y0, x1, y1] as shares of the frame),
+    mirrored left-right if asked."""
+    from PIL import Image
+
+    def fn(t: float) -> np.ndarray:
+        frame = background(t).copy()
+        h, w = frame.shape[:2]
+        x0, y0, x1, y1 = (int(round(v * s)) for v, s in zip(box, (w, h, w, h)))
+        picture = np.ascontiguousarray(inner(t)[:, ::-1] if mirrored else inner(t))
+        frame[y0:y1, x0:x1] = np.asarray(Image.fromarray(picture).resize((x1 - x0, y1 - y0), Image.BILINEAR))
+        return frame
 
     return fn
 
