@@ -2,7 +2,7 @@
 """Build the vcdfast benchmark: a tuning split and held-out splits of real footage.
 
     python3 bench/make_dataset.py OUT [--seed 0] [--splits tune,heldout1,heldout2] [--tuning-extra 30]
-        [--build SPLITS] [--jobs 2]
+        [--held-out-extra 30] [--build SPLITS] [--jobs 2]
 
 Sources (bench/dataset_sources.tsv: name, package, path, sha256, role) are files of Debian
 packages pinned by version and .deb sha256 in tests/realdata.py, fetched with
@@ -745,11 +745,13 @@ def probe(path: Path) -> tuple[float, tuple[int, int]]:
 
 
 def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[int, int]], splits: list[str],
-                n_refs: int, n_pos: int, n_neg: int, tuning_extra: int = 0) -> dict[str, dict]:
+                n_refs: int, n_pos: int, n_neg: int, tuning_extra: int = 0,
+                held_out_extra: int = 0) -> dict[str, dict]:
     """Every random choice of the dataset, from the seed and the videos' durations and sizes.
     tuning_extra: that many more queries with copies, and as many without, for the tuning split
     (the first), drawn after every other choice: the held-out splits and the tuning split's
-    first queries stay as they are without them."""
+    first queries stay as they are without them. held_out_extra: the same for each held-out
+    split, drawn after the tuning extras, so every earlier query stays as it is."""
     rng = np.random.default_rng(seed)
     plans = assign_splits(rng, durations, sizes, splits)
     refs_of = {}
@@ -768,6 +770,10 @@ def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[i
         tune = plans[splits[0]]
         tune["queries"] += plan_queries(rng, refs_of[splits[0]], tune["distractors"], durations, tuning_extra,
                                         tuning_extra, first_id=len(tune["queries"]))
+    for name in splits[1:] if held_out_extra else []:
+        plan = plans[name]
+        plan["queries"] += plan_queries(rng, refs_of[name], plan["distractors"], durations, held_out_extra,
+                                        held_out_extra, first_id=len(plan["queries"]))
     return plans
 
 
@@ -849,6 +855,9 @@ def main() -> None:
     ap.add_argument("--tuning-extra", type=int, default=30,
                     help="more queries with copies, and as many without, for the tuning split only (drawn after "
                          "every other choice: the held-out splits do not change)")
+    ap.add_argument("--held-out-extra", type=int, default=30,
+                    help="more queries with copies, and as many without, for each held-out split (drawn after "
+                         "the tuning extras: every earlier query stays as it is)")
     ap.add_argument("--build", default=None,
                     help="comma-separated splits to render (default: all); the plan is drawn for all of them")
     ap.add_argument("--jobs", type=int, default=2)
@@ -868,13 +877,14 @@ def main() -> None:
 
     try:
         plans = plan_splits(args.seed, durations, {n: s for n, (_, s) in videos.items()}, splits, args.references,
-                            args.queries, args.negatives, args.tuning_extra)
+                            args.queries, args.negatives, args.tuning_extra, args.held_out_extra)
     except ValueError as e:
         sys.exit(f"make_dataset: {e}")
     build = args.build.split(",") if args.build else splits
     if set(build) - set(splits):
         sys.exit(f"make_dataset: --build names {sorted(set(build) - set(splits))}, not among --splits {splits}")
-    report = {"seed": args.seed, "tuning_extra": args.tuning_extra, "splits": {}}
+    report = {"seed": args.seed, "tuning_extra": args.tuning_extra, "held_out_extra": args.held_out_extra,
+              "splits": {}}
     for name, plan in plans.items():
         if name not in build:
             continue

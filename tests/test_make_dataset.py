@@ -57,6 +57,27 @@ def test_extra_tuning_queries_leave_the_held_out_splits_as_they_are(plans):
     assert json.dumps(extra) != json.dumps(plans[tune]["queries"][:40])  # new draws, not a repeat
 
 
+def test_extra_held_out_queries_leave_every_earlier_query_as_it_is(plans):
+    tuned = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
+                           list(md.SPLITS), 40, 30, 30, tuning_extra=20)
+    more = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
+                          list(md.SPLITS), 40, 30, 30, tuning_extra=20, held_out_extra=10)
+    tune, *held_out = md.SPLITS
+    assert json.dumps(more[tune], sort_keys=True) == json.dumps(tuned[tune], sort_keys=True)
+    for name in held_out:
+        assert more[name]["queries"][:60] == plans[name]["queries"]
+        assert {k: v for k, v in more[name].items() if k != "queries"} == \
+            {k: v for k, v in plans[name].items() if k != "queries"}
+        extra = more[name]["queries"][60:]
+        assert [q["id"] for q in extra] == [f"Q{i:03d}" for i in range(60, 80)]
+        copies = [sum(p["kind"] == "copy" for p in q["parts"]) for q in extra]
+        assert all(copies[:10]) and not any(copies[10:])
+        # copies drawn from the split's own references, never another split's
+        refs = {f"{name}_m{i:02d}" for i in range(len(plans[name]["montages"]))} | set(plans[name]["shipped"])
+        assert {p["ref"] for q in extra for p in q["parts"] if p["kind"] == "copy"} <= refs
+    assert json.dumps(more[held_out[0]]["queries"][60:]) != json.dumps(more[held_out[1]]["queries"][60:])
+
+
 def test_sources_pinned_and_unique():
     names = [s.name for s in md.SOURCES]
     assert len(names) == len(set(names))
