@@ -16,6 +16,7 @@ from vcdfast.metrics import Match
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import bench_e2e  # noqa: E402
+import subset_split  # noqa: E402
 import sweep_query  # noqa: E402
 
 # Q copies M's 10-14 s at 2-6 s (M shows those frames again at 30-34 s); N is copy-free.
@@ -61,6 +62,32 @@ def test_a_box_on_the_row_and_the_repeat_is_one_copy_found_twice(judge):
 
 def test_copy_free_queries_flagged(judge):
     assert judge([box(0, 3, 0, 3, q="N")])["negatives_flagged"] == 1.0
+
+
+def test_a_subset_split_scores_only_its_queries(tmp_path):
+    split, out = tmp_path / "heldout1", tmp_path / "heldout1-new"
+    for d in ("refs", "queries"):
+        (split / d).mkdir(parents=True)
+        (split / d / "x").write_text(d)
+    logs = [{**LOG, "query_id": q} for q in ("Q000", "Q061")]
+    (split / "gt.csv").write_text(GT.replace("Q,", "Q000,") + "Q061,M,1.0,3.0,20.0,22.0\n")
+    (split / "transforms.jsonl").write_text("".join(json.dumps(e) + "\n" for e in logs))
+    (split / "sources.json").write_text("[]")
+    queries = [{"id": q} for q in ("Q000", "Q001", "Q060", "Q061")]
+    (split / "dataset.json").write_text(json.dumps({
+        "split": "heldout1", "ground_truth": "gt.csv", "transforms": "transforms.jsonl", "sources": "sources.json",
+        "queries": queries, "plan": queries, "references": [{"id": "M"}]}))
+    assert subset_split.subset_split(split, out, "Q060") == 2
+    sub = bench_e2e.Judge(out)
+    assert sub.query_ids == ["Q060", "Q061"] and sub.negatives == ["Q060"]
+    assert sub.true_pairs == {("Q061", "M")} and [e["query_id"] for e in sub.log] == ["Q061"]
+    assert (out / "queries" / "x").read_text() == "queries" and (out / "refs" / "x").read_text() == "refs"
+    assert json.loads((out / "dataset.json").read_text())["split"] == "heldout1-new"  # never taken for tuning
+    assert sub([box(1, 3, 20, 22, q="Q061"), box(2, 6, 10, 14, q="Q000")])["vcsl_f1"] == pytest.approx(1.0)
+    assert subset_split.subset_split(split, tmp_path / "first", "Q000", "Q001") == 2
+    assert bench_e2e.Judge(tmp_path / "first").true_pairs == {("Q000", "M")}
+    with pytest.raises(ValueError, match="no query id"):
+        subset_split.subset_split(split, tmp_path / "none", "Q200")
 
 
 def test_intervals_resample_the_splits_queries(judge):
