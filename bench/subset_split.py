@@ -39,7 +39,7 @@ def subset_split(split: Path, out: Path, first: str, last: str | None = None) ->
         if json.loads(line)["query_id"] in keep))
     shutil.copyfile(split / meta["sources"], out / "sources.json")
     (out / "dataset.json").write_text(json.dumps({
-        **meta, "split": out.name, "subset_of": meta["split"],
+        **meta, "split": out.name, "subset_of": meta.get("subset_of", meta["split"]),  # the root split
         "queries": [q for q in meta["queries"] if q["id"] in keep],
         "plan": [q for q in meta["plan"] if q["id"] in keep], "ground_truth": "gt.csv",
         "transforms": "transforms.jsonl", "sources": "sources.json"}, indent=1))

@@ -556,8 +556,9 @@ def require_tuning_split(split: Path) -> dict:
     """The split's dataset.json; exits unless it names the tuning split (held-out splits are
     for bench_e2e.py's report, never for choosing)."""
     meta = json.loads((split / "dataset.json").read_text())
-    if meta.get("split") != "tune":
-        sys.exit(f"{split} is not a tuning split (dataset.json split = {meta.get('split')!r}): "
+    if meta.get("split") != "tune" or meta.get("subset_of", "tune") != "tune":
+        sys.exit(f"{split} is not a tuning split (dataset.json split = {meta.get('split')!r}"
+                 f"{', a subset of ' + repr(meta['subset_of']) if 'subset_of' in meta else ''}): "
                  "defaults are chosen on the tuning split only")
     return meta
 

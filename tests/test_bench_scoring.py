@@ -83,6 +83,8 @@ def test_a_subset_split_scores_only_its_queries(tmp_path):
     assert sub.true_pairs == {("Q061", "M")} and [e["query_id"] for e in sub.log] == ["Q061"]
     assert (out / "queries" / "x").read_text() == "queries" and (out / "refs" / "x").read_text() == "refs"
     assert json.loads((out / "dataset.json").read_text())["split"] == "heldout1-new"  # never taken for tuning
+    assert subset_split.subset_split(out, tmp_path / "tune", "Q061") == 1
+    assert json.loads((tmp_path / "tune" / "dataset.json").read_text())["subset_of"] == "heldout1"
     assert sub([box(1, 3, 20, 22, q="Q061"), box(2, 6, 10, 14, q="Q000")])["vcsl_f1"] == pytest.approx(1.0)
     assert subset_split.subset_split(split, tmp_path / "first", "Q000", "Q001") == 2
     assert bench_e2e.Judge(tmp_path / "first").true_pairs == {("Q000", "M")}
@@ -328,6 +330,10 @@ def test_only_the_tuning_split_is_for_choosing(judge, tmp_path):
     meta = json.loads((tmp_path / "dataset.json").read_text())
     (tmp_path / "dataset.json").write_text(json.dumps({**meta, "split": "tune"}))
     assert sweep_query.require_tuning_split(tmp_path)["ground_truth"] == "gt.csv"
+    # a held-out split's queries in a folder named tune (bench/subset_split.py) stay held out
+    (tmp_path / "dataset.json").write_text(json.dumps({**meta, "split": "tune", "subset_of": "heldout1"}))
+    with pytest.raises(SystemExit, match="a subset of 'heldout1'"):
+        sweep_query.require_tuning_split(tmp_path)
 
 
 def test_requery_refuses_a_work_folder_of_another_split_or_an_unfinished_one(judge, tmp_path):
