@@ -751,7 +751,8 @@ def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[i
     tuning_extra: that many more queries with copies, and as many without, for the tuning split
     (the first), drawn after every other choice: the held-out splits and the tuning split's
     first queries stay as they are without them. held_out_extra: the same for each held-out
-    split, drawn after the tuning extras, so every earlier query stays as it is."""
+    split, drawn after the tuning extras, so every earlier query stays as it is (and these
+    extras change with tuning_extra)."""
     rng = np.random.default_rng(seed)
     plans = assign_splits(rng, durations, sizes, splits)
     refs_of = {}
@@ -854,7 +855,8 @@ def main() -> None:
     ap.add_argument("--negatives", type=int, default=30, help="queries without copies, per split")
     ap.add_argument("--tuning-extra", type=int, default=30,
                     help="more queries with copies, and as many without, for the tuning split only (drawn after "
-                         "every other choice: the held-out splits do not change)")
+                         "every other choice but --held-out-extra's: the held-out splits' first queries do not "
+                         "change)")
     ap.add_argument("--held-out-extra", type=int, default=30,
                     help="more queries with copies, and as many without, for each held-out split (drawn after "
                          "the tuning extras: every earlier query stays as it is)")
