@@ -10,12 +10,14 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vcdfast.metrics import Match
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import bench_e2e  # noqa: E402
+import bias_oracle  # noqa: E402
 import subset_split  # noqa: E402
 import sweep_query  # noqa: E402
 
@@ -321,6 +323,29 @@ def test_requery_true_insets_replace_the_inset_views_inside_the_copy(tmp_path):
     np.testing.assert_array_equal(out.vectors[:, 0], emb.vectors[:, 0])
     np.testing.assert_array_equal(out.vectors[~inside], emb.vectors[~inside])
     assert np.abs(out.vectors[inside, 1] - emb.vectors[inside, 1]).max() > 0.01  # the detected boxes differ
+
+
+def test_bias_oracle_reads_each_copy_sample_against_its_true_reference_moment():
+    # 4 orthogonal directions; the copy shows reference samples 2-5 at query samples 10-13 (1x),
+    # through view 1 (view 0 sees noise); the bias is view 1's, as the query path subtracts it
+    d = np.eye(8, dtype=np.float32)
+    ref = d[[0, 0, 1, 2, 3, 4, 0, 0]][:, None, :]                       # (8, 1, 8), samples at 0..7 s
+    q = np.zeros((16, 2, 8), np.float32)
+    q[:, 0] = d[7]
+    q[10:14, 1] = d[[1, 2, 3, 4]]
+    times = np.arange(16.0)
+    bias = np.zeros((16, 2), np.float32)
+    bias[12, 1] = 0.95                                                 # a generic-looking sample
+    seg = {"query_start": 10.0, "query_end": 14.0, "ref_start": 2.0, "ref_end": 6.0}
+    raw, norm, top, cols = bias_oracle.copy_cells(q, times, bias, ref, np.arange(8.0), seg)
+    assert cols.tolist() == [2, 3, 4, 5]
+    assert raw == pytest.approx([1, 1, 1, 1]) and norm == pytest.approx([1, 1, 0.05, 1], abs=1e-6)
+    assert top == pytest.approx([0, 0, 0.95, 0])
+    # at half speed the line runs 2, 2.5, 3, 3.5 s on the reference (ties go to the earlier sample)
+    slow = {**seg, "ref_end": 4.0}
+    assert bias_oracle.copy_cells(q, times, None, ref, np.arange(8.0), slow)[3].tolist() == [2, 2, 3, 3]
+    assert bias_oracle.source_at([{"source": "a", "seconds": 2.5}, {"source": "b", "seconds": 3}], 3.0, "m") == "b"
+    assert bias_oracle.source_at(None, 3.0, "vtest") == "vtest"
 
 
 def test_only_the_tuning_split_is_for_choosing(judge, tmp_path):
