@@ -80,6 +80,8 @@ def split_row(split: Path, work: Path) -> dict:
         if not index.videos():
             index.add([split / r["path"] for r in meta["references"]], ids=[r["id"] for r in meta["references"]],
                       progress=False)
+        if {m.id for m in index.videos()} != set(shots):
+            raise SystemExit(f"{work / split.name} indexes other references than {split}: remove it or pick --work")
         background = index.background(options.background)
         refs = {r["id"]: index.get(r["id"]) for r in meta["references"]}
         generic = np.concatenate([background.bias(np.ascontiguousarray(e.vectors[:, 0], np.float32))
