@@ -232,7 +232,7 @@ class Judge:
                 kinds.add("clip")
                 continue
             for t in np.linspace(g.ref_start, g.ref_end, 7)[1:-1].tolist():
-                kinds.add(self._showing(pair[1], t)[0])
+                kinds.add(self.showing(pair[1], t)[0])
         return {"photo": "photographs", "clip": "clips"}[kinds.pop()] if len(kinds) == 1 else "both"
 
     def by_footage(self, pred: list) -> dict:
@@ -326,7 +326,7 @@ class Judge:
             out.append(p)
         return out, moved
 
-    def _showing(self, ref_id: str, t: float) -> tuple:
+    def showing(self, ref_id: str, t: float) -> tuple:
         """What a montage reference shows at t: ("clip", source, source time) or ("photo", source)."""
         shots = self.shots[ref_id]
         ends = np.cumsum([sh["seconds"] for sh in shots])
@@ -353,9 +353,9 @@ class Judge:
                     continue
                 speed = (g.ref_end - g.ref_start) / (g.query_end - g.query_start)
                 t = (lo + hi) / 2
-                mine = self._showing(p.ref_id, p.ref_start + (t - p.query_start) * (p.ref_end - p.ref_start)
+                mine = self.showing(p.ref_id, p.ref_start + (t - p.query_start) * (p.ref_end - p.ref_start)
                                      / max(p.query_end - p.query_start, 1e-9))
-                labelled = self._showing(p.ref_id, g.ref_start + (t - g.query_start) * speed)
+                labelled = self.showing(p.ref_id, g.ref_start + (t - g.query_start) * speed)
                 if mine[:2] == labelled[:2] and (mine[0] == "photo" or abs(mine[2] - labelled[2]) < 1.0):
                     start = g.ref_start + (p.query_start - g.query_start) * speed
                     end = g.ref_start + (p.query_end - g.query_start) * speed

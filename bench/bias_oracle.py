@@ -17,17 +17,23 @@ GENERIC_BIAS: how much of the catalogue the background calls generic.
 
 It reads the ground truth: a diagnosis of where the bias costs, never a way to choose a
 setting (bench/sweep_query.py chooses, on the tuning split only). W/<split> holds each split's
-index of its references (the default model), built on the first run.
+index of its references (the default model), built on the first run as bench/requery.py builds
+its own (requery.open_index: a folder holding another split's index is refused).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_e2e import Judge  # noqa: E402
+from requery import open_index  # noqa: E402
 
 RAW_HIGH = 0.6  # a cell this similar before normalisation is a copy the model sees
 GENERIC_BIAS = 0.7
@@ -55,40 +61,28 @@ def copy_cells(q: np.ndarray, q_times: np.ndarray, bias: np.ndarray | None, ref:
     return raw, norm, top, cols
 
 
-def source_at(shots: list[dict] | None, t: float, ref_id: str) -> str:
-    """The source a montage shows at reference time t (a shipped video is its own source)."""
-    start = 0.0
-    for shot in shots or []:
-        if start <= t < start + shot["seconds"]:
-            return shot["source"]
-        start += shot["seconds"]
-    return ref_id
+def source_at(judge: Judge, ref_id: str, t: float) -> str:
+    """The source a reference shows at time t (Judge.showing; a shipped video is its own)."""
+    return judge.showing(ref_id, t)[1] if ref_id in judge.shots else ref_id
 
 
 def split_row(split: Path, work: Path) -> dict:
-    from vcdfast.index import Index
     from vcdfast.normalise import query_bias
     from vcdfast.query import QueryOptions
 
     options = QueryOptions()
     floor = options.alignment_params()["min_sim"]
     meta = json.loads((split / "dataset.json").read_text())
-    segs = [json.loads(line) for line in (split / meta["transforms"]).read_text().splitlines()]
-    shots = {r["id"]: r.get("shots") for r in meta["references"]}
+    judge = Judge(split)
     paths = {q["id"]: split / q["path"] for q in meta["queries"]}
-    with Index.open(work / split.name) as index:
-        if not index.videos():
-            index.add([split / r["path"] for r in meta["references"]], ids=[r["id"] for r in meta["references"]],
-                      progress=False)
-        if {m.id for m in index.videos()} != set(shots):
-            raise SystemExit(f"{work / split.name} indexes other references than {split}: remove it or pick --work")
+    with open_index(split, meta, work / split.name) as index:
         background = index.background(options.background)
         refs = {r["id"]: index.get(r["id"]) for r in meta["references"]}
         generic = np.concatenate([background.bias(np.ascontiguousarray(e.vectors[:, 0], np.float32))
                                   for e in refs.values()]) > GENERIC_BIAS
         raw, norm, top, sources, queries = [], [], [], [], []
         embedded = {}  # the last query's only: the log lists a query's segments together
-        for seg in segs:
+        for seg in judge.log:
             qid, rid = seg["query_id"], seg["ref_id"]
             if qid not in embedded:
                 emb = index.embed_query(paths[qid], options.views)
@@ -100,7 +94,7 @@ def split_row(split: Path, work: Path) -> dict:
             raw.append(r)
             norm.append(n)
             top.append(b)
-            sources += [source_at(shots[rid], float(ref.timestamps[c]), rid) for c in cols]
+            sources += [source_at(judge, rid, float(ref.timestamps[c])) for c in cols]
             queries += [qid] * len(cols)
     raw, norm, top = np.concatenate(raw), np.concatenate(norm), np.concatenate(top)
     high = raw >= RAW_HIGH

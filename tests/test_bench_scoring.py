@@ -325,7 +325,7 @@ def test_requery_true_insets_replace_the_inset_views_inside_the_copy(tmp_path):
     assert np.abs(out.vectors[inside, 1] - emb.vectors[inside, 1]).max() > 0.01  # the detected boxes differ
 
 
-def test_bias_oracle_reads_each_copy_sample_against_its_true_reference_moment():
+def test_bias_oracle_reads_each_copy_sample_against_its_true_reference_moment(judge):
     # 4 orthogonal directions; the copy shows reference samples 2-5 at query samples 10-13 (1x),
     # through view 1 (view 0 sees noise); the bias is view 1's, as the query path subtracts it
     d = np.eye(8, dtype=np.float32)
@@ -344,8 +344,7 @@ def test_bias_oracle_reads_each_copy_sample_against_its_true_reference_moment():
     # at half speed the line runs 2, 2.5, 3, 3.5 s on the reference (ties go to the earlier sample)
     slow = {**seg, "ref_end": 4.0}
     assert bias_oracle.copy_cells(q, times, None, ref, np.arange(8.0), slow)[3].tolist() == [2, 2, 3, 3]
-    assert bias_oracle.source_at([{"source": "a", "seconds": 2.5}, {"source": "b", "seconds": 3}], 3.0, "m") == "b"
-    assert bias_oracle.source_at(None, 3.0, "vtest") == "vtest"
+    assert bias_oracle.source_at(judge, "M", 3.0) == "clip" and bias_oracle.source_at(judge, "vtest", 3.0) == "vtest"
 
 
 def test_only_the_tuning_split_is_for_choosing(judge, tmp_path):
