@@ -2,7 +2,7 @@
 """Build the vcdfast benchmark: a tuning split and held-out splits of real footage.
 
     python3 bench/make_dataset.py OUT [--seed 0] [--splits tune,heldout1,heldout2] [--tuning-extra 30]
-        [--held-out-extra 30] [--build SPLITS] [--jobs 2]
+        [--held-out-extra 30[,30...]] [--build SPLITS] [--jobs 2]
 
 Sources (bench/dataset_sources.tsv: name, package, path, sha256, role) are files of Debian
 packages pinned by version and .deb sha256 in tests/realdata.py, fetched with
@@ -45,7 +45,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -746,13 +746,15 @@ def probe(path: Path) -> tuple[float, tuple[int, int]]:
 
 def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[int, int]], splits: list[str],
                 n_refs: int, n_pos: int, n_neg: int, tuning_extra: int = 0,
-                held_out_extra: int = 0) -> dict[str, dict]:
+                held_out_extra: Sequence[int] = ()) -> dict[str, dict]:
     """Every random choice of the dataset, from the seed and the videos' durations and sizes.
     tuning_extra: that many more queries with copies, and as many without, for the tuning split
     (the first), drawn after every other choice: the held-out splits and the tuning split's
-    first queries stay as they are without them. held_out_extra: the same for each held-out
-    split, drawn after the tuning extras, so every earlier query stays as it is (and these
-    extras change with tuning_extra)."""
+    first queries stay as they are without them. held_out_extra: rounds of the same for each
+    held-out split, drawn after the tuning extras, round by round (round 1 for every held-out
+    split, then round 2 for every one, ...): every query of the earlier rounds stays as it is
+    when a round is appended (and the extras change with tuning_extra and the rounds before
+    them). A round of 0 draws nothing."""
     rng = np.random.default_rng(seed)
     plans = assign_splits(rng, durations, sizes, splits)
     refs_of = {}
@@ -771,10 +773,11 @@ def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[i
         tune = plans[splits[0]]
         tune["queries"] += plan_queries(rng, refs_of[splits[0]], tune["distractors"], durations, tuning_extra,
                                         tuning_extra, first_id=len(tune["queries"]))
-    for name in splits[1:] if held_out_extra else []:
-        plan = plans[name]
-        plan["queries"] += plan_queries(rng, refs_of[name], plan["distractors"], durations, held_out_extra,
-                                        held_out_extra, first_id=len(plan["queries"]))
+    for n in held_out_extra:
+        for name in splits[1:] if n else []:
+            plan = plans[name]
+            plan["queries"] += plan_queries(rng, refs_of[name], plan["distractors"], durations, n, n,
+                                            first_id=len(plan["queries"]))
     return plans
 
 
@@ -845,6 +848,17 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
     }
 
 
+def rounds(text: str) -> list[int]:
+    """--held-out-extra: "30" or "30,30" -> [30] or [30, 30]."""
+    try:
+        ns = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated integers: {text!r}") from None
+    if any(n < 0 for n in ns):
+        raise argparse.ArgumentTypeError(f"a round below 0: {text!r}")
+    return ns
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out", type=Path)
@@ -857,9 +871,11 @@ def main() -> None:
                     help="more queries with copies, and as many without, for the tuning split only (drawn after "
                          "every other choice but --held-out-extra's: the held-out splits' first queries do not "
                          "change)")
-    ap.add_argument("--held-out-extra", type=int, default=30,
-                    help="more queries with copies, and as many without, for each held-out split (drawn after "
-                         "the tuning extras: every earlier query stays as it is)")
+    ap.add_argument("--held-out-extra", type=rounds, default="30",
+                    help="comma-separated rounds, e.g. 30 or 30,30: each round N adds N more queries with copies "
+                         "and N without to each held-out split, drawn after the tuning extras and the rounds before "
+                         "it (round 1 for every held-out split, then round 2, ...): appending a round leaves every "
+                         "earlier query as it is")
     ap.add_argument("--build", default=None,
                     help="comma-separated splits to render (default: all); the plan is drawn for all of them")
     ap.add_argument("--jobs", type=int, default=2)
@@ -885,8 +901,12 @@ def main() -> None:
     build = args.build.split(",") if args.build else splits
     if set(build) - set(splits):
         sys.exit(f"make_dataset: --build names {sorted(set(build) - set(splits))}, not among --splits {splits}")
+    first, held_out_rounds = args.queries + args.negatives, []
+    for n in args.held_out_extra:  # the query ids each round adds to every held-out split
+        held_out_rounds.append({"extra": n, "ids": [f"Q{first:03d}", f"Q{first + 2 * n - 1:03d}"] if n else []})
+        first += 2 * n
     report = {"seed": args.seed, "tuning_extra": args.tuning_extra, "held_out_extra": args.held_out_extra,
-              "splits": {}}
+              "held_out_rounds": held_out_rounds, "splits": {}}
     for name, plan in plans.items():
         if name not in build:
             continue
@@ -896,7 +916,8 @@ def main() -> None:
         **report, "tuning": splits[0], "held_out": splits[1:],
         "generator": "bench/make_dataset.py", "seconds_total": round(time.perf_counter() - t0, 1),
         "jobs": args.jobs, "cpu_count": os.cpu_count()}, indent=1))
-    print(json.dumps({"seed": args.seed, "gt_sha256": {n: r["gt_sha256"] for n, r in report["splits"].items()},
+    print(json.dumps({"seed": args.seed, "held_out_extra": args.held_out_extra,
+                      "gt_sha256": {n: r["gt_sha256"] for n, r in report["splits"].items()},
                       "seconds_total": round(time.perf_counter() - t0, 1)}))
 
 

@@ -4,6 +4,7 @@ frame edits' geometry. (Rendering real footage is the generator's own run: see b
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def test_extra_held_out_queries_leave_every_earlier_query_as_it_is(plans):
     tuned = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
                            list(md.SPLITS), 40, 30, 30, tuning_extra=20)
     more = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
-                          list(md.SPLITS), 40, 30, 30, tuning_extra=20, held_out_extra=10)
+                          list(md.SPLITS), 40, 30, 30, tuning_extra=20, held_out_extra=[10])
     tune, *held_out = md.SPLITS
     assert json.dumps(more[tune], sort_keys=True) == json.dumps(tuned[tune], sort_keys=True)
     for name in held_out:
@@ -76,6 +77,44 @@ def test_extra_held_out_queries_leave_every_earlier_query_as_it_is(plans):
         refs = {f"{name}_m{i:02d}" for i in range(len(plans[name]["montages"]))} | set(plans[name]["shipped"])
         assert {p["ref"] for q in extra for p in q["parts"] if p["kind"] == "copy"} <= refs
     assert json.dumps(more[held_out[0]]["queries"][60:]) != json.dumps(more[held_out[1]]["queries"][60:])
+
+
+def plan_hash(p) -> str:
+    return hashlib.sha256(json.dumps(p, sort_keys=True).encode()).hexdigest()
+
+
+def test_one_held_out_round_is_the_plan_of_the_former_int():
+    """--held-out-extra 30 (rounds [30]) draws the plan that held_out_extra=30 drew before it
+    took rounds (sha256 of that plan, from the commit before: vcd6's queries), and a round of 0
+    draws nothing."""
+    rounds = md.rounds("30")
+    assert rounds == [30] and md.rounds("30,30") == [30, 30]
+    one = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
+                         list(md.SPLITS), 40, 30, 30, 30, rounds)
+    assert plan_hash(one) == "3694fa049dd7cf9d64fc0aba9eea8bb21709d7f6198de231a457d72f0ffe58f2"
+    none = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
+                          list(md.SPLITS), 40, 30, 30, 30, [0])
+    assert plan_hash(none) == plan_hash(md.plan_splits(
+        0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
+        list(md.SPLITS), 40, 30, 30, 30))
+
+
+def test_a_second_held_out_round_leaves_the_first_as_it_is():
+    args = (0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
+            list(md.SPLITS), 40, 30, 30, 30)
+    one, two = md.plan_splits(*args, [30]), md.plan_splits(*args, [30, 30])
+    tune, *held_out = md.SPLITS
+    assert plan_hash(two[tune]) == plan_hash(one[tune])
+    for name in held_out:
+        assert len(one[name]["queries"]) == 120
+        assert two[name]["queries"][:120] == one[name]["queries"]
+        assert {k: v for k, v in two[name].items() if k != "queries"} == \
+            {k: v for k, v in one[name].items() if k != "queries"}
+        fresh = two[name]["queries"][120:]
+        assert [q["id"] for q in fresh] == [f"Q{i:03d}" for i in range(120, 180)]
+        copies = [sum(p["kind"] == "copy" for p in q["parts"]) for q in fresh]
+        assert all(copies[:30]) and not any(copies[30:])
+    assert json.dumps(two[held_out[0]]["queries"][120:]) != json.dumps(two[held_out[1]]["queries"][120:])
 
 
 def test_sources_pinned_and_unique():
