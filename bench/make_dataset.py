@@ -2,7 +2,7 @@
 """Build the vcdfast benchmark: a tuning split and held-out splits of real footage.
 
     python3 bench/make_dataset.py OUT [--seed 0] [--splits tune,heldout1,heldout2] [--tuning-extra 30]
-        [--held-out-extra 30[,30...]] [--build SPLITS] [--jobs 2]
+        [--held-out-extra 30[,30...]] [--build SPLITS] [--jobs 2] [--resume]
 
 Sources (bench/dataset_sources.tsv: name, package, path, sha256, role) are files of Debian
 packages pinned by version and .deb sha256 in tests/realdata.py, fetched with
@@ -26,6 +26,10 @@ first); every file is checked against its sha256. Nothing is committed: footage 
   edits and parameters, and "repeats": other showings of its frames in the same montage),
   dataset.json (references, queries, the full plan, seed), sources.json.
   OUT/splits.json: the splits, their counts and the sha256 of each gt.csv.
+
+Every video is written atomically (to NAME.part, then renamed), so --resume can keep the ones
+that exist (a build cut short, or a split copied with `cp -al` before a new round of
+held-out queries) and render only the rest.
 
 Deterministic from the seed: the plan (all random choices) is drawn before any rendering and
 the ground truth depends on nothing else; x264 runs one thread per process, without its
@@ -673,11 +677,32 @@ def yuv_frame(a: np.ndarray):
     return f
 
 
+def partial(path: Path) -> Path:
+    """Where `path` is written before it is renamed to its name: the same folder, a suffix no
+    video finder takes for a video."""
+    return path.with_name(path.name + ".part")
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write `path` through a temporary file and os.replace: a reader (or a --resume) never sees
+    half a file, and a hard link at `path` (a split copied with `cp -al`) keeps its old bytes."""
+    tmp = partial(path)
+    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+    os.replace(tmp, path)
+
+
+def copy_atomic(src: Path, dst: Path) -> None:
+    shutil.copyfile(src, partial(dst))
+    os.replace(partial(dst), dst)
+
+
 def encode(path: Path, frames, fps: float, bit_rate: int | None = None, crf: int = 23) -> None:
+    """H.264 in an MP4 at `path`, written atomically (to partial(path), then renamed)."""
     import av
 
     rate = Fraction(fps).limit_denominator(1000)
-    with av.open(str(path), "w") as c:
+    tmp = partial(path)
+    with av.open(str(tmp), "w", format="mp4") as c:
         s = c.add_stream("libx264", rate=rate)
         s.width, s.height, s.pix_fmt = W, H, "yuv420p"
         s.codec_context.thread_count = 1  # one process per core; keeps the bitstream deterministic
@@ -694,6 +719,7 @@ def encode(path: Path, frames, fps: float, bit_rate: int | None = None, crf: int
             f.pts, f.time_base = k, 1 / rate
             c.mux(s.encode(f))
         c.mux(s.encode(None))
+    os.replace(tmp, path)
 
 
 def query_frames(q: dict):
@@ -715,10 +741,13 @@ def query_frames(q: dict):
             yield f
 
 
+def query_path(out: Path, q: dict) -> Path:
+    return out / "queries" / f"{q['id']}.mp4"
+
+
 def render_query(args) -> str:
     q, out = args
-    encode(out / "queries" / f"{q['id']}.mp4", query_frames(q), q["fps"],
-           q["encoding"].get("low_bitrate", {}).get("bit_rate"))
+    encode(query_path(out, q), query_frames(q), q["fps"], q["encoding"].get("low_bitrate", {}).get("bit_rate"))
     return q["id"]
 
 
@@ -782,8 +811,20 @@ def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[i
 
 
 def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durations: dict[str, float],
-                seed: int, jobs: int) -> dict:
+                seed: int, jobs: int, resume: bool = False) -> dict:
+    """Render one split into `out`. resume: a reference or query video already there is kept,
+    not rendered again (every one is written atomically, so one that exists is complete; that it
+    is the one this plan renders is trusted). gt.csv, transforms.jsonl, sources.json and
+    dataset.json are always rewritten (atomically too)."""
     t0 = time.perf_counter()
+    kept = []
+
+    def todo(path: Path) -> bool:
+        if resume and path.exists():
+            kept.append(path)
+            return False
+        return True
+
     for d in ("refs", "queries"):
         (out / d).mkdir(parents=True, exist_ok=True)
     MEDIA.clear()
@@ -793,7 +834,8 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
     ref_meta, montage_jobs = [], []
     for s in plan["shipped"]:
         dst = out / "refs" / f"{s}{files[s].suffix}"
-        shutil.copyfile(files[s], dst)
+        if todo(dst):
+            copy_atomic(files[s], dst)
         REFS[s] = Clip(dst, stretch=True)
         ref_meta.append({"id": s, "path": str(dst.relative_to(out)), "duration": REFS[s].duration, "sources": [s]})
     for i, shots in enumerate(plan["montages"]):
@@ -807,13 +849,13 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
     rows, log = ground_truth(queries, {f"{name}_m{i:02d}": m for i, m in enumerate(plan["montages"])})
     gt_text = "query_id,ref_id,query_start,query_end,ref_start,ref_end\n" + "".join(
         ",".join(str(v) for v in r) + "\n" for r in rows)
-    (out / "gt.csv").write_text(gt_text)
-    (out / "transforms.jsonl").write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in log))
+    write_atomic(out / "gt.csv", gt_text)
+    write_atomic(out / "transforms.jsonl", "".join(json.dumps(e, sort_keys=True) + "\n" for e in log))
 
     ctx = multiprocessing.get_context("fork")  # workers inherit the decoded footage
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        for j in [pool.submit(render_montage, m) for m in montage_jobs] + [
-                pool.submit(render_query, (q, out)) for q in queries]:
+        for j in [pool.submit(render_montage, m) for m in montage_jobs if todo(m[1])] + [
+                pool.submit(render_query, (q, out)) for q in queries if todo(query_path(out, q))]:
             j.result()
 
     used = set(plan["shipped"] + plan["montage"] + plan["distractors"])
@@ -823,11 +865,11 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
                 "use": "overlay" if s.name not in used
                 else "distractor" if s.name in plan["distractors"] else "reference"}
                for s in SOURCES if s.name in used or s.role in ("logo", "emoji")]
-    (out / "sources.json").write_text(json.dumps(sources, indent=1))
+    write_atomic(out / "sources.json", json.dumps(sources, indent=1))
     qmeta = [{"id": q["id"], "path": f"queries/{q['id']}.mp4", "fps": q["fps"], "encoding": q["encoding"],
               "duration": sum(p["frames"] for p in q["parts"]) / q["fps"],
               "copies": sum(p["kind"] == "copy" for p in q["parts"])} for q in queries]
-    (out / "dataset.json").write_text(json.dumps({
+    write_atomic(out / "dataset.json", json.dumps({
         "split": name, "seed": seed, "canvas": [W, H], "references": ref_meta, "queries": qmeta, "plan": queries,
         "ground_truth": "gt.csv", "transforms": "transforms.jsonl", "sources": "sources.json",
     }, indent=1))
@@ -844,7 +886,8 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
         "copy_seconds": round(sum(r[3] - r[2] for r in rows), 1),
         "query_seconds": round(sum(q["duration"] for q in qmeta), 1),
         "sources": {"reference": len(plan["shipped"] + plan["montage"]), "distractor": len(plan["distractors"])},
-        "edits": dict(sorted(edits.items())), "seconds": round(time.perf_counter() - t0, 1),
+        "edits": dict(sorted(edits.items())), "kept_videos": len(kept),
+        "seconds": round(time.perf_counter() - t0, 1),
     }
 
 
@@ -879,6 +922,11 @@ def main() -> None:
     ap.add_argument("--build", default=None,
                     help="comma-separated splits to render (default: all); the plan is drawn for all of them")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--resume", action="store_true",
+                    help="keep every reference and query video already in OUT instead of rendering it again (each "
+                         "is written atomically, so one that exists is complete); trusts the files there to be the "
+                         "ones this seed and plan would render. gt.csv, transforms.jsonl, dataset.json and "
+                         "sources.json are always rewritten")
     ap.add_argument("--cache", type=Path, default=None,
                     help="where .debs are kept (default: tests/realdata.py's cache)")
     args = ap.parse_args()
@@ -906,13 +954,14 @@ def main() -> None:
         held_out_rounds.append({"extra": n, "ids": [f"Q{first:03d}", f"Q{first + 2 * n - 1:03d}"] if n else []})
         first += 2 * n
     report = {"seed": args.seed, "tuning_extra": args.tuning_extra, "held_out_extra": args.held_out_extra,
-              "held_out_rounds": held_out_rounds, "splits": {}}
+              "held_out_rounds": held_out_rounds, "resume": args.resume, "splits": {}}
     for name, plan in plans.items():
         if name not in build:
             continue
-        report["splits"][name] = build_split(name, args.out / name, plan, files, durations, args.seed, args.jobs)
+        report["splits"][name] = build_split(name, args.out / name, plan, files, durations, args.seed, args.jobs,
+                                             args.resume)
         print(json.dumps({"split": name, **report["splits"][name]}), flush=True)
-    (args.out / "splits.json").write_text(json.dumps({
+    write_atomic(args.out / "splits.json", json.dumps({
         **report, "tuning": splits[0], "held_out": splits[1:],
         "generator": "bench/make_dataset.py", "seconds_total": round(time.perf_counter() - t0, 1),
         "jobs": args.jobs, "cpu_count": os.cpu_count()}, indent=1))

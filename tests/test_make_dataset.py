@@ -1,17 +1,20 @@
 """bench/make_dataset.py's plan and frame mechanics, without footage: the splits' disjointness,
-the counts the benchmark promises, determinism from the seed, ground-truth times, and the
-frame edits' geometry. (Rendering real footage is the generator's own run: see bench/datasets.md.)"""
+the counts the benchmark promises, determinism from the seed, ground-truth times, the
+frame edits' geometry, and what --resume keeps (on a tiny split of a generated picture).
+(Rendering real footage is the generator's own run: see bench/datasets.md.)"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import make_dataset as md  # noqa: E402
@@ -115,6 +118,48 @@ def test_a_second_held_out_round_leaves_the_first_as_it_is():
         copies = [sum(p["kind"] == "copy" for p in q["parts"]) for q in fresh]
         assert all(copies[:30]) and not any(copies[30:])
     assert json.dumps(two[held_out[0]]["queries"][120:]) != json.dumps(two[held_out[1]]["queries"][120:])
+
+
+def tiny_split(tmp_path):
+    """A split of one 1 s montage over a generated photo and one 1 s query of filler over it:
+    what build_split needs, without the pinned footage."""
+    photo = tmp_path / "photo.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(md._resize(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8), 640, 480)).save(photo)
+    shot = {"source": "photo", "seconds": 1.0, "pan": {"a": [0.8, 0.2, 0.3], "b": [0.9, 0.7, 0.6]}}
+    query = {"id": "Q000", "fps": md.FPS, "encoding": {}, "parts": [
+        {"kind": "filler", "frames": 15, "content": shot}]}
+    plan = {"shipped": [], "montage": ["photo"], "distractors": ["photo"], "montages": [[shot]],
+            "queries": [query]}
+    return plan, {"photo": photo}
+
+
+def test_resume_keeps_existing_videos_and_rewrites_the_rest(tmp_path):
+    plan, files = tiny_split(tmp_path)
+    out = tmp_path / "split"
+    videos = [out / "refs" / "s_m00.mp4", out / "queries" / "Q000.mp4"]
+    md.build_split("s", out, plan, files, {}, 0, 1)
+    rendered = [v.read_bytes() for v in videos]
+    assert all(b[4:8] == b"ftyp" for b in rendered)
+    assert not list(out.rglob("*.part"))
+    # an existing video is kept as it is, even one this plan would not render (resume trusts it);
+    # the ground truth and metadata are rewritten through a new file, so a hard link to the old
+    # one (a split copied with cp -al) keeps its bytes
+    videos[1].write_bytes(b"kept")
+    (out / "gt.csv").write_text("stale")
+    os.link(out / "gt.csv", tmp_path / "linked_gt.csv")
+    report = md.build_split("s", out, plan, files, {}, 0, 1, resume=True)
+    assert report["kept_videos"] == 2
+    assert videos[0].read_bytes() == rendered[0] and videos[1].read_bytes() == b"kept"
+    assert (out / "gt.csv").read_text().startswith("query_id,")
+    assert (tmp_path / "linked_gt.csv").read_text() == "stale"
+    # a missing one is rendered, to the same bytes
+    videos[0].unlink()
+    assert md.build_split("s", out, plan, files, {}, 0, 1, resume=True)["kept_videos"] == 1
+    assert videos[0].read_bytes() == rendered[0]
+    # without --resume every video is rendered again
+    assert md.build_split("s", out, plan, files, {}, 0, 1)["kept_videos"] == 0
+    assert [v.read_bytes() for v in videos] == rendered
 
 
 def test_sources_pinned_and_unique():
