@@ -18,10 +18,12 @@ def _unit(rng, *shape):
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), videos=st.integers(0, 12), per_video=st.integers(1, 4),
-       extra=st.integers(1, 5), beta=st.sampled_from([0.0, 0.5, 1.0, 1.2]))
-def test_bias_is_beta_times_the_kth_neighbour(seed, videos, per_video, extra, beta):
+       extra=st.integers(1, 5), beta=st.sampled_from([0.0, 0.5, 1.0, 1.2, 3.0]),
+       margin=st.sampled_from([None, 0.0, 0.1, 0.3]))
+def test_bias_is_beta_times_the_kth_neighbour(seed, videos, per_video, extra, beta, margin):
+    """... capped at the k-th neighbour plus the margin."""
     rng = np.random.default_rng(seed)
-    spec = BackgroundSpec(per_video=per_video, k=per_video + extra, limit=64, beta=beta)
+    spec = BackgroundSpec(per_video=per_video, k=per_video + extra, limit=64, beta=beta, margin=margin)
     mats = [_unit(rng, int(rng.integers(0, 30)), 1, 16) for _ in range(videos)]
     bg = Background.sample(mats, spec)
     frames = min(spec.k - 1, max(per_video, int(np.ceil(2 * spec.k / max(1, videos)))))  # few videos: more each
@@ -35,7 +37,8 @@ def test_bias_is_beta_times_the_kth_neighbour(seed, videos, per_video, extra, be
         assert not b.any()
     else:
         s = np.sort(x.reshape(-1, 16) @ want.T, axis=1)[:, -spec.k]
-        np.testing.assert_allclose(b.ravel(), beta * s, rtol=1e-5, atol=1e-6)
+        expected = [beta * v if margin is None else min(beta * v, v + margin) for v in s]
+        np.testing.assert_allclose(b.ravel(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_a_copy_cannot_raise_its_own_bias():
@@ -70,7 +73,7 @@ def test_spread_covers_the_video():
 
 
 @pytest.mark.parametrize("kw", [{"per_video": 0}, {"per_video": 8, "k": 8}, {"k": 5000}, {"beta": -1.0},
-                                {"beta": float("nan")}])
+                                {"beta": float("nan")}, {"margin": -0.1}, {"margin": float("inf")}])
 def test_bad_spec_is_refused(kw):
     with pytest.raises(ValueError):
         BackgroundSpec(**kw)

@@ -8,6 +8,10 @@ A query descriptor x (one view of one frame) is compared with a reference frame 
 the VSC 2022 SSCD baseline's normalisation. A generic frame (black, a logo, a title card, a
 quarter view of sky) is close to many background frames, so b(x) is high and its chance
 matches fall below zero; a distinctive frame has b(x) near 0 and keeps its similarity.
+With a `margin`, the bias is min(beta * b(x), b(x) + margin): a frame still needs margin
+more similarity to a reference than to its k-th background neighbour, but beta no longer
+multiplies a high b(x) past reach (a symbol drawing among its kind, b(x) about 0.3, lost
+copies of raw cosine 0.85 to a bias of 0.9 at beta 3).
 
 The background is drawn from the index itself, not shipped: it then has the catalogue's own
 generic content (its intros, its studio backdrops), needs no per-model file, and exists for
@@ -31,13 +35,15 @@ __all__ = ["DEFAULT_BACKGROUND", "Background", "BackgroundSpec", "background_row
 @dataclass(frozen=True)
 class BackgroundSpec:
     """How a background is drawn and used. per_video frames from each of at most
-    limit // per_video videos; b(x) is the k-th largest similarity; beta scales it. The
-    defaults (k 16, beta 3) were chosen with the query defaults (vcdfast.query.QueryOptions)."""
+    limit // per_video videos; b(x) is the k-th largest similarity; beta scales it, up to
+    b(x) + margin (None: no cap). The defaults (k 16, beta 3) were chosen with the query
+    defaults (vcdfast.query.QueryOptions)."""
 
     per_video: int = 4
     limit: int = 4096
     k: int = 16
     beta: float = 3.0
+    margin: float | None = None
 
     def frames_per_video(self, videos: int) -> int:
         """per_video, raised for a small catalogue so the background holds about 2k frames
@@ -50,6 +56,8 @@ class BackgroundSpec:
                              f"k={self.k}, limit={self.limit}")
         if not np.isfinite(self.beta) or self.beta < 0:
             raise ValueError(f"beta must be finite and >= 0, got {self.beta}")
+        if self.margin is not None and not (np.isfinite(self.margin) and self.margin >= 0):
+            raise ValueError(f"margin must be None or finite and >= 0, got {self.margin}")
 
 
 DEFAULT_BACKGROUND = BackgroundSpec()
@@ -99,8 +107,9 @@ class Background:
         return len(self.vectors)
 
     def bias(self, x: np.ndarray) -> np.ndarray:
-        """beta * (k-th largest similarity to the background) for each row of x (..., D);
-        0 where the background has fewer than k frames (too small to say what is generic)."""
+        """beta * b(x), b(x) the k-th largest similarity to the background, capped at
+        b(x) + margin, for each row of x (..., D); 0 where the background has fewer than k
+        frames (too small to say what is generic)."""
         x = np.asarray(x, np.float32)
         lead = x.shape[:-1]
         if len(self.vectors) < self.spec.k or self.spec.beta == 0:
@@ -110,7 +119,10 @@ class Background:
         # vcdfast's kernel on one thread: a small product where BLAS's thread pool costs more than the work
         s = cosine(np.ascontiguousarray(x.reshape(-1, x.shape[-1])), self.vectors)
         kth = np.partition(s, -self.spec.k, axis=1)[:, -self.spec.k]
-        return (self.spec.beta * kth).astype(np.float32).reshape(lead)
+        bias = self.spec.beta * kth
+        if self.spec.margin is not None:
+            bias = np.minimum(bias, kth + self.spec.margin)
+        return bias.astype(np.float32).reshape(lead)
 
 
 def query_bias(background: Background | None, q: np.ndarray, views: Sequence[str] = (),
