@@ -118,10 +118,18 @@ def view_columns(all_views: tuple[str, ...], names: tuple[str, ...]) -> np.ndarr
     return np.array([all_views.index(v) for v in expand_views(names)])
 
 
+def background_spec(row_background: dict):
+    """The BackgroundSpec of a row's "background"; a row without "margin" was scored before
+    the bias had a cap (session 23), so it means none."""
+    from vcdfast.normalise import BackgroundSpec
+
+    return BackgroundSpec(**{"margin": None, **row_background})
+
+
 def first_stages(emb: dict, cfg: dict) -> dict:
     """Per query: candidate reference ids and each candidate's (Tq, Tr) similarity map, under
     cfg's views, normalisation, vote and candidate count."""
-    from vcdfast.normalise import Background, BackgroundSpec, query_bias
+    from vcdfast.normalise import Background, query_bias
     from vcdfast.query import frame_votes, vote
     from vcdfast.similarity import query_view_max
     from vcdfast.views import expand_views
@@ -130,7 +138,7 @@ def first_stages(emb: dict, cfg: dict) -> dict:
     refs = [emb["refs"][r][0] for r in ref_ids]
     flat = np.concatenate([m[:, 0] for m in refs])
     owner = np.repeat(np.arange(len(refs)), [len(m) for m in refs])
-    background = Background.sample(refs, BackgroundSpec(**cfg["background"])) if cfg["background"] else None
+    background = Background.sample(refs, background_spec(cfg["background"])) if cfg["background"] else None
     cols = view_columns(emb["views"], cfg["views"])
     out = {}
     for qid, (qv, _) in sorted(emb["queries"].items()):
@@ -190,7 +198,7 @@ def refined(split: Path, work: Path, row: dict, refine_steps: int, speed_prior: 
     and the CPU seconds that took per second of query video."""
     from vcdfast.embed import Embedder
     from vcdfast.lines import extend_ends, fit_reference_lines
-    from vcdfast.normalise import Background, BackgroundSpec, query_bias
+    from vcdfast.normalise import Background, query_bias
     from vcdfast.query import scored_matches
     from vcdfast.refine import refine_ends
     from vcdfast.views import expand_views
@@ -206,7 +214,7 @@ def refined(split: Path, work: Path, row: dict, refine_steps: int, speed_prior: 
     cols = view_columns(emb["views"], row["views"])
     refs = {rid: (v, emb["times"]["refs"][rid], float(iv[-1, 1])) for rid, (v, iv) in emb["refs"].items()}
     background = Background.sample([emb["refs"][r][0] for r in sorted(emb["refs"])],
-                                   BackgroundSpec(**row["background"])) if row["background"] else None
+                                   background_spec(row["background"])) if row["background"] else None
     embedder = Embedder(row["model"], views=row["views"])
     paths = {q["id"]: split / q["path"] for q in json.loads((split / "dataset.json").read_text())["queries"]}
     min_sim = (row.get("chain") or row["tn"])["min_sim"]
@@ -240,7 +248,8 @@ def _kernel_tn() -> dict:
 SEED = {"views": ("full",), "background": None, "vote": "sum", "frame_neighbours": 64, "candidates": 5,
         "tn": None, "trim_sim": None, "min_score": -1.0}  # tn None: the kernel's defaults
 GRID = {  # one axis per stage, so that each stage's work is shared by the settings after it
-    "first": {"beta": [0.0, 0.5, 1.0], "k": [8], "candidates": [5, 10], "part_margin": [0.0, 0.1, 0.2]},
+    "first": {"beta": [0.0, 0.5, 1.0], "k": [8], "margin": [None], "candidates": [5, 10],
+              "part_margin": [0.0, 0.1, 0.2]},
     "tn": {"max_step": [5, 10], "min_sim": [0.1, 0.15, 0.2, 0.3], "min_length": [2, 3]},
     "trim_sim": [None, 0.1, 0.2, 0.3],
     "chain": {"min_sim": [0.1, 0.15, 0.2, 0.3], "max_step": [1, 2, 3], "min_frames": [1, 2, 3],
@@ -281,13 +290,15 @@ def sweep(split: Path, embs: dict, sink) -> list[dict]:
                                                          min_score=SEED["min_score"]),
              {q: [r for r, _ in c] for q, c in maps.items()})
         g = GRID["first"]
-        for views, beta, k, cands, margin in itertools.product(VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS)),
-                                                               g["beta"], g["k"], g["candidates"], g["part_margin"]):
+        for views, beta, k, cap, cands, margin in itertools.product(
+                VIEW_SETS_BY_MODEL.get(model, list(VIEW_SETS)), g["beta"], g["k"], g["margin"], g["candidates"],
+                g["part_margin"]):
             if margin and not any(is_part(v) for v in expand_views(VIEW_SETS[views])):
                 continue  # no part of the frame to put a margin on
-            print(f"# {model} {views} beta {beta} k {k} candidates {cands} part margin {margin}", file=sys.stderr,
-                  flush=True)
-            first = {**SEED, "views": VIEW_SETS[views], "background": {"beta": beta, "k": k} if beta else None,
+            print(f"# {model} {views} beta {beta} k {k} bias margin {cap} candidates {cands} part margin {margin}",
+                  file=sys.stderr, flush=True)
+            first = {**SEED, "views": VIEW_SETS[views],
+                     "background": {"beta": beta, "k": k, "margin": cap} if beta else None,
                      "vote": "frame", "candidates": cands, "part_margin": margin}
             maps = first_stages(emb, first)
             cand_ids = {q: [r for r, _ in c] for q, c in maps.items()}
@@ -383,14 +394,13 @@ def choose(rows: list[dict], veto=None) -> tuple[dict | None, list[tuple[dict, l
 def query_options(r: dict):
     """A setting as the index's QueryOptions (the model is r["model"]); a post-stage row's
     stages as it ran them, the defaults' otherwise."""
-    from vcdfast.normalise import BackgroundSpec
     from vcdfast.query import AlignMethod, QueryOptions
 
     if r.get("chain"):
         method, params = AlignMethod.CHAIN, dict(r["chain"])
     else:
         method, params = AlignMethod.TN, {**(r["tn"] or _kernel_tn()), "trim_sim": r["trim_sim"]}
-    bg = BackgroundSpec(beta=r["background"]["beta"], k=r["background"]["k"]) if r["background"] else None
+    bg = background_spec(r["background"]) if r["background"] else None
     return QueryOptions(views=tuple(r["views"]), part_margin=r.get("part_margin") or 0.0,
                         frame_neighbours=r.get("frame_neighbours", SEED["frame_neighbours"]),
                         candidates=r["candidates"], background=bg,
@@ -436,8 +446,9 @@ class RealCheck:
 def describe(r: dict) -> str:
     if r["label"]:
         return r["label"]
-    bg = (f"normalised (beta {r['background']['beta']}, k {r['background'].get('k', 8)})" if r["background"]
-          else "raw cosine")
+    cap = r["background"].get("margin") if r["background"] else None
+    bg = (f"normalised (beta {r['background']['beta']}, k {r['background'].get('k', 8)}"
+          + (f", bias at most b + {cap})" if cap is not None else ")") if r["background"] else "raw cosine")
     trim = f"trim {r['trim_sim']}" if r["trim_sim"] is not None else "untrimmed"
     floor = f", full score at {r['full_score_seconds']} s" if r.get("full_score_seconds") else ""
     floor += f", min score {r['min_score']}" if r["min_score"] > -1 else ""

@@ -221,6 +221,12 @@ def test_a_setting_becomes_the_query_options_it_scored():
     assert (o.views, o.part_margin, o.candidates, o.background.beta, o.background.k, o.votes, o.method, o.min_score) \
         == (("full", "flip", "1x2"), 0.1, 5, 2.0, 16, "frame", AlignMethod.CHAIN, 0.2)
     assert o.alignment_params() == chain
+    assert o.background.margin is None  # a row from before the bias had a cap: none, whatever the default
+    capped = sweep_query.query_options({**row, "background": {"beta": 3.0, "k": 16, "margin": 0.3}})
+    assert (capped.background.beta, capped.background.margin) == (3.0, 0.3)
+    capped_row = {**row, "model": "sscd-mobile", "label": None, "background": {"beta": 3.0, "k": 16, "margin": 0.3}}
+    assert "normalised (beta 3.0, k 16, bias at most b + 0.3)" in sweep_query.describe(capped_row)
+    assert "normalised (beta 2.0, k 16)," in sweep_query.describe({**capped_row, "background": row["background"]})
     tn = {**sweep_query._kernel_tn(), "max_step": 5}
     seed = {**row, "views": ["full"], "part_margin": 0.0, "background": None, "vote": "sum", "chain": None, "tn": tn,
             "trim_sim": 0.2, "min_score": -1.0}
