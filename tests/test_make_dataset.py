@@ -36,10 +36,11 @@ VIDEOS = {
 NAMES = set(md.TRANSFORMS) | set(md.ENCODINGS) | {"plain"}
 
 
-def plan(seed=0):
+def plan(seed=0, **extras):
+    """The plan of 40 references and 30 + 30 queries per split; extras: tuning_extra, held_out_extra."""
     assert set(VIDEOS) == {s.name for s in md.SOURCES if s.role == "video"}
     return md.plan_splits(seed, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
-                          list(md.SPLITS), 40, 30, 30)
+                          list(md.SPLITS), 40, 30, 30, **extras)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,7 @@ def plans():
 
 
 def test_extra_tuning_queries_leave_the_held_out_splits_as_they_are(plans):
-    more = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
-                          list(md.SPLITS), 40, 30, 30, tuning_extra=20)
+    more = plan(tuning_extra=20)
     tune, *held_out = md.SPLITS
     for name in held_out:
         assert json.dumps(more[name], sort_keys=True) == json.dumps(plans[name], sort_keys=True)
@@ -62,24 +62,28 @@ def test_extra_tuning_queries_leave_the_held_out_splits_as_they_are(plans):
 
 
 def test_extra_held_out_queries_leave_every_earlier_query_as_it_is(plans):
-    tuned = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
-                           list(md.SPLITS), 40, 30, 30, tuning_extra=20)
-    more = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
-                          list(md.SPLITS), 40, 30, 30, tuning_extra=20, held_out_extra=[10])
+    tuned = plan(tuning_extra=20)
+    more = plan(tuning_extra=20, held_out_extra=[10])
+    assert_appended(tuned, more, 60, 10)
+
+
+def assert_appended(before: dict, after: dict, first: int, n: int) -> None:
+    """`after` is `before` with a round of n queries with copies and n without appended to each
+    held-out split, from Q`first` on, drawn from the split's own references."""
     tune, *held_out = md.SPLITS
-    assert json.dumps(more[tune], sort_keys=True) == json.dumps(tuned[tune], sort_keys=True)
+    assert json.dumps(after[tune], sort_keys=True) == json.dumps(before[tune], sort_keys=True)
     for name in held_out:
-        assert more[name]["queries"][:60] == plans[name]["queries"]
-        assert {k: v for k, v in more[name].items() if k != "queries"} == \
-            {k: v for k, v in plans[name].items() if k != "queries"}
-        extra = more[name]["queries"][60:]
-        assert [q["id"] for q in extra] == [f"Q{i:03d}" for i in range(60, 80)]
+        assert after[name]["queries"][:first] == before[name]["queries"]
+        assert {k: v for k, v in after[name].items() if k != "queries"} == \
+            {k: v for k, v in before[name].items() if k != "queries"}
+        extra = after[name]["queries"][first:]
+        assert [q["id"] for q in extra] == [f"Q{i:03d}" for i in range(first, first + 2 * n)]
         copies = [sum(p["kind"] == "copy" for p in q["parts"]) for q in extra]
-        assert all(copies[:10]) and not any(copies[10:])
+        assert all(copies[:n]) and not any(copies[n:])
         # copies drawn from the split's own references, never another split's
-        refs = {f"{name}_m{i:02d}" for i in range(len(plans[name]["montages"]))} | set(plans[name]["shipped"])
+        refs = {f"{name}_m{i:02d}" for i in range(len(before[name]["montages"]))} | set(before[name]["shipped"])
         assert {p["ref"] for q in extra for p in q["parts"] if p["kind"] == "copy"} <= refs
-    assert json.dumps(more[held_out[0]]["queries"][60:]) != json.dumps(more[held_out[1]]["queries"][60:])
+    assert json.dumps(after[held_out[0]]["queries"][first:]) != json.dumps(after[held_out[1]]["queries"][first:])
 
 
 def plan_hash(p) -> str:
@@ -92,32 +96,15 @@ def test_one_held_out_round_is_the_plan_of_the_former_int():
     draws nothing."""
     rounds = md.rounds("30")
     assert rounds == [30] and md.rounds("30,30") == [30, 30]
-    one = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
-                         list(md.SPLITS), 40, 30, 30, 30, rounds)
+    one = plan(tuning_extra=30, held_out_extra=rounds)
     assert plan_hash(one) == "3694fa049dd7cf9d64fc0aba9eea8bb21709d7f6198de231a457d72f0ffe58f2"
-    none = md.plan_splits(0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
-                          list(md.SPLITS), 40, 30, 30, 30, [0])
-    assert plan_hash(none) == plan_hash(md.plan_splits(
-        0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
-        list(md.SPLITS), 40, 30, 30, 30))
+    assert plan_hash(plan(tuning_extra=30, held_out_extra=[0])) == plan_hash(plan(tuning_extra=30))
 
 
 def test_a_second_held_out_round_leaves_the_first_as_it_is():
-    args = (0, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
-            list(md.SPLITS), 40, 30, 30, 30)
-    one, two = md.plan_splits(*args, [30]), md.plan_splits(*args, [30, 30])
-    tune, *held_out = md.SPLITS
-    assert plan_hash(two[tune]) == plan_hash(one[tune])
-    for name in held_out:
-        assert len(one[name]["queries"]) == 120
-        assert two[name]["queries"][:120] == one[name]["queries"]
-        assert {k: v for k, v in two[name].items() if k != "queries"} == \
-            {k: v for k, v in one[name].items() if k != "queries"}
-        fresh = two[name]["queries"][120:]
-        assert [q["id"] for q in fresh] == [f"Q{i:03d}" for i in range(120, 180)]
-        copies = [sum(p["kind"] == "copy" for p in q["parts"]) for q in fresh]
-        assert all(copies[:30]) and not any(copies[30:])
-    assert json.dumps(two[held_out[0]]["queries"][120:]) != json.dumps(two[held_out[1]]["queries"][120:])
+    one, two = plan(tuning_extra=30, held_out_extra=[30]), plan(tuning_extra=30, held_out_extra=[30, 30])
+    assert all(len(one[name]["queries"]) == 120 for name in md.SPLITS[1:])
+    assert_appended(one, two, 120, 30)
 
 
 def tiny_split(tmp_path):
