@@ -46,7 +46,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -691,11 +690,6 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     os.replace(tmp, path)
 
 
-def copy_atomic(src: Path, dst: Path) -> None:
-    shutil.copyfile(src, partial(dst))
-    os.replace(partial(dst), dst)
-
-
 def encode(path: Path, frames, fps: float, bit_rate: int | None = None, crf: int = 23) -> None:
     """H.264 in an MP4 at `path`, written atomically (to partial(path), then renamed)."""
     import av
@@ -835,7 +829,7 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
     for s in plan["shipped"]:
         dst = out / "refs" / f"{s}{files[s].suffix}"
         if todo(dst):
-            copy_atomic(files[s], dst)
+            write_atomic(dst, files[s].read_bytes())
         REFS[s] = Clip(dst, stretch=True)
         ref_meta.append({"id": s, "path": str(dst.relative_to(out)), "duration": REFS[s].duration, "sources": [s]})
     for i, shots in enumerate(plan["montages"]):

@@ -446,9 +446,10 @@ class RealCheck:
 def describe(r: dict) -> str:
     if r["label"]:
         return r["label"]
-    cap = r["background"].get("margin") if r["background"] else None
-    bg = (f"normalised (beta {r['background']['beta']}, k {r['background'].get('k', 8)}"
-          + (f", bias at most b + {cap})" if cap is not None else ")") if r["background"] else "raw cosine")
+    bg = "raw cosine"
+    if r["background"]:
+        b, cap = r["background"], r["background"].get("margin")
+        bg = f"normalised (beta {b['beta']}, k {b.get('k', 8)}{'' if cap is None else f', bias at most b + {cap}'})"
     trim = f"trim {r['trim_sim']}" if r["trim_sim"] is not None else "untrimmed"
     floor = f", full score at {r['full_score_seconds']} s" if r.get("full_score_seconds") else ""
     floor += f", min score {r['min_score']}" if r["min_score"] > -1 else ""
