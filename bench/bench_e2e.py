@@ -103,20 +103,40 @@ def segment_recalls(pred, log: list[dict]) -> list[tuple[dict, float, bool]]:
     return out
 
 
+def segment_edits(e: dict) -> set[str]:
+    """The names a copied segment is counted under per edit: its edits and the query's
+    re-encodings, or "plain" for none."""
+    return ({t["name"] for t in e["transforms"]} | set(e.get("encoding", []))) or {"plain"}
+
+
+def _losses(rows: list[tuple[float, bool]]) -> dict:
+    out = {k: {"segments": 0, "recall_lost": 0.0} for k in SEGMENT_OUTCOMES}
+    for recall, on_rows in rows:
+        kind = ("found" if recall >= FOUND_RECALL else "partial" if recall > 0 else
+                "misplaced" if on_rows else "missed")
+        out[kind]["segments"] += 1
+        out[kind]["recall_lost"] += (1.0 - recall) / len(rows)
+    return {k: {"segments": v["segments"], "recall_lost": round(v["recall_lost"], 4)} for k, v in out.items()}
+
+
 def recall_losses(pred, log: list[dict]) -> dict:
     """Where the split's segment recall goes, per segment outcome: "found" (recall >=
     FOUND_RECALL), "partial" (a box covers part of the copy), "misplaced" (boxes on the copy's
     query moments, none on its reference moments) and "missed" (no box of the pair there);
     each with its segments and the recall it loses (the sum of 1 - recall over the split's
     segments: the four add up to 1 - mean segment recall)."""
-    out = {k: {"segments": 0, "recall_lost": 0.0} for k in SEGMENT_OUTCOMES}
-    rows = segment_recalls(pred, log)
-    for _, recall, on_rows in rows:
-        kind = ("found" if recall >= FOUND_RECALL else "partial" if recall > 0 else
-                "misplaced" if on_rows else "missed")
-        out[kind]["segments"] += 1
-        out[kind]["recall_lost"] += (1.0 - recall) / len(rows)
-    return {k: {"segments": v["segments"], "recall_lost": round(v["recall_lost"], 4)} for k, v in out.items()}
+    return _losses([(recall, on_rows) for _, recall, on_rows in segment_recalls(pred, log)])
+
+
+def recall_losses_by_edit(pred, log: list[dict]) -> dict:
+    """recall_losses over each edit's segments alone (segment_edits): per edit, the four add
+    up to 1 - its recall in per_segment_recall. A crop lost to another pan of the photograph
+    (misplaced) and one the descriptor does not see (missed) call for different work."""
+    by_edit = defaultdict(list)
+    for e, recall, on_rows in segment_recalls(pred, log):
+        for name in segment_edits(e):
+            by_edit[name].append((recall, on_rows))
+    return {name: _losses(rows) for name, rows in sorted(by_edit.items())}
 
 
 def per_segment_recall(pred, log: list[dict], draws: int = BOOTSTRAP_DRAWS,
@@ -127,8 +147,7 @@ def per_segment_recall(pred, log: list[dict], draws: int = BOOTSTRAP_DRAWS,
     of segments per edit on a split: the interval says how little one figure settles)."""
     by_t, by_len = defaultdict(list), defaultdict(list)
     for e, recall, _ in segment_recalls(pred, log):
-        names = {t["name"] for t in e["transforms"]} | set(e.get("encoding", []))
-        for name in names or {"plain"}:
+        for name in segment_edits(e):
             by_t[name].append(recall)
         length = e["ref_end"] - e["ref_start"]
         by_len[next(label for lo, hi, label in LENGTH_BUCKETS if lo <= length < hi)].append(recall)
@@ -159,7 +178,7 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
 class Judge:
     """Scores predictions on one split: VCSL P/R/F1, VSC segment µAP, video AP, candidate
     recall, share of copy-free queries with any match, recall per edit and per length, and
-    per segment outcome (recall_losses)."""
+    per segment outcome, over the split and per edit (recall_losses, recall_losses_by_edit)."""
 
     def __init__(self, split: Path):
         from vcdfast.metrics import read_ground_truth_csv
@@ -197,6 +216,7 @@ class Judge:
             row["boxes_on_repeated_showings"] = on_repeated
             row["recall_by_transform"], row["recall_by_length"] = per_segment_recall(pred, self.log)
             row["recall_losses"] = recall_losses(pred, self.log)
+            row["recall_losses_by_edit"] = recall_losses_by_edit(pred, self.log)
             moved, row["boxes_on_repeats"] = self.on_repeats(pred)
             counted = evaluate(moved, self.gt, pairs=self.pairs, ks=(1,))
             row["repeats_counted"] = {k: round(counted[k], 4) for k in ("vcsl_precision", "vcsl_recall", "vcsl_f1",
@@ -491,6 +511,15 @@ def markdown(results: list[dict], infos: list[dict], env: dict, command: str) ->
         for n in names:
             lines.append(f"| {n} | " + " | ".join(
                 _recall_cell(r[key][n]) if n in r[key] else "–" for r in shown) + " |")
+    lost = SEGMENT_OUTCOMES[1:]
+    lines += ["", "Where each edit's recall goes: the recall its segments lose as " + ", ".join(lost)
+              + " (`recall_losses_by_edit`; with what found segments lose, they add up to 1 - its recall above):",
+              "", "| edit | " + " | ".join(f"{r['split']} {r['config']} ({' / '.join(lost)})" for r in shown) + " |",
+              "|---|" + "---|" * len(shown)]
+    for n in sorted({n for r in shown for n in r["recall_losses_by_edit"]}):
+        lines.append(f"| {n} | " + " | ".join(
+            " / ".join(f(r["recall_losses_by_edit"][n][k]["recall_lost"]) for k in lost)
+            if n in r["recall_losses_by_edit"] else "–" for r in shown) + " |")
     lines.append(MD_END)
     return "\n".join(lines) + "\n"
 

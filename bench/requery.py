@@ -12,10 +12,11 @@ and refused for another split). Every run then calls Index.query on each cached 
 QueryOptions() changed by --options (its field names, as QueryOptions.from_dict reads them),
 the ends refined on frames probed from the query files as a query on a path does, and prints
 one JSON line: bench_e2e.py's Judge figures, sweep_query.py's objective, where segment recall
-goes (bench_e2e.recall_losses) and the recall per edit. With --against (the matches another
-run wrote with --matches), also the 95% interval of the difference in F1, µAP and their mean
-over resamplings of the queries, paired (Judge.intervals): a change whose interval holds 0 is
-inside what the split's draw of queries can do. It refuses a held-out split, as the sweep does:
+goes (bench_e2e.recall_losses), the recall per edit and where each edit's goes
+(recall_losses_by_edit). With --against (the matches another run wrote with --matches), also
+the 95% interval of the difference in F1, µAP and their mean over resamplings of the queries,
+paired (Judge.intervals): a change whose interval holds 0 is inside what the split's draw of
+queries can do. It refuses a held-out split, as the sweep does:
 those are for bench_e2e.py's report, never for choosing.
 
 With --true-insets, the inset views' descriptors at the query samples inside each
@@ -129,6 +130,8 @@ def summary(row: dict) -> dict:
     out["objective"] = round(objective(row), 4)
     out["recall_losses"] = row["recall_losses"]
     out["recall_by_edit"] = {k: round(v["recall"], 3) for k, v in row["recall_by_transform"].items()}
+    out["recall_lost_by_edit"] = {k: {o: round(v[o]["recall_lost"], 3) for o in ("partial", "misplaced", "missed")}
+                                  for k, v in row["recall_losses_by_edit"].items()}
     return out
 
 

@@ -157,6 +157,26 @@ def test_recall_losses_say_how_each_segment_was_lost():
                                    log[3:])["missed"]["segments"] == 1
 
 
+def test_recall_losses_per_edit_count_each_segment_under_each_of_its_edits():
+    # hflip on all three copies (found, misplaced, missed); crop on the misplaced one with
+    # grey; a copy with no edit is "plain"; each edit's shares add up to 1 - its recall
+    log = [{**LOG, "query_start": 10.0 * k, "query_end": 10.0 * k + 4, "ref_start": 10.0 * k,
+            "ref_end": 10.0 * k + 4, "repeats": []} for k in range(4)]
+    log[1]["transforms"] = [*LOG["transforms"], {"name": "crop", "params": {}}, {"name": "grayscale", "params": {}}]
+    log[3]["transforms"] = []
+    found = [box(0, 4, 0, 4), box(10, 14, 40, 44), box(30, 34, 30, 34)]
+    by_edit = bench_e2e.recall_losses_by_edit(found, log)
+    assert sorted(by_edit) == ["crop", "grayscale", "hflip", "plain"]
+    lost = {name: {k: v["recall_lost"] for k, v in d.items()} for name, d in by_edit.items()}
+    assert lost["hflip"] == {"found": 0.0, "partial": 0.0, "misplaced": pytest.approx(1 / 3, abs=1e-4),
+                             "missed": pytest.approx(1 / 3, abs=1e-4)}
+    assert lost["crop"] == lost["grayscale"] == {"found": 0.0, "partial": 0.0, "misplaced": 1.0, "missed": 0.0}
+    assert by_edit["plain"]["found"] == {"segments": 1, "recall_lost": 0.0}
+    recall = bench_e2e.per_segment_recall(found, log, draws=10)[0]
+    for name, d in by_edit.items():
+        assert sum(v["recall_lost"] for v in d.values()) == pytest.approx(1 - recall[name]["recall"], abs=1e-3)
+
+
 def test_axes_say_which_side_of_a_found_pair_is_off(judge):
     # the query side exact, the reference side 4 s longer (2 s either side); N's false
     # alarm is no found pair and stays out
@@ -392,6 +412,7 @@ def test_requery_prints_the_objective_and_where_recall_goes(judge):
     assert line["negatives_flagged"] == 1.0
     assert line["recall_by_edit"] == {"hflip": 1.0}
     assert line["recall_losses"]["found"]["segments"] == 1
+    assert line["recall_lost_by_edit"] == {"hflip": {"partial": 0.0, "misplaced": 0.0, "missed": 0.0}}
 
 
 def test_the_post_stages_run_each_at_the_best_of_the_stage_before():
