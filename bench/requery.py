@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""One query setting on the tuning split, through the index's own query path: for trying a
-change to the query stages (an option, or an edited module) in about a minute, where
-bench/sweep_query.py scores a whole grid on arrays.
+"""Query settings on the tuning split, one or a grid, through the index's own query path: for
+trying a change to the query stages (an option, or an edited module) in about a minute a
+setting, where bench/sweep_query.py scores a whole grid on arrays.
 
     python3 bench/requery.py DATASET/tune --work W [--options '{"speed_prior": 0.2}'] [--tag NAME] [--jsonl FILE]
         [--matches OUT.csv] [--against EARLIER.csv] [--true-insets]
+    python3 bench/requery.py DATASET/tune --work W --grid '{"min_score": [0.2, 0.15]}' [--against EARLIER.csv]
 
 The first run indexes the split's references into W/index (the default model) and embeds its
 queries once per set of query views (W/queries-<views>.pkl; W is tied to the split's gt.csv
@@ -19,6 +20,12 @@ paired (Judge.intervals): a change whose interval holds 0 is inside what the spl
 queries can do. It refuses a held-out split, as the sweep does:
 those are for bench_e2e.py's report, never for choosing.
 
+With --grid, every combination of the given fields' values runs, each also at its min score
+0.05 lower, and after their lines come the table BENCHMARKS.md shows and the choice of
+sweep_query.py's rule: the best objective among the settings that flag at most 5% of the
+copy-free queries, also at the lower min score (ties to the higher min score). It chooses among
+changes to the query stages, through the same path a user's query takes.
+
 With --true-insets, the inset views' descriptors at the query samples inside each
 picture-in-picture copy are those of the true rectangle (bench/layout_oracle.py's) instead of
 the detected one: the bound any inset detection reaches end to end on the split (the ends'
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import pickle
 import sys
@@ -37,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_e2e import Judge  # noqa: E402
-from sweep_query import objective, require_tuning_split  # noqa: E402
+from sweep_query import MAX_NEGATIVES_FLAGGED, SCORE_MARGIN, objective, require_tuning_split  # noqa: E402
 
 
 def cached_queries(index, split: Path, meta: dict, views: tuple[str, ...], work: Path) -> dict:
@@ -135,8 +143,97 @@ def summary(row: dict) -> dict:
     return out
 
 
+def grid_settings(grid: dict | list[dict]) -> tuple[list[dict], list[dict]]:
+    """--grid's settings (every combination of its fields' values, in order; a list of such
+    grids: each one's, in turn) and the runs they need: each setting, and each at its min score
+    minus SCORE_MARGIN, for the rule's check (QueryOptions' min score where the setting leaves
+    it), each run once."""
+    from vcdfast.query import QueryOptions
+
+    settings: list[dict] = []
+    for g in grid if isinstance(grid, list) else [grid]:
+        for values in itertools.product(*g.values()):
+            if dict(zip(g, values)) not in settings:
+                settings.append(dict(zip(g, values)))
+    runs: list[dict] = []
+    for s in settings:
+        score = s.get("min_score", QueryOptions().min_score)
+        for run in (s, *([{**s, "min_score": round(score - SCORE_MARGIN, 6)}] if score is not None else [])):
+            if run not in runs:
+                runs.append(run)
+    return settings, runs
+
+
+def grid_choice(settings: list[dict], lines: list[dict]) -> tuple[dict | None, list[dict]]:
+    """The rule's setting (sweep_query's: the best objective among the settings that flag at
+    most MAX_NEGATIVES_FLAGGED of the copy-free queries, also at a min score SCORE_MARGIN lower;
+    ties to the higher min score) and each setting's row: its run's line with "at_margin", the
+    share flagged at the lower min score (None where it has no min score)."""
+    from vcdfast.query import QueryOptions
+
+    by_options = {json.dumps(line["options"], sort_keys=True): line for line in lines}
+    rows = []
+    for s in settings:
+        score = s.get("min_score", QueryOptions().min_score)
+        lower = None if score is None else by_options[json.dumps({**s, "min_score": round(score - SCORE_MARGIN, 6)},
+                                                                 sort_keys=True)]
+        rows.append({**by_options[json.dumps(s, sort_keys=True)],
+                     "at_margin": None if lower is None else lower["negatives_flagged"]})
+    admitted = [r for r in rows if r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED
+                and (r["at_margin"] or 0.0) <= MAX_NEGATIVES_FLAGGED]
+    best = max(admitted, default=None, key=lambda r: (r["objective"], r["options"].get(
+        "min_score", QueryOptions().min_score) or 0.0))
+    return best, rows
+
+
+GRID_EDITS = ("crop", "pip", "padding", "aspect", "side_by_side")
+
+
+def grid_table(rows: list[dict], chosen: dict | None) -> str:
+    """The grid's rows as the Markdown table BENCHMARKS.md shows, and the rule's choice."""
+    def f(x) -> str:
+        return "–" if x is None else f"{x:.3f}"
+
+    def interval(r) -> str:
+        return "–" if "against" not in r else "{:+.4f} to {:+.4f}".format(*r["against"]["objective"])
+
+    lines = [f"| options | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | copy-free flagged | at min score − "
+             f"{SCORE_MARGIN} | objective | paired interval | {' / '.join(GRID_EDITS)} |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        edits = " / ".join(f"{r['recall_by_edit'][e]:.2f}" if e in r["recall_by_edit"] else "–" for e in GRID_EDITS)
+        at_margin = "–" if r["at_margin"] is None else f"{r['at_margin']:.2f}"
+        lines.append(f"| `{json.dumps(r['options'], sort_keys=True)}` | {f(r['vcsl_precision'])} | "
+                     f"{f(r['vcsl_recall'])} | {f(r['vcsl_f1'])} | {f(r['vsc_micro_ap'])} | {f(r['video_ap'])} | "
+                     f"{r['negatives_flagged']:.2f} | {at_margin} | {r['objective']:.4f} | {interval(r)} | {edits} |")
+    lines += ["", "Rule's choice: " + ("none admitted" if chosen is None else
+                                        f"`{json.dumps(chosen['options'], sort_keys=True)}` (objective "
+                                        f"{chosen['objective']:.4f})")]
+    return "\n".join(lines) + "\n"
+
+
+def run_options(index, embs: dict, judge: Judge, options_fields: dict, tag: str, true_insets: bool,
+                against: Path | None) -> tuple[dict, list]:
+    """One setting through Index.query on every cached query -> (its line, its matches)."""
+    from vcdfast.metrics import read_matches_csv
+    from vcdfast.query import QueryOptions
+
+    options = QueryOptions.from_dict(options_fields)
+    t0 = time.process_time()
+    pred = []
+    for qid, emb in embs.items():
+        pred += index.query(emb, query_id=qid, options=options)
+    cpu = time.process_time() - t0
+    row = {"tag": tag, "options": options_fields, "true_insets": true_insets,
+           **summary(judge(pred, detail=True)), "query_cpu_s": round(cpu, 1)}
+    if against:
+        mine, theirs = (judge.onto_rows(p)[0] for p in (pred, read_matches_csv(against)))
+        row["against"] = {"matches": str(against), **judge.intervals(mine, against=theirs)["difference"]}
+    return row, pred
+
+
 def main() -> None:
-    from vcdfast.metrics import read_matches_csv, write_matches_csv
+    from vcdfast.metrics import write_matches_csv
     from vcdfast.query import QueryOptions
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -144,6 +241,10 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("bench/out/requery"))
     ap.add_argument("--options", type=json.loads, default={},
                     help='QueryOptions fields to change, as JSON, e.g. \'{"speed_prior": 0.2}\'')
+    ap.add_argument("--grid", type=json.loads, default=None,
+                    help='QueryOptions fields and the values to try, as JSON, e.g. \'{"min_score": [0.2, 0.15]}\' '
+                         "(or a list of such grids): every combination runs (each also at its min score minus the "
+                         "rule's margin), then the table and the rule's choice are printed")
     ap.add_argument("--tag", default="", help="a name for this run, printed with its figures")
     ap.add_argument("--jsonl", type=Path, default=None, help="append the line here too")
     ap.add_argument("--matches", type=Path, default=None, help="write this run's matches here (CSV)")
@@ -152,30 +253,31 @@ def main() -> None:
     ap.add_argument("--true-insets", action="store_true",
                     help="the inset views see the true picture-in-picture rectangle (the bound of inset detection)")
     args = ap.parse_args()
+    if args.grid is not None and (args.options or args.matches):
+        ap.error("--grid runs its own settings: --options and --matches are for one run")
     meta = require_tuning_split(args.split)
-    options = QueryOptions.from_dict(args.options)
+    settings, runs = grid_settings(args.grid) if args.grid is not None else ([], [args.options])
+    for fields in runs:
+        QueryOptions.from_dict(fields)  # a wrong field or value is refused before any run
     judge = Judge(args.split)
+    lines = []
     with open_index(args.split, meta, args.work) as index:
-        embs = cached_queries(index, args.split, meta, options.views, args.work)
-        if args.true_insets:
-            embs = with_true_insets(embs, args.split, meta)
-        t0 = time.process_time()
-        pred = []
-        for qid, emb in embs.items():
-            pred += index.query(emb, query_id=qid, options=options)
-        cpu = time.process_time() - t0
-    row = {"tag": args.tag, "options": args.options, "true_insets": args.true_insets,
-           **summary(judge(pred, detail=True)), "query_cpu_s": round(cpu, 1)}
-    if args.matches:
-        write_matches_csv(pred, args.matches)
-    if args.against:
-        mine, theirs = (judge.onto_rows(p)[0] for p in (pred, read_matches_csv(args.against)))
-        row["against"] = {"matches": str(args.against), **judge.intervals(mine, against=theirs)["difference"]}
-    line = json.dumps(row)
-    print(line)
-    if args.jsonl:
-        with args.jsonl.open("a") as f:
-            f.write(line + "\n")
+        for fields in runs:
+            embs = cached_queries(index, args.split, meta, QueryOptions.from_dict(fields).views, args.work)
+            if args.true_insets:
+                embs = with_true_insets(embs, args.split, meta)
+            row, pred = run_options(index, embs, judge, fields, args.tag, args.true_insets, args.against)
+            if args.matches:
+                write_matches_csv(pred, args.matches)
+            line = json.dumps(row)
+            print(line, flush=True)
+            if args.jsonl:
+                with args.jsonl.open("a") as f:
+                    f.write(line + "\n")
+            lines.append(row)
+    if args.grid is not None:
+        chosen, rows = grid_choice(settings, lines)
+        print(grid_table(rows, chosen), end="")
 
 
 if __name__ == "__main__":

@@ -449,3 +449,50 @@ def test_the_post_stages_run_each_at_the_best_of_the_stage_before():
     assert "| **0.1** |" in grown and "| 0.05 |" in grown and "0.8350 |" in grown
     assert "| 0.0 |" in grown and "| too long |" in grown
     assert sweep_query.query_options({**rows[1], "refine_steps": 2, "extend_min_sim": 0.1}).extend_min_sim == 0.1
+
+
+def test_requery_grid_runs_each_setting_and_its_lower_min_score_once():
+    import requery
+
+    from vcdfast.query import QueryOptions
+
+    settings, runs = requery.grid_settings({"background": [{"beta": 3, "margin": 0.3}], "min_score": [0.2, 0.15]})
+    assert settings == [{"background": {"beta": 3, "margin": 0.3}, "min_score": 0.2},
+                        {"background": {"beta": 3, "margin": 0.3}, "min_score": 0.15}]
+    assert [r["min_score"] for r in runs] == [0.2, 0.15, 0.1]  # 0.15 is both a setting and 0.2's check
+    # no min score given: the check runs at the default's minus the margin; None has no check
+    assert requery.grid_settings({"speed_prior": [0.1]})[1] == [
+        {"speed_prior": 0.1}, {"speed_prior": 0.1, "min_score": round(QueryOptions().min_score - 0.05, 6)}]
+    assert requery.grid_settings({"min_score": [None]})[1] == [{"min_score": None}]
+    # a list of grids: each one's combinations in turn, a setting repeated runs once
+    settings, runs = requery.grid_settings([{"min_score": [0.3]}, {"min_score": [0.25, 0.3]}])
+    assert settings == [{"min_score": 0.3}, {"min_score": 0.25}]
+    assert [r["min_score"] for r in runs] == [0.3, 0.25, 0.2]
+
+
+def test_requery_grid_choice_needs_the_threshold_to_hold_lower_too():
+    import requery
+
+    def line(min_score, objective, flagged, margin=0.3):
+        return {"options": {"background": {"beta": 3, "margin": margin}, "min_score": min_score},
+                "objective": objective, "negatives_flagged": flagged, "vcsl_precision": 0.9, "vcsl_recall": 0.8,
+                "vcsl_f1": 0.85, "vsc_micro_ap": 0.9, "video_ap": 0.95, "recall_by_edit": {"crop": 0.5}}
+
+    # margin 0.3 at 0.2 holds at 0.15 (5% flagged); margin 0.25 at 0.2 scores higher but
+    # flags 30% at 0.15; 0.15 alone flags 5% but 20% at 0.1
+    lines = [line(0.2, 0.888, 0.0), line(0.15, 0.890, 0.05), line(0.1, 0.86, 0.2),
+             line(0.2, 0.891, 0.0, 0.25), line(0.15, 0.85, 0.3, 0.25)]
+    settings = [lines[0]["options"], lines[1]["options"], lines[3]["options"]]
+    chosen, rows = requery.grid_choice(settings, lines)
+    assert chosen["options"] == lines[0]["options"]
+    assert [r["at_margin"] for r in rows] == [0.05, 0.2, 0.3]
+    table = requery.grid_table(rows, chosen)
+    assert table.count("\n| `") == 3 and "| 0.00 | 0.05 | 0.8880 | – | 0.50 / – / – / – / – |" in table
+    assert table.rstrip().endswith(f"`{json.dumps(lines[0]['options'], sort_keys=True)}` (objective 0.8880)")
+    # an equal objective goes to the higher min score; nothing admitted says so
+    tie = [line(0.2, 0.888, 0.0), line(0.15, 0.888, 0.0), line(0.1, 0.8, 0.0)]
+    assert requery.grid_choice([tie[0]["options"], tie[1]["options"]], tie)[0]["options"]["min_score"] == 0.2
+    none = [line(0.2, 0.888, 0.1), line(0.15, 0.88, 0.1)]
+    assert requery.grid_choice([none[0]["options"]], none)[0] is None
+    assert "Rule's choice: none admitted" in requery.grid_table(requery.grid_choice([none[0]["options"]], none)[1],
+                                                                None)
