@@ -24,7 +24,9 @@ With --grid, every combination of the given fields' values runs, each also at it
 0.05 lower, and after their lines come the table BENCHMARKS.md shows and the choice of
 sweep_query.py's rule: the best objective among the settings that flag at most 5% of the
 copy-free queries, also at the lower min score (ties to the higher min score). It chooses among
-changes to the query stages, through the same path a user's query takes.
+changes to the query stages, through the same path a user's query takes. Index.query does not
+return its candidates, so the rule's candidate recall is not checked here: settings of the
+first stage (candidates, frame neighbours, votes) are bench/sweep_query.py's to choose.
 
 With --true-insets, the inset views' descriptors at the query samples inside each
 picture-in-picture copy are those of the true rectangle (bench/layout_oracle.py's) instead of
