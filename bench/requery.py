@@ -197,7 +197,9 @@ def grid_table(rows: list[dict], chosen: dict | None) -> str:
         return "–" if x is None else f"{x:.3f}"
 
     def interval(r) -> str:
-        return "–" if "against" not in r else "{:+.4f} to {:+.4f}".format(*r["against"]["objective"])
+        # + 0.0: a difference that rounds to zero prints as +0.0000, not -0.0000
+        return "–" if "against" not in r else "{:+.4f} to {:+.4f}".format(
+            *(round(x, 4) + 0.0 for x in r["against"]["objective"]))
 
     lines = [f"| options | VCSL P | VCSL R | VCSL F1 | segment µAP | video AP | copy-free flagged | at min score − "
              f"{SCORE_MARGIN} | objective | paired interval | {' / '.join(GRID_EDITS)} |",

@@ -488,6 +488,8 @@ def test_requery_grid_choice_needs_the_threshold_to_hold_lower_too():
     assert [r["at_margin"] for r in rows] == [0.05, 0.2, 0.3]
     table = requery.grid_table(rows, chosen)
     assert table.count("\n| `") == 3 and "| 0.00 | 0.05 | 0.8880 | – | 0.50 / – / – / – / – |" in table
+    rows[0]["against"] = {"objective": [-0.00001, 0.0024]}
+    assert "| +0.0000 to +0.0024 |" in requery.grid_table(rows, chosen)
     assert table.rstrip().endswith(f"`{json.dumps(lines[0]['options'], sort_keys=True)}` (objective 0.8880)")
     # an equal objective goes to the higher min score; nothing admitted says so
     tie = [line(0.2, 0.888, 0.0), line(0.15, 0.888, 0.0), line(0.1, 0.8, 0.0)]
