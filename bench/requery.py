@@ -147,11 +147,8 @@ def summary(row: dict) -> dict:
 
 def grid_settings(grid: dict | list[dict]) -> tuple[list[dict], list[dict]]:
     """--grid's settings (every combination of its fields' values, in order; a list of such
-    grids: each one's, in turn) and the runs they need: each setting, and each at its min score
-    minus SCORE_MARGIN, for the rule's check (QueryOptions' min score where the setting leaves
-    it), each run once."""
-    from vcdfast.query import QueryOptions
-
+    grids: each one's, in turn) and the runs they need: each setting and its lower_setting,
+    each run once."""
     settings: list[dict] = []
     for g in grid if isinstance(grid, list) else [grid]:
         for values in itertools.product(*g.values()):
@@ -159,11 +156,19 @@ def grid_settings(grid: dict | list[dict]) -> tuple[list[dict], list[dict]]:
                 settings.append(dict(zip(g, values)))
     runs: list[dict] = []
     for s in settings:
-        score = s.get("min_score", QueryOptions().min_score)
-        for run in (s, *([{**s, "min_score": round(score - SCORE_MARGIN, 6)}] if score is not None else [])):
-            if run not in runs:
+        for run in (s, lower_setting(s)):
+            if run is not None and run not in runs:
                 runs.append(run)
     return settings, runs
+
+
+def lower_setting(setting: dict) -> dict | None:
+    """The setting at its min score minus SCORE_MARGIN (QueryOptions' min score where it leaves
+    it), the rule's check; None where it reports every match."""
+    from vcdfast.query import QueryOptions
+
+    score = setting.get("min_score", QueryOptions().min_score)
+    return None if score is None else {**setting, "min_score": round(score - SCORE_MARGIN, 6)}
 
 
 def grid_choice(settings: list[dict], lines: list[dict]) -> tuple[dict | None, list[dict]]:
@@ -176,11 +181,9 @@ def grid_choice(settings: list[dict], lines: list[dict]) -> tuple[dict | None, l
     by_options = {json.dumps(line["options"], sort_keys=True): line for line in lines}
     rows = []
     for s in settings:
-        score = s.get("min_score", QueryOptions().min_score)
-        lower = None if score is None else by_options[json.dumps({**s, "min_score": round(score - SCORE_MARGIN, 6)},
-                                                                 sort_keys=True)]
-        rows.append({**by_options[json.dumps(s, sort_keys=True)],
-                     "at_margin": None if lower is None else lower["negatives_flagged"]})
+        lower = lower_setting(s)
+        rows.append({**by_options[json.dumps(s, sort_keys=True)], "at_margin": None if lower is None
+                     else by_options[json.dumps(lower, sort_keys=True)]["negatives_flagged"]})
     admitted = [r for r in rows if r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED
                 and (r["at_margin"] or 0.0) <= MAX_NEGATIVES_FLAGGED]
     best = max(admitted, default=None, key=lambda r: (r["objective"], r["options"].get(
