@@ -2,7 +2,7 @@
 """Build the vcdfast benchmark: a tuning split and held-out splits of real footage.
 
     python3 bench/make_dataset.py OUT [--seed 0] [--splits tune,heldout1,heldout2] [--tuning-extra 30]
-        [--held-out-extra 30[,30...]] [--build SPLITS] [--jobs 2] [--resume]
+        [--held-out-extra 30[,30...]] [--tuning-rounds N[,N...]] [--build SPLITS] [--jobs 2] [--resume]
 
 Sources (bench/dataset_sources.tsv: name, package, path, sha256, role) are files of Debian
 packages pinned by version and .deb sha256 in tests/realdata.py, fetched with
@@ -63,6 +63,7 @@ W, H = 480, 360  # canvas of montage references and queries (4:3)
 FPS = 15.0  # montage references; queries unless re-encoded (fps_change). The benchmark samples 1 fps: 15 is
 # plenty and renders in 3/5 of the time of 25
 SPLITS = ("tune", "heldout1", "heldout2")
+TUNING_ROUND_STREAM = 1  # with the seed and a round's number, the random stream of a tuning round
 
 
 @dataclass(frozen=True)
@@ -769,7 +770,7 @@ def probe(path: Path) -> tuple[float, tuple[int, int]]:
 
 def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[int, int]], splits: list[str],
                 n_refs: int, n_pos: int, n_neg: int, tuning_extra: int = 0,
-                held_out_extra: Sequence[int] = ()) -> dict[str, dict]:
+                held_out_extra: Sequence[int] = (), tuning_rounds: Sequence[int] = ()) -> dict[str, dict]:
     """Every random choice of the dataset, from the seed and the videos' durations and sizes.
     tuning_extra: that many more queries with copies, and as many without, for the tuning split
     (the first), drawn after every other choice: the held-out splits and the tuning split's
@@ -777,7 +778,10 @@ def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[i
     held-out split, drawn after the tuning extras, round by round (round 1 for every held-out
     split, then round 2 for every one, ...): every query of the earlier rounds stays as it is
     when a round is appended (and the extras change with tuning_extra and the rounds before
-    them). A round of 0 draws nothing."""
+    them). A round of 0 draws nothing. tuning_rounds: rounds of the same for the tuning split,
+    each from its own random stream (the seed and the round's number), so that they and every
+    other query stay as they are whatever rounds are appended to either; the tuning split's
+    extras could not grow without changing the held-out rounds drawn after them."""
     rng = np.random.default_rng(seed)
     plans = assign_splits(rng, durations, sizes, splits)
     refs_of = {}
@@ -801,6 +805,10 @@ def plan_splits(seed: int, durations: dict[str, float], sizes: dict[str, tuple[i
             plan = plans[name]
             plan["queries"] += plan_queries(rng, refs_of[name], plan["distractors"], durations, n, n,
                                             first_id=len(plan["queries"]))
+    tune = plans[splits[0]]
+    for k, n in enumerate(tuning_rounds, 1):
+        tune["queries"] += plan_queries(np.random.default_rng([seed, TUNING_ROUND_STREAM, k]), refs_of[splits[0]],
+                                        tune["distractors"], durations, n, n, first_id=len(tune["queries"]))
     return plans
 
 
@@ -886,7 +894,7 @@ def build_split(name: str, out: Path, plan: dict, files: dict[str, Path], durati
 
 
 def rounds(text: str) -> list[int]:
-    """--held-out-extra: "30" or "30,30" -> [30] or [30, 30]."""
+    """--held-out-extra, --tuning-rounds: "30" or "30,30" -> [30] or [30, 30]."""
     try:
         ns = [int(x) for x in text.split(",")]
     except ValueError:
@@ -894,6 +902,15 @@ def rounds(text: str) -> list[int]:
     if any(n < 0 for n in ns):
         raise argparse.ArgumentTypeError(f"a round below 0: {text!r}")
     return ns
+
+
+def round_ids(first: int, extras: Sequence[int]) -> list[dict]:
+    """The first and last query id each round adds (a split's queries before them: `first`)."""
+    out = []
+    for n in extras:
+        out.append({"extra": n, "ids": [f"Q{first:03d}", f"Q{first + 2 * n - 1:03d}"] if n else []})
+        first += 2 * n
+    return out
 
 
 def main() -> None:
@@ -913,6 +930,10 @@ def main() -> None:
                          "and N without to each held-out split, drawn after the tuning extras and the rounds before "
                          "it (round 1 for every held-out split, then round 2, ...): appending a round leaves every "
                          "earlier query as it is")
+    ap.add_argument("--tuning-rounds", type=rounds, default=[],
+                    help="comma-separated rounds for the tuning split alone, e.g. 60: each round N adds N more "
+                         "queries with copies and N without, drawn from a random stream of its own (the seed and "
+                         "the round's number): every other query of every split stays as it is")
     ap.add_argument("--build", default=None,
                     help="comma-separated splits to render (default: all); the plan is drawn for all of them")
     ap.add_argument("--jobs", type=int, default=2)
@@ -937,18 +958,17 @@ def main() -> None:
 
     try:
         plans = plan_splits(args.seed, durations, {n: s for n, (_, s) in videos.items()}, splits, args.references,
-                            args.queries, args.negatives, args.tuning_extra, args.held_out_extra)
+                            args.queries, args.negatives, args.tuning_extra, args.held_out_extra,
+                            args.tuning_rounds)
     except ValueError as e:
         sys.exit(f"make_dataset: {e}")
     build = args.build.split(",") if args.build else splits
     if set(build) - set(splits):
         sys.exit(f"make_dataset: --build names {sorted(set(build) - set(splits))}, not among --splits {splits}")
-    first, held_out_rounds = args.queries + args.negatives, []
-    for n in args.held_out_extra:  # the query ids each round adds to every held-out split
-        held_out_rounds.append({"extra": n, "ids": [f"Q{first:03d}", f"Q{first + 2 * n - 1:03d}"] if n else []})
-        first += 2 * n
     report = {"seed": args.seed, "tuning_extra": args.tuning_extra, "held_out_extra": args.held_out_extra,
-              "held_out_rounds": held_out_rounds, "resume": args.resume, "splits": {}}
+              "held_out_rounds": round_ids(args.queries + args.negatives, args.held_out_extra),
+              "tuning_rounds": round_ids(args.queries + args.negatives + 2 * args.tuning_extra, args.tuning_rounds),
+              "resume": args.resume, "splits": {}}
     for name, plan in plans.items():
         if name not in build:
             continue

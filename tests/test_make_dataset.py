@@ -37,7 +37,8 @@ NAMES = set(md.TRANSFORMS) | set(md.ENCODINGS) | {"plain"}
 
 
 def plan(seed=0, **extras):
-    """The plan of 40 references and 30 + 30 queries per split; extras: tuning_extra, held_out_extra."""
+    """The plan of 40 references and 30 + 30 queries per split; extras: tuning_extra, held_out_extra,
+    tuning_rounds."""
     assert set(VIDEOS) == {s.name for s in md.SOURCES if s.role == "video"}
     return md.plan_splits(seed, {n: d for n, (d, _) in VIDEOS.items()}, {n: s for n, (_, s) in VIDEOS.items()},
                           list(md.SPLITS), 40, 30, 30, **extras)
@@ -105,6 +106,36 @@ def test_a_second_held_out_round_leaves_the_first_as_it_is():
     one, two = plan(tuning_extra=30, held_out_extra=[30]), plan(tuning_extra=30, held_out_extra=[30, 30])
     assert all(len(one[name]["queries"]) == 120 for name in md.SPLITS[1:])
     assert_appended(one, two, 120, 30)
+
+
+def test_tuning_rounds_leave_every_other_query_as_it_is():
+    """Each tuning round draws from its own stream: the held-out splits, the tuning split's
+    earlier queries and its earlier rounds stay as they are, whatever round of either is added."""
+    tune, *held_out = md.SPLITS
+    base = plan(tuning_extra=30, held_out_extra=[30])
+    more = plan(tuning_extra=30, held_out_extra=[30], tuning_rounds=[10, 5])
+    for name in held_out:
+        assert json.dumps(more[name], sort_keys=True) == json.dumps(base[name], sort_keys=True)
+    assert {k: v for k, v in more[tune].items() if k != "queries"} == \
+        {k: v for k, v in base[tune].items() if k != "queries"}
+    assert more[tune]["queries"][:120] == base[tune]["queries"]
+    extra = more[tune]["queries"][120:]
+    assert [q["id"] for q in extra] == [f"Q{i:03d}" for i in range(120, 150)]
+    copies = [sum(p["kind"] == "copy" for p in q["parts"]) for q in extra]
+    assert all(copies[:10]) and not any(copies[10:20]) and all(copies[20:25]) and not any(copies[25:])
+    refs = {f"{tune}_m{i:02d}" for i in range(len(base[tune]["montages"]))} | set(base[tune]["shipped"])
+    assert {p["ref"] for q in extra for p in q["parts"] if p["kind"] == "copy"} <= refs
+    later = plan(tuning_extra=30, held_out_extra=[30, 30], tuning_rounds=[10, 5, 5])
+    assert later[tune]["queries"][:150] == more[tune]["queries"]
+    # rounds of one size are new draws, not repeats of each other
+    two = plan(tuning_rounds=[10, 10])[tune]["queries"]
+    assert json.dumps([q["parts"] for q in two[60:80]]) != json.dumps([q["parts"] for q in two[80:100]])
+
+
+def test_round_ids_name_the_queries_each_round_adds():
+    assert md.round_ids(60, [30, 0, 30]) == [{"extra": 30, "ids": ["Q060", "Q119"]}, {"extra": 0, "ids": []},
+                                             {"extra": 30, "ids": ["Q120", "Q179"]}]
+    assert md.round_ids(120, []) == []
 
 
 def tiny_split(tmp_path):
