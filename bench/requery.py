@@ -162,12 +162,17 @@ def grid_settings(grid: dict | list[dict]) -> tuple[list[dict], list[dict]]:
     return settings, runs
 
 
-def lower_setting(setting: dict) -> dict | None:
-    """The setting at its min score minus SCORE_MARGIN (QueryOptions' min score where it leaves
-    it), the rule's check; None where it reports every match."""
+def min_score_of(setting: dict) -> float | None:
+    """The setting's min score: its own, or QueryOptions' where it leaves it."""
     from vcdfast.query import QueryOptions
 
-    score = setting.get("min_score", QueryOptions().min_score)
+    return setting.get("min_score", QueryOptions().min_score)
+
+
+def lower_setting(setting: dict) -> dict | None:
+    """The setting at its min score minus SCORE_MARGIN, the rule's check; None where it reports
+    every match."""
+    score = min_score_of(setting)
     return None if score is None else {**setting, "min_score": round(score - SCORE_MARGIN, 6)}
 
 
@@ -176,8 +181,6 @@ def grid_choice(settings: list[dict], lines: list[dict]) -> tuple[dict | None, l
     most MAX_NEGATIVES_FLAGGED of the copy-free queries, also at a min score SCORE_MARGIN lower;
     ties to the higher min score) and each setting's row: its run's line with "at_margin", the
     share flagged at the lower min score (None where it has no min score)."""
-    from vcdfast.query import QueryOptions
-
     by_options = {json.dumps(line["options"], sort_keys=True): line for line in lines}
     rows = []
     for s in settings:
@@ -186,8 +189,7 @@ def grid_choice(settings: list[dict], lines: list[dict]) -> tuple[dict | None, l
                      else by_options[json.dumps(lower, sort_keys=True)]["negatives_flagged"]})
     admitted = [r for r in rows if r["negatives_flagged"] <= MAX_NEGATIVES_FLAGGED
                 and (r["at_margin"] or 0.0) <= MAX_NEGATIVES_FLAGGED]
-    best = max(admitted, default=None, key=lambda r: (r["objective"], r["options"].get(
-        "min_score", QueryOptions().min_score) or 0.0))
+    best = max(admitted, default=None, key=lambda r: (r["objective"], min_score_of(r["options"]) or 0.0))
     return best, rows
 
 
@@ -267,12 +269,15 @@ def main() -> None:
     for fields in runs:
         QueryOptions.from_dict(fields)  # a wrong field or value is refused before any run
     judge = Judge(args.split)
-    lines = []
+    lines, embs_of = [], {}  # views -> embeddings, loaded (and given true insets) once per grid
     with open_index(args.split, meta, args.work) as index:
         for fields in runs:
-            embs = cached_queries(index, args.split, meta, QueryOptions.from_dict(fields).views, args.work)
-            if args.true_insets:
-                embs = with_true_insets(embs, args.split, meta)
+            views = QueryOptions.from_dict(fields).views
+            if views not in embs_of:
+                embs_of[views] = cached_queries(index, args.split, meta, views, args.work)
+                if args.true_insets:
+                    embs_of[views] = with_true_insets(embs_of[views], args.split, meta)
+            embs = embs_of[views]
             row, pred = run_options(index, embs, judge, fields, args.tag, args.true_insets, args.against)
             if args.matches:
                 write_matches_csv(pred, args.matches)
