@@ -53,9 +53,15 @@ from sweep_query import MAX_NEGATIVES_FLAGGED, SCORE_MARGIN, objective, require_
 def cached_queries(index, split: Path, meta: dict, views: tuple[str, ...], work: Path) -> dict:
     """{query id: VideoEmbedding with `views`}, embedded once per set of views (a pickle this
     script alone writes and reads, in `work`)."""
+    from vcdfast.views import needs_insets
+
     path = work / f"queries-{'+'.join(views)}.pkl"
     if path.exists():
-        return pickle.loads(path.read_bytes())
+        embs = pickle.loads(path.read_bytes())
+        if needs_insets(views) and any(e.insets is None for e in embs.values()):
+            sys.exit(f"{path} was embedded before embeddings kept their inset boxes (carried insets need them); "
+                     "delete it to embed the queries again")
+        return embs
     # an absolute path: the refinement probes the file the embedding names
     embs = {q["id"]: index.embed_query((split / q["path"]).resolve(), views) for q in meta["queries"]}
     path.write_bytes(pickle.dumps(embs))

@@ -34,7 +34,10 @@ _DONE = object()  # end of a video in the decode queue
 @dataclass
 class VideoEmbedding:
     """Descriptors of one video: vectors (T, V, D) float32, L2-normalised per view; timestamps
-    (T,) float64 seconds from the stream start, increasing."""
+    (T,) float64 seconds from the stream start, increasing; insets (T, 4) float32: the boxes
+    the inset views were cut from (vcdfast.inset.detect_insets, NaN: none), kept by
+    Embedder.embed_video when its views have one (None otherwise), for the query's carried
+    insets (vcdfast.carry)."""
 
     vectors: np.ndarray
     timestamps: np.ndarray
@@ -42,6 +45,7 @@ class VideoEmbedding:
     model: ModelSpec
     sampling: Sampling = field(default_factory=Sampling)
     views: tuple[str, ...] = ("full",)
+    insets: np.ndarray | None = None
 
     def __post_init__(self):
         v, t = self.vectors, self.timestamps
@@ -55,6 +59,8 @@ class VideoEmbedding:
             raise ValueError(f"vectors have dim {v.shape[2]} but model {self.model.name!r} has dim {self.model.dim}")
         if t.size > 1 and not np.all(np.diff(t) > 0):
             raise ValueError("timestamps must be strictly increasing")
+        if self.insets is not None and self.insets.shape != (v.shape[0], 4):
+            raise ValueError(f"insets must be (T, 4) with T = {v.shape[0]}; got {self.insets.shape}")
 
     def __len__(self) -> int:
         return self.vectors.shape[0]
@@ -219,15 +225,16 @@ class Embedder:
         return y / np.maximum(norms, np.float32(1e-12))
 
     def _embed_scaled(self, frames: np.ndarray, context: tuple[np.ndarray, np.ndarray] | None = None,
-                      only: np.ndarray | None = None) -> np.ndarray:
-        """Frames already at the decode size (scale_for(views) x input size) -> (N, V, D).
-        context: (frames before, frames after) them, which the inset and halves views look at;
-        only: per frame, the one view to embed (the others are NaN), None: all."""
+                      only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Frames already at the decode size (scale_for(views) x input size) -> ((N, V, D), the
+        inset boxes (N, 4) the views were cut from, None without an inset view). context:
+        (frames before, frames after) them, which the inset and halves views look at; only: per
+        frame, the one view to embed (the others are NaN), None: all."""
         from vcdfast.inset import SPLIT_NONE
 
         wanted = self.views if only is None else tuple(self.views[k] for k in set(np.asarray(only).tolist()))
         # layouts no wanted view looks at are left unfound
-        insets = np.full((len(frames), 4), np.nan) if needs_insets(self.views) else None
+        insets = np.full((len(frames), 4), np.nan, np.float32) if needs_insets(self.views) else None
         splits = np.full(len(frames), SPLIT_NONE, np.int8) if needs_splits(self.views) else None
         if needs_context(wanted):
             from vcdfast.inset import detect_insets, detect_splits, edge_maps
@@ -244,7 +251,7 @@ class Embedder:
         if only is not None:
             out = np.full((n, v, self.dim), np.nan, np.float32)
             out[np.arange(n), only] = self._run(views.pixels[np.arange(n), only])
-            return out
+            return out, insets
         own = views.source == np.arange(v)  # cells that need a model run; the rest repeat one
         todo = views.pixels[own]
         out = np.empty((n, v, self.dim), np.float32)
@@ -254,7 +261,7 @@ class Embedder:
         out[own] = vectors
         rows, cols = np.nonzero(~own)
         out[rows, cols] = out[rows, views.source[rows, cols]]
-        return out
+        return out, insets
 
     @property
     def decode_size(self) -> tuple[int, int]:
@@ -274,7 +281,7 @@ class Embedder:
 
             frames = np.stack([np.asarray(Image.fromarray(f).resize((w, h), Image.BILINEAR)) for f in frames]) \
                 if len(frames) else np.zeros((0, h, w, 3), np.uint8)
-        return self._embed_scaled(frames)
+        return self._embed_scaled(frames)[0]
 
     def embed_at(self, path, times, step: float, views=None, *, max_pixels: int | None = MAX_PIXELS,
                  cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -311,7 +318,8 @@ class Embedder:
                 if shown is not None:
                     context = (self._cached_context(path, t, shown[1], step, window, cache, max_pixels)
                                if window else None)
-                    out[i] = self._embed_scaled(shown[0][None], context, None if views is None else views[i:i + 1])[0]
+                    out[i] = self._embed_scaled(shown[0][None], context,
+                                                None if views is None else views[i:i + 1])[0][0]
                     found[i] = True
                 continue
             before = min(window, int(t // step))
@@ -323,8 +331,38 @@ class Embedder:
             keep = sorted({k for k in shown if k is not None})  # a slow video shows one frame at several
             frames, c = np.stack([clip[k][0] for k in keep]), keep.index(shown[before])
             out[i] = self._embed_scaled(frames[c:c + 1], (frames[:c], frames[c + 1:]),
-                                        None if views is None else views[i:i + 1])[0]
+                                        None if views is None else views[i:i + 1])[0][0]
             found[i] = True
+        return out, found
+
+    def embed_crops(self, path, times, boxes, step: float, *, max_pixels: int | None = MAX_PIXELS
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Descriptors (N, D) of the frames on screen at `times` (s from the stream start), each
+        cut to its box in `boxes` (N, 4) ([x0, y0, x1, y1] shares of the frame, as
+        vcdfast.inset.detect_insets gives) and embedded as a whole frame, and (N,) bool: whether
+        a frame was found there (its row is NaN where not). One short strict decode per time,
+        as embed_at's; `step` is the sampling step the times come from."""
+        from vcdfast.inset import crop_insets
+
+        times = np.asarray(times, np.float64).reshape(-1)
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        if len(boxes) != len(times) or not np.isfinite(boxes).all():
+            raise ValueError("boxes must give one finite [x0, y0, x1, y1] per time")
+        if not step > 0:
+            raise ValueError(f"step must be > 0, got {step!r}")
+        found = np.zeros(len(times), bool)
+        pixels = []
+        for i, t in enumerate(times.tolist()):
+            clip = self._frames_on_screen(path, t, t, step, max_pixels) if t >= 0 else []
+            at = _shown_at(clip, t, step)
+            if at is not None:
+                found[i] = True
+                pixels.append(crop_insets(clip[at][0][None], boxes[i:i + 1], self.spec.input_size)[0])
+        out = np.full((len(times), self.dim), np.nan, np.float32)
+        if pixels:
+            pixels = np.stack(pixels)
+            out[found] = np.concatenate([self._run(pixels[k:k + self.batch_size])
+                                         for k in range(0, len(pixels), self.batch_size)])
         return out, found
 
     def _frames_on_screen(self, path, first: float, last: float, spacing: float, max_pixels) -> list:
@@ -432,7 +470,7 @@ class Embedder:
         thread.start()
         # the inset and halves views look `lookahead` frames either side, so that many wait for their successors
         lookahead = DEFAULT_INSET.window if needs_context(self.views) else 0
-        vectors, times, pending, done = [], [], [], []
+        vectors, insets, times, pending, done = [], [], [], [], []
         try:
             while True:
                 batch = [q.get()]
@@ -447,7 +485,9 @@ class Embedder:
                 if ready > 0:
                     frames = np.stack([img for img, _ in pending])
                     context = (np.stack(done) if done else frames[:0], frames[ready:])
-                    vectors.append(self._embed_scaled(frames[:ready], context))
+                    v, boxes = self._embed_scaled(frames[:ready], context)
+                    vectors.append(v)
+                    insets.append(boxes)
                     times.extend(t for _, t in pending[:ready])
                     done = (done + [img for img, _ in pending[:ready]])[max(0, len(done) + ready - lookahead):]
                     pending = pending[ready:]
@@ -457,17 +497,20 @@ class Embedder:
                     break
                 if control is not None:
                     if stream.info is not None:
-                        control.partial = self._result(vectors, times, stream.info, sampling)
+                        control.partial = self._result(vectors, insets, times, stream.info, sampling)
                     raise control
         finally:
             stop.set()
             thread.join()
-        return self._result(vectors, times, stream.info, sampling)
+        return self._result(vectors, insets, times, stream.info, sampling)
 
-    def _result(self, vectors, times, info: VideoInfo, sampling: Sampling) -> VideoEmbedding:
+    def _result(self, vectors, insets, times, info: VideoInfo, sampling: Sampling) -> VideoEmbedding:
         arr = np.concatenate(vectors) if vectors else np.zeros((0, len(self.views), self.dim), np.float32)
+        boxes = None
+        if needs_insets(self.views):
+            boxes = np.concatenate(insets) if insets else np.zeros((0, 4), np.float32)
         return VideoEmbedding(vectors=arr, timestamps=np.asarray(times, np.float64), info=info, model=self.spec,
-                              sampling=sampling, views=self.views)
+                              sampling=sampling, views=self.views, insets=boxes)
 
 
 def _shown_at(clip: list, t: float, step: float) -> int | None:

@@ -168,6 +168,10 @@ class QueryOptions:
       frames decoded again from the query's file (VideoEmbedding.info.path) when it is
       there; 0: the ends stay halfway between samples. Four reach 1/32 s at 1 fps (about a
       frame); the sweep's table gives their quality and CPU on the tuning split.
+    carry_min_sim: an inset box whose crop's best normalised first-stage hit reaches this
+      (and beats the whole frame's by vcdfast.carry.MARGIN) is lent to the samples around it
+      whose own box is missing or smaller, as one more query view (vcdfast.carry), on frames
+      decoded again from the query's file; None: no box is carried.
     """
 
     views: tuple[str, ...] = ("full", "flip", "inset", "halves")
@@ -183,6 +187,7 @@ class QueryOptions:
     speed_prior: float | None = 0.05
     extend_min_sim: float | None = 0.1
     refine_steps: int = 4
+    carry_min_sim: float | None = None
 
     def __post_init__(self):
         from vcdfast.views import expand_views
@@ -201,6 +206,8 @@ class QueryOptions:
             raise ValueError(f"extend_min_sim must be finite (or None), got {self.extend_min_sim}")
         if isinstance(self.refine_steps, bool) or not isinstance(self.refine_steps, int) or self.refine_steps < 0:
             raise ValueError(f"refine_steps must be an int >= 0, got {self.refine_steps!r}")
+        if self.carry_min_sim is not None and not np.isfinite(self.carry_min_sim):
+            raise ValueError(f"carry_min_sim must be finite (or None), got {self.carry_min_sim}")
         if self.votes not in ("frame", "sum"):
             raise ValueError(f"votes must be 'frame' or 'sum', got {self.votes!r}")
         object.__setattr__(self, "method", AlignMethod(self.method))
@@ -217,7 +224,7 @@ class QueryOptions:
                 "method": self.method.value, "params": dict(self.params),
                 "full_score_seconds": self.full_score_seconds, "min_score": self.min_score,
                 "speed_prior": self.speed_prior, "extend_min_sim": self.extend_min_sim,
-                "refine_steps": self.refine_steps}
+                "refine_steps": self.refine_steps, "carry_min_sim": self.carry_min_sim}
 
     @classmethod
     def from_dict(cls, fields_: dict) -> QueryOptions:

@@ -47,6 +47,16 @@ class Embedders:
         embedder, step, cache = self.get(emb.views), emb.step(), {}
         return lambda times, views: embedder.embed_at(path, times, step, views, cache=cache)
 
+    def crops(self, emb):
+        """The query's frames cut to boxes (Embedder.embed_crops on the file it was decoded
+        from, at its step) for its carried insets (vcdfast.carry); None when that file is not
+        there."""
+        path = emb.info.path
+        if not path or not os.path.isfile(path):
+            return None
+        embedder, step = self.get(emb.views), emb.step()
+        return lambda times, boxes: embedder.embed_crops(path, times, boxes, step)
+
     def query_input(self, path_or_embedding, query_id: str | None, query_views: Sequence[str] | None = None):
         """(embedding, id) of a path (embedded with the index's views, or with `query_views`)
         or of an embedding as given (a query's is queried with the views it has)."""

@@ -8,8 +8,6 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from vcdfast.errors import VideoNotFoundError
 from vcdfast.index import ingest, maintenance, search
 from vcdfast.index.background import BackgroundCache
@@ -146,12 +144,11 @@ class Index:
         return maintenance.verify(self)
 
     def candidates(self, emb, options: QueryOptions | None = None) -> list[VideoMeta]:
-        """The candidate videos of a query VideoEmbedding under `options` (first stage,
-        normalisation, votes): what `query` aligns."""
+        """The candidate videos of a query VideoEmbedding under `options` (first stage, carried
+        insets, normalisation, votes): what `query` aligns."""
         options = options or QueryOptions()
-        q = np.ascontiguousarray(emb.vectors, np.float32)
-        return search.candidates(self.first_stage, self.catalog, q, options, self.background(options.background),
-                                 emb.views)[0]
+        return search.candidates(self.first_stage, self.catalog, emb, options, self.background(options.background),
+                                 self._embedders.crops(emb))[0]
 
     def query(self, path_or_embedding, *, query_id: str | None = None, options: QueryOptions | None = None,
               num_threads: int | None = None, **changes) -> list[Match]:
@@ -160,12 +157,13 @@ class Index:
         field names) applied. A path is embedded with options.views; a VideoEmbedding is
         queried with the views it has. The reported ends are refined between samples
         (options.refine_steps) on frames decoded again from the query's file, when the
-        embedding's info.path names one."""
+        embedding's info.path names one; so are the carried insets' crops cut
+        (options.carry_min_sim)."""
         options = dataclasses.replace(options or QueryOptions(), **changes)
         emb, qid = self._embedders.query_input(path_or_embedding, query_id, options.views)
         probe = self._embedders.probe(emb) if options.refine_steps else None
         return search.query(self.first_stage, self.catalog, emb, qid, options, self.background(options.background),
-                            num_threads, probe)
+                            num_threads, probe, self._embedders.crops(emb))
 
     def query_videos(self, path_or_embedding, *, query_id: str | None = None,
                      top_n: int = 5) -> list[search.VideoMatch]:

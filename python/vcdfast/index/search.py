@@ -1,6 +1,8 @@
 """The query path as stages, each callable on its own (bench/bench_index.py times them):
 
     search_frames      query vectors -> per vector the keys and scores of its nearest reference rows
+    carry_insets       inset boxes its hits verify lent to the samples around them (vcdfast.carry),
+                       their crops one more query view, searched too
     select_candidates  keys, scores (and the score normalisation's bias) -> the committed
                        videos with most votes
     load_candidates    videos -> their (T, V, D) matrices and timestamps (LevelDB)
@@ -17,11 +19,12 @@ home); `query_videos` is the video-level search.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from vcdfast.carry import CARRIED_VIEW, carried_boxes
 from vcdfast.index.catalog import Catalog, VideoMeta
 from vcdfast.lines import extend_ends, fit_reference_lines
 from vcdfast.normalise import query_bias
@@ -43,8 +46,13 @@ from vcdfast.store import pool
 # load ~6: the team waits for its second thread), as faiss runs on one (store.embedded).
 ALIGN_THREADS = 1
 
-__all__ = ["ALIGN_THREADS", "VideoMatch", "align_candidates", "candidates", "extend", "fit_lines", "load_candidates",
-           "query", "query_videos", "refine", "reported", "search_frames", "select_candidates", "to_matches"]
+# (N,) times, (N, 4) boxes -> (descriptors (N, D) of the query frames on screen then, cut to
+# the boxes, and (N,) found); see vcdfast.embed.Embedder.embed_crops
+Crops = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+__all__ = ["ALIGN_THREADS", "Crops", "FirstStage", "VideoMatch", "align_candidates", "can_carry", "candidates",
+           "carried_probe", "carry_insets", "extend", "fit_lines", "load_candidates", "query", "query_videos", "refine",
+           "reported", "search_frames", "select_candidates", "to_matches"]
 
 @dataclass(frozen=True)
 class VideoMatch:
@@ -109,17 +117,79 @@ def to_matches(query_id: str, query_intervals: np.ndarray, metas: Sequence[Video
     return matches
 
 
-def candidates(first_stage, catalog: Catalog, q: np.ndarray, options: QueryOptions, background=None,
-               views: tuple[str, ...] = ()) -> tuple[list[VideoMeta], np.ndarray | None]:
-    """search_frames + select_candidates for (T, V, D) query descriptors with expanded view
-    names `views` -> (candidates, the descriptors' bias (T, V) from `background` and
-    options.part_margin, vcdfast.normalise.query_bias, or None)."""
+@dataclass
+class FirstStage:
+    """A query as the first stage leaves it: emb, its descriptors (with the carried-inset view
+    when any sample has a carried box); bias (T, V), their normalisation (None: none); hits
+    (rows (N,), the query sample of each searched row; keys, scores (N, K)); carried (T, 4),
+    the carried boxes (NaN: none; None: not carried)."""
+
+    emb: object
+    bias: np.ndarray | None
+    rows: np.ndarray
+    keys: np.ndarray
+    scores: np.ndarray
+    carried: np.ndarray | None = None
+
+
+def carry_insets(first_stage, hits: FirstStage, options: QueryOptions, background, crops: Crops) -> FirstStage:
+    """The query with the inset boxes its hits verify carried to the samples around them
+    (vcdfast.carry, options.carry_min_sim): their crops (`crops`) are one more view, whose
+    rows are searched and added to the hits; the query as it was where no box is carried."""
+    emb = hits.emb
+    t, v = emb.vectors.shape[:2]
+    top1 = hits.scores[:, 0].reshape(t, v) - (0.0 if hits.bias is None else hits.bias)
+    k_inset = emb.views.index("inset")
+    carried = carried_boxes(emb.insets, top1[:, k_inset], top1[:, emb.views.index("full")], options.carry_min_sim)
+    todo = np.flatnonzero(np.isfinite(carried).all(axis=1))
+    if len(todo):
+        vectors, found = crops(emb.timestamps[todo], carried[todo])
+        carried[todo[~found]] = np.nan
+        todo, vectors = todo[found], vectors[found]
+    if not len(todo):
+        return replace(hits, carried=carried)
+    extra = np.array(emb.vectors[:, k_inset], np.float32)
+    extra[todo] = vectors
+    bias = query_bias(background, extra[:, None], (CARRIED_VIEW,), options.part_margin)
+    if hits.bias is not None or bias is not None:
+        bias = np.concatenate([np.zeros((t, v), np.float32) if hits.bias is None else hits.bias,
+                               np.zeros((t, 1), np.float32) if bias is None else bias], axis=1)
+    keys, scores = search_frames(first_stage, extra[todo], options.frame_neighbours)
+    return FirstStage(emb=replace(emb, vectors=np.concatenate([emb.vectors, extra[:, None]], axis=1),
+                                  views=(*emb.views, CARRIED_VIEW)),
+                      bias=bias, rows=np.concatenate([hits.rows, todo]), keys=np.concatenate([hits.keys, keys]),
+                      scores=np.concatenate([hits.scores, scores]), carried=carried)
+
+
+def can_carry(emb, options: QueryOptions) -> bool:
+    """Whether options carry insets and the query has what it takes: its inset boxes, and the
+    inset and whole-frame views."""
+    return (options.carry_min_sim is not None and emb.insets is not None
+            and "inset" in emb.views and "full" in emb.views)
+
+
+def candidates(first_stage, catalog: Catalog, emb, options: QueryOptions, background=None,
+               crops: Crops | None = None) -> tuple[list[VideoMeta], FirstStage]:
+    """search_frames (carry_insets when options carry them and `crops` is given) and
+    select_candidates for a query embedding (T, V, D) -> (candidates, the query as the first
+    stage leaves it). `background` and options.part_margin give each query descriptor its
+    bias (vcdfast.normalise.query_bias)."""
+    q = np.ascontiguousarray(emb.vectors, np.float32)
     t, v, _ = q.shape
-    bias = query_bias(background, q, views, options.part_margin)
     keys, scores = search_frames(first_stage, q, options.frame_neighbours)
-    metas = select_candidates(catalog, keys, scores, options, np.repeat(np.arange(t), v),
-                              None if bias is None else bias.ravel())
-    return metas, bias
+    hits = FirstStage(emb, query_bias(background, q, emb.views, options.part_margin), np.repeat(np.arange(t), v),
+                      keys, scores)
+    if crops is not None and can_carry(emb, options):
+        hits = carry_insets(first_stage, hits, options, background, crops)
+    metas = select_candidates(catalog, hits.keys, hits.scores, options, hits.rows,
+                              None if hits.bias is None else hits.bias[hits.rows, _row_views(hits, v)])
+    return metas, hits
+
+
+def _row_views(hits: FirstStage, v: int) -> np.ndarray:
+    """The view of each searched row: the query's views in order, then the carried view."""
+    t = len(hits.emb.timestamps)
+    return np.concatenate([np.tile(np.arange(v), t), np.full(len(hits.rows) - t * v, v)])
 
 
 def reported(matches: list[Match], options: QueryOptions) -> list[Match]:
@@ -156,13 +226,48 @@ def refine(matches: list[Match], emb, metas: Sequence[VideoMeta], refs: Sequence
                        options.alignment_params()["min_sim"], options.refine_steps)
 
 
+def carried_probe(probe: Probe, crops: Crops, hits: FirstStage) -> Probe:
+    """`probe` for a query with a carried-inset view: that view (the last) is probed with the
+    box carried to the nearer of the two samples around the time (the other when the nearer has
+    none), or with the sample's own inset where neither has one."""
+    emb = hits.emb
+    k_carried, k_inset, times_q = len(emb.views) - 1, emb.views.index("inset"), emb.timestamps
+
+    def probe_carried(times: np.ndarray, views: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        times, views = np.asarray(times, np.float64), np.asarray(views)
+        boxes = np.full((len(times), 4), np.nan, np.float32)
+        for i, t in enumerate(times.tolist()):
+            if views[i] != k_carried:
+                continue
+            j = int(np.clip(np.searchsorted(times_q, t), 1, max(1, len(times_q) - 1)))
+            for k in sorted({j - 1, min(j, len(times_q) - 1)}, key=lambda k: abs(times_q[k] - t)):
+                if np.isfinite(hits.carried[k]).all():
+                    boxes[i] = hits.carried[k]
+                    break
+        cut = np.isfinite(boxes).all(axis=1)
+        out = np.full((len(times), k_carried + 1, emb.vectors.shape[2]), np.nan, np.float32)
+        found = np.zeros(len(times), bool)
+        if (~cut).any():
+            own = np.where(views[~cut] == k_carried, k_inset, views[~cut])
+            vectors, found[~cut] = probe(times[~cut], own)
+            out[~cut, :k_carried] = vectors
+            out[~cut, k_carried] = vectors[:, k_inset]
+        if cut.any():
+            out[cut, k_carried], found[cut] = crops(times[cut], boxes[cut])
+        return out, found
+
+    return probe_carried
+
+
 def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptions, background=None,
-          num_threads: int | None = None, probe: Probe | None = None) -> list[Match]:
+          num_threads: int | None = None, probe: Probe | None = None, crops: Crops | None = None) -> list[Match]:
     """All the stages for one query embedding (T, V, D): `background` (vcdfast.normalise,
     when options.background is set) gives each query descriptor its bias; `probe` (None:
-    no refinement) the query's descriptors between its samples."""
+    no refinement) the query's descriptors between its samples; `crops` (None: no carried
+    insets) its frames cut to boxes."""
+    metas, hits = candidates(first_stage, catalog, emb, options, background, crops)
+    emb, bias = hits.emb, hits.bias
     q = np.ascontiguousarray(emb.vectors, np.float32)
-    metas, bias = candidates(first_stage, catalog, q, options, background, emb.views)
     refs = load_candidates(catalog, metas)
     found = align_candidates(q, [m for m, _ in refs], options, bias, num_threads)
     matches = reported(to_matches(query_id, emb.intervals(), metas, [ts for _, ts in refs], found), options)
@@ -171,6 +276,8 @@ def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptio
     if options.extend_min_sim is not None:
         matches = extend(matches, emb, metas, refs, options, bias)
     if probe is not None and options.refine_steps:
+        if CARRIED_VIEW in emb.views:
+            probe = carried_probe(probe, crops, hits)
         matches = refine(matches, emb, metas, refs, options, background, probe)
     return scored_matches(matches, full_score_seconds=options.full_score_seconds, min_score=options.min_score)
 
