@@ -133,10 +133,13 @@ class QueryOptions:
     (no margin: the seam test keeps them off whole frames); the chain method (each query
     frame in at most one box per reference, a stall cost on chains that stand still in the
     reference; cells from 0.15), well above TN with trimming; a chain's mean similarity of at
-    least 0.2 reported (no copy-free query of that split flagged; 3 in 60 at 0.15, the rule's
-    margin), its score scaled down below 12 s of query for ranking; each box's reference span
-    refit to its best straight line, its ends grown along it while the line's cells reach
-    0.1, then bisected between samples.
+    least 0.22 reported, its score scaled down below 12 s of query for ranking; each box's
+    reference span refit to its best straight line, its ends grown along it while the line's
+    cells reach 0.1, then bisected between samples; inset boxes verified by a match carried to
+    the samples around them. The last two were chosen on the 240-query tuning split by
+    bench/requery.py --grid under the same rule (carried insets objective 0.8894 against
+    0.8858 at min score 0.2; 0.2 flags 7 of its 120 copy-free queries at the rule's margin,
+    0.15, and 0.22 flags 5 at 0.17).
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
@@ -183,11 +186,11 @@ class QueryOptions:
     method: AlignMethod = AlignMethod.CHAIN
     params: dict = field(default_factory=dict)
     full_score_seconds: float | None = 12.0
-    min_score: float | None = 0.2
+    min_score: float | None = 0.22
     speed_prior: float | None = 0.05
     extend_min_sim: float | None = 0.1
     refine_steps: int = 4
-    carry_min_sim: float | None = None
+    carry_min_sim: float | None = 0.3
 
     def __post_init__(self):
         from vcdfast.views import expand_views
