@@ -27,6 +27,10 @@ EXTEND_MIN_SIMS); the best objective gives QueryOptions.extend_min_sim (ties to 
 higher floor). The real-footage check runs the index's query: a grid setting with the stages
 after the alignment that QueryOptions has, a post-stage row with its own; with --check-real
 each post-stage keeps the most objective value it passes.
+
+Carried insets (QueryOptions.carry_min_sim, vcdfast.carry) cut crops from frames decoded again,
+which the arrays here do not hold: the grid runs without them, the real-footage check with the
+defaults' (bench/requery.py chose them, through the index's query).
 """
 
 from __future__ import annotations
