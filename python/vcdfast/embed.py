@@ -224,6 +224,13 @@ class Embedder:
         norms = np.linalg.norm(y, axis=1, keepdims=True)
         return y / np.maximum(norms, np.float32(1e-12))
 
+    def _run_batches(self, x: np.ndarray) -> np.ndarray:
+        """_run on (N, h, w, 3) uint8 in calls of at most batch_size -> (N, D)."""
+        out = np.empty((len(x), self.dim), np.float32)
+        for i in range(0, len(x), self.batch_size):
+            out[i:i + self.batch_size] = self._run(x[i:i + self.batch_size])
+        return out
+
     def _embed_scaled(self, frames: np.ndarray, context: tuple[np.ndarray, np.ndarray] | None = None,
                       only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Frames already at the decode size (scale_for(views) x input size) -> ((N, V, D), the
@@ -253,12 +260,8 @@ class Embedder:
             out[np.arange(n), only] = self._run(views.pixels[np.arange(n), only])
             return out, insets
         own = views.source == np.arange(v)  # cells that need a model run; the rest repeat one
-        todo = views.pixels[own]
         out = np.empty((n, v, self.dim), np.float32)
-        vectors = np.empty((len(todo), self.dim), np.float32)
-        for i in range(0, len(todo), self.batch_size):
-            vectors[i:i + self.batch_size] = self._run(todo[i:i + self.batch_size])
-        out[own] = vectors
+        out[own] = self._run_batches(views.pixels[own])
         rows, cols = np.nonzero(~own)
         out[rows, cols] = out[rows, views.source[rows, cols]]
         return out, insets
@@ -360,9 +363,7 @@ class Embedder:
                 pixels.append(crop_insets(clip[at][0][None], boxes[i:i + 1], self.spec.input_size)[0])
         out = np.full((len(times), self.dim), np.nan, np.float32)
         if pixels:
-            pixels = np.stack(pixels)
-            out[found] = np.concatenate([self._run(pixels[k:k + self.batch_size])
-                                         for k in range(0, len(pixels), self.batch_size)])
+            out[found] = self._run_batches(np.stack(pixels))
         return out, found
 
     def _frames_on_screen(self, path, first: float, last: float, spacing: float, max_pixels) -> list:
