@@ -13,9 +13,17 @@ import videos as V
 from vcdfast.decode import Sampling, decode
 from vcdfast.embed import Embedder, VideoEmbedding, choose_providers
 from vcdfast.errors import ModelError, VideoDecodeError
-from vcdfast.inset import SPLIT_LEFT_RIGHT, SPLIT_NONE, SPLIT_TOP_BOTTOM, detect_insets, detect_splits, edge_maps
+from vcdfast.inset import (
+    SPLIT_LEFT_RIGHT,
+    SPLIT_NONE,
+    SPLIT_TOP_BOTTOM,
+    crop_insets,
+    detect_insets,
+    detect_splits,
+    edge_maps,
+)
 from vcdfast.models import get_model
-from vcdfast.views import expand_views, make_views
+from vcdfast.views import BLEND_WEIGHT, CENTRE_KEEP, expand_views, make_views, model_views, scale_for
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +106,49 @@ def test_halves_follow_the_split():
         make_views(frames, views, (6, 4))
     with pytest.raises(ValueError, match="one split per frame"):
         make_views(frames, views, (6, 4), splits=splits[:2])
+
+
+def test_centre_and_blend_views_name_their_parameters():
+    """"centre" and "blend" expand to their explicit names (an index records which descriptor it
+    holds, one spelling each); a blend stands for the whole frame and its centre, which the
+    model runs on, and is no region of its own."""
+    assert expand_views(("centre", "blend")) == (f"centre:{CENTRE_KEEP}", f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}")
+    assert expand_views(("blend:0.80:0.5", "centre:.6")) == ("blend:0.8:0.5", "centre:0.6")
+    for bad in ("centre:0", "centre:1.5", "blend:0.8", "blend:0.8:-1", "blend:nan:0.5", "centre:x"):
+        with pytest.raises(ValueError, match="unknown view"):
+            expand_views((bad,))
+    assert scale_for(("centre:0.7",)) == scale_for(("blend:0.7:0.35",)) == 2
+    assert model_views(("blend:0.8:0.5",)) == ("full", "centre:0.8")
+    assert model_views(("flip", "blend:0.8:0.5", "full", "blend:0.6:1.0")) == (
+        "flip", "full", "centre:0.8", "centre:0.6")
+    frames = np.random.default_rng(1).integers(0, 256, (2, 20, 30, 3), dtype=np.uint8)  # 2x the input size (15, 10)
+    with pytest.raises(ValueError, match="model_views"):
+        make_views(frames, ("blend:0.7:0.35",), (15, 10))
+
+
+def test_centre_view_is_the_middle_of_the_frame():
+    frames = np.random.default_rng(1).integers(0, 256, (2, 20, 30, 3), dtype=np.uint8)  # 2x the input size (15, 10)
+    out, source = make_views(frames, ("full", "centre:0.7", "centre:0.5"), (15, 10))
+    np.testing.assert_array_equal(source, [[0, 1, 2]] * 2)
+    np.testing.assert_array_equal(out[:, 1], crop_insets(frames, np.array([[0.15, 0.15, 0.85, 0.85]] * 2), (15, 10)))
+    np.testing.assert_array_equal(out[:, 2], crop_insets(frames, np.array([[0.25, 0.25, 0.75, 0.75]] * 2), (15, 10)))
+
+
+def test_blend_is_the_whole_frame_plus_a_weighted_centre_normalised():
+    """A blend descriptor equals its weight times the centre view's added to the full view's and
+    normalised, from one model run of each; probing the blend alone (embed_at's `only`) gives
+    the same and leaves the other views NaN."""
+    frames = np.stack([V.Scenes(s, (576, 576))(0.5) for s in range(3)])
+    both = Embedder("sscd-mobile", views=("full", "centre:0.8")).embed_frames(frames)
+    blended = Embedder("sscd-mobile", views=("flip", "blend:0.8:0.5"))
+    got = blended.embed_frames(frames)
+    want = both[:, 0] + 0.5 * both[:, 1]
+    np.testing.assert_allclose(got[:, 1], want / np.linalg.norm(want, axis=1, keepdims=True), atol=1e-5)
+    assert ((got[:, 1] * both[:, 0]).sum(1) > 0.9).all() and ((got[:, 1] * both[:, 0]).sum(1) < 0.999).all()
+    probed, _ = blended._embed_scaled(frames, only=np.array([1, 0, 1]))
+    np.testing.assert_allclose(probed[[0, 2], 1], got[[0, 2], 1], atol=1e-5)
+    np.testing.assert_allclose(probed[1, 0], got[1, 0], atol=1e-5)
+    assert np.isnan(probed[[0, 2], 0]).all() and np.isnan(probed[1, 1]).all()
 
 
 def test_layout_views_without_a_layout_repeat_the_whole_frame():

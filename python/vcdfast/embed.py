@@ -23,7 +23,17 @@ from vcdfast.errors import ModelError, VideoDecodeError
 from vcdfast.inset import DEFAULT_INSET
 from vcdfast.models import DEFAULT_MODEL, ModelSpec, get_model
 from vcdfast.query import intervals
-from vcdfast.views import expand_views, make_views, needs_context, needs_insets, needs_splits, scale_for
+from vcdfast.views import (
+    blend,
+    blend_parts,
+    expand_views,
+    make_views,
+    model_views,
+    needs_context,
+    needs_insets,
+    needs_splits,
+    scale_for,
+)
 
 __all__ = ["Embedder", "VideoEmbedding", "choose_providers"]
 
@@ -253,17 +263,29 @@ class Embedder:
                 insets = detect_insets(clip, targets=targets, edges=edges)
             if needs_splits(wanted):
                 splits = detect_splits(clip, targets=targets, edges=edges)
-        views = make_views(frames, self.views, self.spec.input_size, insets, splits)
-        n, v = views.source.shape
+        base = model_views(self.views)
+        views = make_views(frames, base, self.spec.input_size, insets, splits)
+        n, b = views.source.shape
+        # the model views each view reads: itself, or the whole frame and its centre for a blend
+        parts = [blend_parts(v) for v in self.views]
+        reads = [(base.index(v),) if p is None else (base.index(p[0]), base.index(p[1]))
+                 for v, p in zip(self.views, parts)]
+        if only is None:
+            run = views.source == np.arange(b)  # cells that need a model run; the rest repeat one
+        else:
+            only = np.asarray(only)
+            run = np.zeros((n, b), bool)
+            for k in set(only.tolist()):
+                run[np.ix_(only == k, reads[k])] = True
+        cells = np.full((n, b, self.dim), np.nan, np.float32)
+        cells[run] = self._run_batches(views.pixels[run]) if only is None else self._run(views.pixels[run])
+        if only is None:
+            rows, cols = np.nonzero(~run)
+            cells[rows, cols] = cells[rows, views.source[rows, cols]]
+        out = np.stack([cells[:, r[0]] if p is None else blend(cells[:, r[0]], cells[:, r[1]], p[2])
+                        for r, p in zip(reads, parts)], axis=1)
         if only is not None:
-            out = np.full((n, v, self.dim), np.nan, np.float32)
-            out[np.arange(n), only] = self._run(views.pixels[np.arange(n), only])
-            return out, insets
-        own = views.source == np.arange(v)  # cells that need a model run; the rest repeat one
-        out = np.empty((n, v, self.dim), np.float32)
-        out[own] = self._run_batches(views.pixels[own])
-        rows, cols = np.nonzero(~own)
-        out[rows, cols] = out[rows, views.source[rows, cols]]
+            out[np.arange(len(self.views))[None, :] != only[:, None]] = np.nan
         return out, insets
 
     @property

@@ -1,4 +1,5 @@
-"""Views: the regions of a frame that get one embedding each, giving (T, V, D) descriptors.
+"""Views: the regions of a frame that get one embedding each (and "blend", one descriptor
+made of two), giving (T, V, D) descriptors.
 
 Names: "full" (whole frame), "flip" (whole frame mirrored left-right), and splits "2x2"
 (4 quarters, row-major), "1x2" (left, right halves), "2x1" (top, bottom halves). A split
@@ -9,16 +10,24 @@ frame where no seam divides it; at most two model runs where both pairs would ta
 "inset" is the rectangle vcdfast.inset finds in each frame (a picture-in-picture, a
 letterboxed picture, one side of a split screen), or the whole frame where there is none.
 "inset-flip" is that rectangle mirrored: a flipped copy placed in a picture-in-picture.
-The inset and halves views depend on neighbouring frames, so Embedder.embed_video computes
+"centre" is the middle CENTRE_KEEP of the frame on each axis ("centre:K": the middle K).
+"blend" is one descriptor of the whole frame and its centre together, normalise(full +
+BLEND_WEIGHT * centre), from both views' model runs ("blend:K:W": centre K, weight W): the
+reference side's default (vcdfast.index.settings.DEFAULT_INDEX_VIEWS). A copy cropped to part
+of the frame, stretched, or shrunk into a picture-in-picture comes closer to it than to the
+whole frame's descriptor, while a whole-frame copy stays close (the weight keeps the whole
+frame dominant). Both names expand to their explicit form, so an index records exactly which
+descriptor it holds. The inset and halves views depend on neighbouring frames, so Embedder.embed_video computes
 them (embed_frames treats its frames as one clip).
 
 Where a layout view falls back to the whole frame, its pixels are exactly the "full" (or
 "flip") view's, and make_views says so (Views.source), so that the embedder runs the model
 once for both (46% of the tuning split's query frames have no inset, 51% no split).
 
-Frames arrive at twice the model's input size whenever a split is asked for (the decoder
-scales them in swscale), so every view is an exact 2x box-downsample or a plain slice of
-it: no per-view resampling in Python.
+Frames arrive at twice the model's input size whenever a split, inset or centre is asked for
+(the decoder scales them in swscale), so the whole frame and the fixed parts are exact 2x
+box-downsamples or plain slices of them; inset and centre crops are resized from them
+(vcdfast.inset.crop_insets), never upsampled from the model's size.
 """
 
 from __future__ import annotations
@@ -27,13 +36,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["INSET_VIEWS", "VIEW_NAMES", "Views", "expand_views", "make_views", "needs_context", "needs_insets",
-           "needs_splits", "scale_for"]
+__all__ = ["BLEND_WEIGHT", "CENTRE_KEEP", "INSET_VIEWS", "VIEW_NAMES", "Views", "blend", "blend_parts", "expand_views",
+           "make_views", "model_views", "needs_context", "needs_insets", "needs_splits", "scale_for"]
 
 # split -> (rows, cols)
 _SPLITS = {"2x2": (2, 2), "1x2": (1, 2), "2x1": (2, 1), "halves": (1, 2)}  # halves: per frame, see make_views
 INSET_VIEWS = ("inset", "inset-flip")  # views that need vcdfast.inset's boxes
-VIEW_NAMES = ("full", "flip", *INSET_VIEWS, *_SPLITS)
+VIEW_NAMES = ("full", "flip", "centre", "blend", *INSET_VIEWS, *_SPLITS)
+# "centre" and "blend" without parameters: chosen on the tuning split by bench/requery.py's
+# grid over reference views (BENCHMARKS.md, session 27)
+CENTRE_KEEP = 0.7
+BLEND_WEIGHT = 0.35
 
 
 def expand_views(views) -> tuple[str, ...]:
@@ -45,6 +58,14 @@ def expand_views(views) -> tuple[str, ...]:
         if v in _SPLITS:
             rows, cols = _SPLITS[v]
             out.extend(f"{v}:{i}" for i in range(rows * cols))
+        elif v == "centre":
+            out.append(f"centre:{CENTRE_KEEP}")
+        elif v == "blend":
+            out.append(f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}")
+        elif _centre_keep(v):
+            out.append(f"centre:{_centre_keep(v)}")  # one spelling per view: "centre:0.70" is "centre:0.7"
+        elif _blend(v):
+            out.append("blend:{}:{}".format(*_blend(v)))
         elif v in ("full", "flip", *INSET_VIEWS) or _cell(v) is not None:
             out.append(v)
         else:
@@ -86,9 +107,55 @@ def needs_context(views) -> bool:
 
 
 def scale_for(views: tuple[str, ...]) -> int:
-    """How many times the input size the frames must be decoded at: 2 if any split or inset
-    view (a crop must not be upsampled from the model's size), else 1."""
-    return 2 if needs_insets(views) or any(_cell(v) for v in views) else 1
+    """How many times the input size the frames must be decoded at: 2 if any split, inset or
+    centre view (a crop must not be upsampled from the model's size), else 1."""
+    return 2 if needs_insets(views) or any(_cell(v) or _centre_keep(v) or _blend(v) for v in views) else 1
+
+
+def _number(text: str) -> float | None:
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if np.isfinite(x) else None
+
+
+def _centre_keep(name: str) -> float | None:
+    """K of "centre:K" (0 < K <= 1), else None."""
+    kind, _, keep = name.partition(":")
+    k = _number(keep) if kind == "centre" else None
+    return k if k is not None and 0 < k <= 1 else None
+
+
+def _blend(name: str) -> tuple[float, float] | None:
+    """(K, W) of "blend:K:W" (0 < K <= 1, W >= 0), else None."""
+    kind, _, rest = name.partition(":")
+    keep, _, weight = rest.partition(":")
+    k, w = (_number(keep), _number(weight)) if kind == "blend" else (None, None)
+    return (k, w) if k is not None and w is not None and 0 < k <= 1 and w >= 0 else None
+
+
+def model_views(views: tuple[str, ...]) -> tuple[str, ...]:
+    """The expanded views the model runs on for expanded `views`: each "blend:K:W" stands for
+    "full" and "centre:K" (added after the others where they are not among them)."""
+    out = [v for v in views if not _blend(v)]
+    for v in views:
+        if _blend(v):
+            out += [m for m in ("full", f"centre:{_blend(v)[0]}") if m not in out]
+    return tuple(out)
+
+
+def blend_parts(name: str) -> tuple[str, str, float] | None:
+    """For a "blend:K:W" view, the views it blends and its weight ("full", "centre:K", W);
+    None for any other view."""
+    parts = _blend(name)
+    return None if parts is None else ("full", f"centre:{parts[0]}", parts[1])
+
+
+def blend(full: np.ndarray, centre: np.ndarray, weight: float) -> np.ndarray:
+    """Blend descriptors (..., D) of L2-normalised whole-frame and centre descriptors."""
+    out = full + np.float32(weight) * centre
+    return out / np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), np.float32(1e-12))
 
 
 def _half(x: np.ndarray, axis: int) -> np.ndarray:
@@ -129,6 +196,8 @@ def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int
     halves views take (vcdfast.inset.detect_splits' answers)."""
     from vcdfast.inset import SPLIT_NONE, SPLIT_TOP_BOTTOM
 
+    if any(_blend(v) for v in views):
+        raise ValueError(f"make_views takes the views the model runs on (model_views({views}))")
     w, h = input_size
     s = scale_for(views)
     if frames.ndim != 4 or frames.shape[1:] != (s * h, s * w, 3) or frames.dtype != np.uint8:
@@ -158,6 +227,8 @@ def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int
         elif v == "flip":
             out[:, i] = full[:, :, ::-1]
             shows[:, i] = _MIRRORED
+        elif _centre_keep(v):
+            out[:, i] = _centre(frames, _centre_keep(v), h, w)
         elif v in INSET_VIEWS:
             out[:, i] = inset if v == "inset" else inset[:, :, ::-1]
             shows[~found, i] = _WHOLE if v == "inset" else _MIRRORED
@@ -176,6 +247,16 @@ def make_views(frames: np.ndarray, views: tuple[str, ...], input_size: tuple[int
         same = shows == kind
         source = np.where(same, same.argmax(axis=1)[:, None], source)
     return Views(out, source)
+
+
+def _centre(frames: np.ndarray, keep: float, h: int, w: int) -> np.ndarray:
+    """The middle `keep` of frames on each axis, resized to (h, w) as inset crops are
+    (vcdfast.inset.crop_insets)."""
+    from vcdfast.inset import crop_insets
+
+    margin = (1.0 - keep) / 2
+    box = np.array([[margin, margin, 1.0 - margin, 1.0 - margin]], np.float32)
+    return crop_insets(frames, np.repeat(box, len(frames), axis=0), (w, h))
 
 
 def _split_cell(frames: np.ndarray, rows: int, cols: int, idx: int, h: int, w: int) -> np.ndarray:
