@@ -7,18 +7,19 @@ setting, where bench/sweep_query.py scores a whole grid on arrays.
         [--matches OUT.csv] [--against EARLIER.csv] [--true-insets]
     python3 bench/requery.py DATASET/tune --work W --grid '{"min_score": [0.2, 0.15]}' [--against EARLIER.csv]
 
-The first run indexes the split's references into W/index (the default model) and embeds its
-queries once per set of query views (W/queries-<views>.pkl; W is tied to the split's gt.csv
-and refused for another split). Every run then calls Index.query on each cached embedding with
-QueryOptions() changed by --options (its field names, as QueryOptions.from_dict reads them),
-the ends refined on frames probed from the query files as a query on a path does, and prints
-one JSON line: bench_e2e.py's Judge figures, sweep_query.py's objective, where segment recall
-goes (bench_e2e.recall_losses), the recall per edit and where each edit's goes
-(recall_losses_by_edit). With --against (the matches another run wrote with --matches), also
-the 95% interval of the difference in F1, µAP and their mean over resamplings of the queries,
-paired (Judge.intervals): a change whose interval holds 0 is inside what the split's draw of
-queries can do. It refuses a held-out split, as the sweep does:
-those are for bench_e2e.py's report, never for choosing.
+The first run indexes the split's references into W/index-<views> (the default model, and the
+index's default reference views or a setting's "reference_views", the one field that is not a
+QueryOptions field: each set is indexed once) and embeds its queries once per set of query
+views (W/queries-<views>.pkl; W is tied to the split's gt.csv and refused for another split).
+Every run then calls Index.query on each cached embedding with QueryOptions() changed by --options (its
+field names, as QueryOptions.from_dict reads them), the ends refined on frames probed from the
+query files as a query on a path does, and prints one JSON line: bench_e2e.py's Judge figures,
+sweep_query.py's objective, where segment recall goes (bench_e2e.recall_losses), the recall per
+edit and where each edit's goes (recall_losses_by_edit). With --against (the matches another
+run wrote with --matches), also the 95% interval of the difference in F1, µAP and their mean
+over resamplings of the queries, paired (Judge.intervals): a change whose interval holds 0 is
+inside what the split's draw of queries can do. It refuses a held-out split, as the sweep
+does: those are for bench_e2e.py's report, never for choosing.
 
 With --grid, every combination of the given fields' values runs, each also at its min score
 0.05 lower, and after their lines come the table BENCHMARKS.md shows and the choice of
@@ -116,9 +117,28 @@ def with_true_insets(embs: dict, split: Path, meta: dict) -> dict:
     return out
 
 
-def open_index(split: Path, meta: dict, work: Path):
-    """The index of the split's references in work/index, built on first use; a work folder
-    holding another split's, or an index that a first run left unfinished, is refused."""
+REFERENCE_VIEWS = "reference_views"  # the one setting field that is not a QueryOptions field
+
+
+def reference_views(fields: dict) -> tuple[str, ...]:
+    """A setting's reference views, expanded: its own, or the index's default."""
+    from vcdfast.index.settings import DEFAULT_INDEX_VIEWS
+    from vcdfast.views import expand_views
+
+    return expand_views(fields.get(REFERENCE_VIEWS, DEFAULT_INDEX_VIEWS))
+
+
+def query_options(fields: dict):
+    """A setting's QueryOptions (its fields but the reference views)."""
+    from vcdfast.query import QueryOptions
+
+    return QueryOptions.from_dict({k: v for k, v in fields.items() if k != REFERENCE_VIEWS})
+
+
+def open_index(split: Path, meta: dict, work: Path, views: tuple[str, ...]):
+    """The index of the split's references with reference `views` (expanded) in
+    work/index-<views>, built on first use; a work folder holding another split's, or an index
+    that a run left unfinished, is refused."""
     from vcdfast.index import Index
 
     stamp = {"split": str(split.resolve()),
@@ -127,15 +147,19 @@ def open_index(split: Path, meta: dict, work: Path):
     if stamp_path.exists():
         if json.loads(stamp_path.read_text()) != stamp:
             sys.exit(f"{work} holds another split's index and queries ({stamp_path}); use another --work")
-        return Index.open(work / "index")
-    if (work / "index").exists():
-        sys.exit(f"{work / 'index'} has no {stamp_path.name} (a first run stopped while indexing?); "
-                 "delete it or use another --work")
-    work.mkdir(parents=True, exist_ok=True)
-    index = Index.open(work / "index")
+    else:
+        work.mkdir(parents=True, exist_ok=True)
+        stamp_path.write_text(json.dumps(stamp))
+    folder = work / ("index-" + "+".join(views))
+    built = work / (folder.name + ".built")
+    if built.exists():
+        return Index.open(folder, views=views)
+    if folder.exists():
+        sys.exit(f"{folder} has no {built.name} (a run stopped while indexing?); delete it")
+    index = Index.open(folder, views=views)
     index.add([split / r["path"] for r in meta["references"]], ids=[r["id"] for r in meta["references"]],
               progress=False)
-    stamp_path.write_text(json.dumps(stamp))
+    built.touch()
     return index
 
 
@@ -231,9 +255,8 @@ def run_options(index, embs: dict, judge: Judge, options_fields: dict, tag: str,
                 against: Path | None) -> tuple[dict, list]:
     """One setting through Index.query on every cached query -> (its line, its matches)."""
     from vcdfast.metrics import read_matches_csv
-    from vcdfast.query import QueryOptions
 
-    options = QueryOptions.from_dict(options_fields)
+    options = query_options(options_fields)
     t0 = time.process_time()
     pred = []
     for qid, emb in embs.items():
@@ -249,7 +272,6 @@ def run_options(index, embs: dict, judge: Judge, options_fields: dict, tag: str,
 
 def main() -> None:
     from vcdfast.metrics import write_matches_csv
-    from vcdfast.query import QueryOptions
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("split", type=Path, help="a tuning split written by bench/make_dataset.py")
@@ -257,9 +279,10 @@ def main() -> None:
     ap.add_argument("--options", type=json.loads, default={},
                     help='QueryOptions fields to change, as JSON, e.g. \'{"speed_prior": 0.2}\'')
     ap.add_argument("--grid", type=json.loads, default=None,
-                    help='QueryOptions fields and the values to try, as JSON, e.g. \'{"min_score": [0.2, 0.15]}\' '
-                         "(or a list of such grids): every combination runs (each also at its min score minus the "
-                         "rule's margin), then the table and the rule's choice are printed")
+                    help='QueryOptions fields (and "reference_views") and the values to try, as JSON, e.g. '
+                         '\'{"min_score": [0.2, 0.15]}\' (or a list of such grids): every combination runs (each '
+                         "also at its min score minus the rule's margin), then the table and the rule's choice "
+                         "are printed")
     ap.add_argument("--tag", default="", help="a name for this run, printed with its figures")
     ap.add_argument("--jsonl", type=Path, default=None, help="append the line here too")
     ap.add_argument("--matches", type=Path, default=None, help="write this run's matches here (CSV)")
@@ -272,27 +295,29 @@ def main() -> None:
         ap.error("--grid runs its own settings: --options and --matches are for one run")
     meta = require_tuning_split(args.split)
     settings, runs = grid_settings(args.grid) if args.grid is not None else ([], [args.options])
-    for fields in runs:
-        QueryOptions.from_dict(fields)  # a wrong field or value is refused before any run
+    for fields in runs:  # a wrong field or value is refused before any run
+        query_options(fields)
+        reference_views(fields)
     judge = Judge(args.split)
     lines, embs_of = [], {}  # views -> embeddings, loaded (and given true insets) once per grid
-    with open_index(args.split, meta, args.work) as index:
-        for fields in runs:
-            views = QueryOptions.from_dict(fields).views
-            if views not in embs_of:
-                embs_of[views] = cached_queries(index, args.split, meta, views, args.work)
-                if args.true_insets:
-                    embs_of[views] = with_true_insets(embs_of[views], args.split, meta)
-            embs = embs_of[views]
-            row, pred = run_options(index, embs, judge, fields, args.tag, args.true_insets, args.against)
-            if args.matches:
-                write_matches_csv(pred, args.matches)
-            line = json.dumps(row)
-            print(line, flush=True)
-            if args.jsonl:
-                with args.jsonl.open("a") as f:
-                    f.write(line + "\n")
-            lines.append(row)
+    for ref_views in dict.fromkeys(reference_views(f) for f in runs):  # one index open at a time
+        with open_index(args.split, meta, args.work, ref_views) as index:
+            for fields in (f for f in runs if reference_views(f) == ref_views):
+                views = query_options(fields).views
+                if views not in embs_of:
+                    embs_of[views] = cached_queries(index, args.split, meta, views, args.work)
+                    if args.true_insets:
+                        embs_of[views] = with_true_insets(embs_of[views], args.split, meta)
+                row, pred = run_options(index, embs_of[views], judge, fields, args.tag, args.true_insets,
+                                        args.against)
+                if args.matches:
+                    write_matches_csv(pred, args.matches)
+                line = json.dumps(row)
+                print(line, flush=True)
+                if args.jsonl:
+                    with args.jsonl.open("a") as f:
+                        f.write(line + "\n")
+                lines.append(row)
     if args.grid is not None:
         chosen, rows = grid_choice(settings, lines)
         print(grid_table(rows, chosen), end="")

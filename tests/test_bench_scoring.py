@@ -394,13 +394,31 @@ def test_requery_refuses_a_work_folder_of_another_split_or_an_unfinished_one(jud
     (work / "split.json").write_text(json.dumps({"split": "elsewhere", "gt_sha256": "0" * 64}))
     meta = json.loads((tmp_path / "dataset.json").read_text())
     with pytest.raises(SystemExit, match="another split"):
-        requery.open_index(tmp_path, meta, work)
-    assert not (work / "index").exists()
-    # an index with no stamp is a first run's, stopped before it finished adding
+        requery.open_index(tmp_path, meta, work, ("full",))
+    assert not (work / "index-full").exists()
+    # an index with no mark of having been built is a run's, stopped before it finished adding
     (work / "split.json").unlink()
-    (work / "index").mkdir()
+    (work / "index-full").mkdir()
     with pytest.raises(SystemExit, match="stopped while indexing"):
-        requery.open_index(tmp_path, meta, work)
+        requery.open_index(tmp_path, meta, work, ("full",))
+    assert json.loads((work / "split.json").read_text())["split"] == str(tmp_path.resolve())
+
+
+def test_requery_settings_name_their_reference_views():
+    """A setting's "reference_views" picks the index, not a QueryOptions field; without it the
+    index's default views."""
+    import requery
+
+    from vcdfast.index.settings import DEFAULT_INDEX_VIEWS
+    from vcdfast.views import expand_views
+
+    fields = {"reference_views": ["blend:0.8:0.5"], "min_score": 0.2}
+    assert requery.reference_views(fields) == ("blend:0.8:0.5",)
+    assert requery.query_options(fields).min_score == 0.2
+    assert requery.reference_views({"min_score": 0.2}) == expand_views(DEFAULT_INDEX_VIEWS)
+    assert requery.lower_setting(fields) == {"reference_views": ["blend:0.8:0.5"], "min_score": 0.15}
+    with pytest.raises(ValueError, match="unknown view"):
+        requery.reference_views({"reference_views": ["blend:2:0.5"]})
 
 
 def test_requery_prints_the_objective_and_where_recall_goes(judge):
