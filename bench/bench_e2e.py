@@ -4,22 +4,24 @@
     python3 bench/make_dataset.py bench/out/dataset              # once (see bench/datasets.md)
     python3 bench/bench_e2e.py bench/out/dataset [--splits tune,heldout1,heldout2] [--md BENCHMARKS.md]
 
-Configurations, all in the same run, on the same indexes and machine:
+Configurations, all in the same run and machine, each on an index of its model and reference
+views (built once per split and shared):
 - `seed recipe (sscd)`: the seeds' plain recipe (vcdfast.query.SEED_RECIPE: 1 fps, SSCD int8,
-  whole frame, per-frame top-64, 5 candidates by summed scores, VCSL TN with towhee's
-  defaults, boxes untrimmed), and the same with sscd-mobile;
+  whole frame on both sides, per-frame top-64, 5 candidates by summed scores, VCSL TN with
+  towhee's defaults, boxes untrimmed), and the same with sscd-mobile;
 - `raw-cosine TN defaults (sscd)`: the query defaults before the tuning split existed (TN on
   raw cosine; vcdfast.synthetic.QUERY_OPTIONS);
 - `vcdfast, TN + trim instead of chains`: vcdfast's defaults with TN and trimming, the
   previous round's alignment;
-- `vcdfast`: vcdfast's defaults (Index.open / Index.query without options).
+- `vcdfast`: vcdfast's defaults (Index.open / Index.query without options; the two vcdfast
+  rows index the default reference views, vcdfast.index.settings.DEFAULT_INDEX_VIEWS).
 Quality per split: VCSL segment P/R/F1 over every (query, reference) pair, VSC 2022 segment
 µAP, 95% intervals of both over resampled queries, video-level AP, the share of true (query,
 reference) pairs among the aligned candidates, the share of copy-free queries with any match,
 VCSL recall per edit and per copy length, where segment recall goes (found, partial,
 misplaced, missed), and a check of the labels (boxes on other footage of a copy's source in
 the same reference).
-Cost: ingest realtime factor per model, and query CPU seconds per second of query video
+Cost: ingest realtime factor per index, and query CPU seconds per second of query video
 (decode + embed with the configuration's views + search + align; process CPU time, all threads).
 Prints one JSON line per (split, configuration) and writes its matches to
 WORK/<split>/<configuration>.csv; with --md, rewrites the e2e section.
@@ -52,18 +54,20 @@ MD_BEGIN, MD_END = "<!-- bench_e2e:begin -->", "<!-- bench_e2e:end -->"
 
 
 def configs() -> dict:
-    from vcdfast.index.settings import DEFAULT_MODEL
+    """{name: (model, reference views, QueryOptions)}."""
+    from vcdfast.index.settings import DEFAULT_INDEX_VIEWS, DEFAULT_MODEL
     from vcdfast.query import SEED_RECIPE, AlignMethod, QueryOptions
     from vcdfast.synthetic import QUERY_OPTIONS as raw_cosine  # the defaults before normalisation
 
     # the TN row: vcdfast's defaults with TN and trimming (its query preset) in place of chains,
     # on the same query embeddings, so that it costs query time only
-    return {"seed recipe (sscd)": ("sscd", SEED_RECIPE),
-            "seed recipe (sscd-mobile)": ("sscd-mobile", SEED_RECIPE),
-            "raw-cosine TN defaults (sscd)": ("sscd", raw_cosine),
-            "vcdfast, TN + trim instead of chains": (DEFAULT_MODEL, QueryOptions(
+    whole = ("full",)
+    return {"seed recipe (sscd)": ("sscd", whole, SEED_RECIPE),
+            "seed recipe (sscd-mobile)": ("sscd-mobile", whole, SEED_RECIPE),
+            "raw-cosine TN defaults (sscd)": ("sscd", whole, raw_cosine),
+            "vcdfast, TN + trim instead of chains": (DEFAULT_MODEL, DEFAULT_INDEX_VIEWS, QueryOptions(
                 method=AlignMethod.TN, full_score_seconds=None, min_score=0.3)),
-            "vcdfast": (DEFAULT_MODEL, QueryOptions())}
+            "vcdfast": (DEFAULT_MODEL, DEFAULT_INDEX_VIEWS, QueryOptions())}
 
 
 def machine() -> dict:
@@ -395,16 +399,17 @@ def run_split(split: Path, work: Path) -> tuple[list[dict], dict]:
     judge = Judge(split)
     cfgs = configs()
     results, ingest = [], {}
-    for model in dict.fromkeys(m for m, _ in cfgs.values()):
-        index_dir = work / split.name / model
+    for built in dict.fromkeys((m, v) for m, v, _ in cfgs.values()):
+        model, ref_views = built
+        index_dir = work / split.name / "-".join([model, *ref_views])
         shutil.rmtree(index_dir, ignore_errors=True)
-        with Index.open(index_dir, model=model) as index:
+        with Index.open(index_dir, model=model, views=ref_views) as index:
             t0, c0 = time.perf_counter(), time.process_time()
             index.add([split / r["path"] for r in refs], ids=[r["id"] for r in refs], progress=False)
-            ingest[model] = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+            ingest[built] = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
             embedded: dict = {}  # (views) -> ({query id: embedding}, CPU seconds)
-            for name, (m, options) in cfgs.items():
-                if m != model:
+            for name, (m, v, options) in cfgs.items():
+                if (m, v) != built:
                     continue
                 if options.views not in embedded:
                     c0, embs = time.process_time(), {}
@@ -422,9 +427,9 @@ def run_split(split: Path, work: Path) -> tuple[list[dict], dict]:
                     cands[q["id"]] = [m.id for m in index.candidates(embs[q["id"]], options)]
                 q_seconds = sum(q["duration"] for q in queries)
                 results.append({"bench": "e2e", "split": split.name, "config": name, "model": model,
-                                **judge(pred, cands, detail=True),
-                                "ingest_realtime": round(sum(r["duration"] for r in refs) / ingest[model]["wall"], 1),
-                                "ingest_cpu_per_s": round(ingest[model]["cpu"] / sum(r["duration"] for r in refs), 3),
+                                "reference_views": list(ref_views), **judge(pred, cands, detail=True),
+                                "ingest_realtime": round(sum(r["duration"] for r in refs) / ingest[built]["wall"], 1),
+                                "ingest_cpu_per_s": round(ingest[built]["cpu"] / sum(r["duration"] for r in refs), 3),
                                 "query_cpu_per_s": round((embed_cpu + query_cpu) / q_seconds, 3),
                                 "search_align_ms_per_query": round(1000 * query_cpu / len(queries), 1)})
                 print(json.dumps(results[-1]), flush=True)

@@ -9,8 +9,10 @@ normalisation, candidate count and alignment, scored with VCSL/VSC metrics.
 It refuses a split whose dataset.json does not name it a tuning split: held-out splits are
 for reporting (bench/bench_e2e.py), never for choosing.
 
-Every reference is embedded once per model (whole frame) and every query once per model
-with all candidate views (decode + ONNX Runtime, as the index does; cached in --work); each
+Every reference is embedded once per model (with the index's default views,
+vcdfast.index.settings.DEFAULT_INDEX_VIEWS, for every row: the "seed recipe" row here is the
+seeds' query recipe on those references; bench/bench_e2e.py runs it on whole frames) and
+every query once per model with all candidate views (decode + ONNX Runtime, as the index does; cached in --work); each
 setting then re-runs only the query stages on arrays, with the same functions the index uses
 (vcdfast.query.frame_votes, vcdfast.normalise, vcdfast.similarity.query_view_max,
 vcdfast.align.tn or vcdfast.align.chain, vcdfast.align.trim and vcdfast.query.suppress_overlaps, which the index
@@ -80,13 +82,16 @@ def embed_split(split: Path, model: str, work: Path) -> dict:
     cached in work (vectors, timestamps and last ends: the intervals follow
     vcdfast.query.intervals as it is now)."""
     from vcdfast.embed import Embedder
+    from vcdfast.index.settings import DEFAULT_INDEX_VIEWS
     from vcdfast.query import intervals
     from vcdfast.views import expand_views
 
     meta = json.loads((split / "dataset.json").read_text())
     views = model_views(model)
-    # emb3: layout views that fall back to the whole frame repeat the full view's descriptor
-    cache = work / f"emb3-{model}-{split.name}-{meta['seed']}-{'+'.join(views)}.npz"
+    # emb3: layout views that fall back to the whole frame repeat the full view's descriptor;
+    # references as an index embeds them by default
+    cache = work / (f"emb3-{model}-{split.name}-{meta['seed']}-{'+'.join(views)}"
+                    f"-refs-{'+'.join(DEFAULT_INDEX_VIEWS)}.npz")
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         out = {"refs": {}, "queries": {}, "times": {"refs": {}, "queries": {}},
@@ -98,7 +103,8 @@ def embed_split(split: Path, model: str, work: Path) -> dict:
                 out["times"][side][vid] = z[key + "#t"]
         return out
     arrays = {}
-    for side, side_views, items in (("refs", ("full",), meta["references"]), ("queries", views, meta["queries"])):
+    for side, side_views, items in (("refs", DEFAULT_INDEX_VIEWS, meta["references"]),
+                                    ("queries", views, meta["queries"])):
         emb = Embedder(model, views=side_views)
         t0 = time.process_time()
         for it in items:

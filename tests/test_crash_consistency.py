@@ -41,7 +41,7 @@ CHILD = textwrap.dedent("""
     from vcdfast.embed import VideoEmbedding
     from vcdfast.index import Index
 
-    with Index.open(sys.argv[1], model=MODEL) as ix:
+    with Index.open(sys.argv[1], model=MODEL, views=("full",)) as ix:
         check = ix.verify()
         print(json.dumps({"ready": True, "ok": check.ok, "problems": check.problems[:5], "videos": len(ix),
                           "repaired": ix.repaired}), flush=True)

@@ -16,9 +16,11 @@ from vcdfast.errors import IdConflictError, IndexLockedError, IndexMismatchError
 from vcdfast.index import Index, VideoMeta, VideoState
 from vcdfast.index.background import BackgroundCache
 from vcdfast.index.search import search_frames, select_candidates
+from vcdfast.index.settings import DEFAULT_INDEX_VIEWS
 from vcdfast.normalise import Background, BackgroundSpec
 from vcdfast.query import QueryOptions
 from vcdfast.store import video_key
+from vcdfast.views import BLEND_WEIGHT, CENTRE_KEEP, expand_views
 
 MODEL = "sscd-mobile"
 WEIRD_IDS = ["it's \"quoted\" ) or key > 0 --", "ünïcödé 视频 🎬", "x" * 2000]
@@ -39,13 +41,13 @@ def video(seed, n=30):
 
 @pytest.fixture
 def index(tmp_path):
-    ix = Index.open(tmp_path / "ix", model=MODEL)
+    ix = Index.open(tmp_path / "ix", model=MODEL, views=("full",))
     yield ix
     ix.close()
 
 
 def test_settings_are_recorded_and_checked(tmp_path):
-    with Index.open(tmp_path / "ix", model=MODEL, sampling=Sampling(fps=2.0)) as ix:
+    with Index.open(tmp_path / "ix", model=MODEL, views=("full",), sampling=Sampling(fps=2.0)) as ix:
         assert ix.sampling == Sampling(fps=2.0)
     with pytest.raises(IndexMismatchError, match="sampling"):
         Index.open(tmp_path / "ix", sampling=Sampling(fps=1.0))
@@ -57,6 +59,8 @@ def test_settings_are_recorded_and_checked(tmp_path):
             ix.add_embedding("a", emb(video(0)))
     with pytest.raises(FileNotFoundError, match="no vcdfast index"):
         Index.open(tmp_path / "other", create=False)
+    with Index.open(tmp_path / "default", model=MODEL) as ix:  # a new index's reference views, spelled out
+        assert ix.views == expand_views(DEFAULT_INDEX_VIEWS) == (f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}",)
 
 
 def as_stored(v):
@@ -108,7 +112,7 @@ def test_pending_video_is_invisible_then_rolled_back(tmp_path):
     the video, the next writable open removes it from both stores."""
     path = tmp_path / "ix"
     committed, pending = video(1), video(2)
-    with Index.open(path, model=MODEL, uri=str(tmp_path / "milvus.db")) as ix:
+    with Index.open(path, model=MODEL, views=("full",), uri=str(tmp_path / "milvus.db")) as ix:
         ix.add_embedding("kept", emb(committed))
         meta = _meta("lost", video_key("lost"), VideoState.PENDING, 30)
         ix.catalog.put([(meta, pending[:, None, :], np.arange(30.0))])
@@ -137,7 +141,7 @@ def test_key_collision_gets_another_key(index):
 
 
 def test_read_only_index_refuses_writes(tmp_path):
-    with Index.open(tmp_path / "ix", model=MODEL) as ix:
+    with Index.open(tmp_path / "ix", model=MODEL, views=("full",)) as ix:
         ix.add_embedding("a", emb(video(0)))
     with Index.open(tmp_path / "ix", read_only=True) as ix:
         assert len(ix) == 1
@@ -215,7 +219,7 @@ def test_damaged_search_file_is_reported_then_rebuilt(tmp_path):
     """The embedded file is derived from LevelDB: damage is a verify() problem, never a wrong
     answer, and a writable open rebuilds it."""
     refs = {f"r{i}": video(200 + i) for i in range(4)}
-    with Index.open(tmp_path / "ix", model=MODEL) as ix:
+    with Index.open(tmp_path / "ix", model=MODEL, views=("full",)) as ix:
         ix.add_embeddings([(k, emb(v), {}) for k, v in refs.items()])
     ann = tmp_path / "ix" / "frames.ann"
     raw = bytearray(ann.read_bytes())

@@ -34,7 +34,7 @@ def _emb(i: int, frames: int = 12) -> VideoEmbedding:
 
 
 def _build(path: Path, n: int) -> None:
-    with Index.open(path, model=MODEL) as ix:
+    with Index.open(path, model=MODEL, views=("full",)) as ix:
         ix.add_embeddings([(f"v{i}", _emb(i), {}) for i in range(n)])
 
 

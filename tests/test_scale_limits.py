@@ -106,7 +106,7 @@ def test_24_hour_video_through_the_index_is_found_by_a_copy_of_its_last_hour(tmp
     rng = np.random.default_rng(86_400)
     vectors = _unit(rng.standard_normal((DAY, 1, INDEX_DIM), dtype=np.float32))
     timestamps = np.arange(DAY, dtype=np.float64) + 1 / 3  # float32 would round these
-    with Index.open(tmp_path / "ix", model=model) as ix:
+    with Index.open(tmp_path / "ix", model=model, views=("full",)) as ix:
         ix.add_embedding("a day", VideoEmbedding.from_arrays(vectors, timestamps, model=model, duration=DAY + 1 / 3))
         report = ix.verify()
         assert report.ok and report.videos == 1 and report.rows == DAY, report.problems

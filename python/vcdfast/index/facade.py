@@ -39,10 +39,10 @@ class Index:
              create: bool = True, index_type: IndexType | str = IndexType.HNSW, dedup: float | None = None) -> Index:
         """Open the index in folder `path`, creating it when `create` and it does not exist.
         model/sampling/views: None takes the recorded ones (new index: vcdfast.models.DEFAULT_MODEL,
-        1 fps, ("full",)). uri (new index): None searches in-process; "http://host:19530" a
-        Milvus server, a "*.db" path a milvus-lite file. dedup (new index): consecutive frames
-        at cosine >= dedup share one searchable vector (embedded search only; None: every
-        frame searchable)."""
+        1 fps, vcdfast.index.settings.DEFAULT_INDEX_VIEWS). uri (new index): None searches
+        in-process; "http://host:19530" a Milvus server, a "*.db" path a milvus-lite file.
+        dedup (new index): consecutive frames at cosine >= dedup share one searchable vector
+        (embedded search only; None: every frame searchable)."""
         return cls(IndexFolder.open(Path(path), model=model, sampling=sampling, views=views, uri=uri,
                                     read_only=read_only, create=create, index_type=index_type, dedup=dedup))
 

@@ -16,7 +16,12 @@ from vcdfast.errors import IndexMismatchError
 from vcdfast.index.lock import now
 from vcdfast.models import DEFAULT_MODEL
 
-__all__ = ["FORMAT", "Settings", "check_embedding", "open_settings"]
+__all__ = ["DEFAULT_INDEX_VIEWS", "FORMAT", "Settings", "check_embedding", "open_settings"]
+
+# A new index's reference descriptor: the whole frame blended with its centre (vcdfast.views),
+# one vector per frame, chosen on the tuning split against ("full",) (BENCHMARKS.md, session
+# 27). An index records its views, so one made before keeps its whole-frame descriptors.
+DEFAULT_INDEX_VIEWS = ("blend",)
 
 # 2: the embedded first stage, video revisions, Milvus rows without frame/t/view columns.
 # 1 (Milvus only) is still read: its uri None means the folder's milvus-lite file.
@@ -71,7 +76,7 @@ def open_settings(folder, recorded: dict | None, *, model, sampling, views, uri:
 
     if recorded is None:
         spec = get_model(model if model is not None else DEFAULT_MODEL)
-        views_ = expand_views(views if views is not None else ("full",))
+        views_ = expand_views(views if views is not None else DEFAULT_INDEX_VIEWS)
         sampling_ = sampling or Sampling()
         if dedup is not None and not 0.0 < dedup <= 1.0:
             raise ValueError(f"dedup must be a cosine in (0, 1] or None, got {dedup}")
