@@ -17,7 +17,9 @@ reference side's default (vcdfast.index.settings.DEFAULT_INDEX_VIEWS). A copy cr
 of the frame, stretched, or shrunk into a picture-in-picture comes closer to it than to the
 whole frame's descriptor, while a whole-frame copy stays close (the weight keeps the whole
 frame dominant). Both names expand to their explicit form, so an index records exactly which
-descriptor it holds. The inset and halves views depend on neighbouring frames, so Embedder.embed_video computes
+descriptor it holds.
+
+The inset and halves views depend on neighbouring frames, so Embedder.embed_video computes
 them (embed_frames treats its frames as one clip).
 
 Where a layout view falls back to the whole frame, its pixels are exactly the "full" (or
