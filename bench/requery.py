@@ -9,16 +9,16 @@ setting, where bench/sweep_query.py scores a whole grid on arrays.
 
 The first run indexes the split's references into W/index-<views> (the default model, and the
 index's default reference views or a setting's "reference_views", the one field that is not a
-QueryOptions field: each set is indexed once) and embeds its queries once per set of query
-views (W/queries-<views>.pkl; W is tied to the split's gt.csv and refused for another split).
-Every run then calls Index.query on each cached embedding with QueryOptions() changed by --options (its
-field names, as QueryOptions.from_dict reads them), the ends refined on frames probed from the
-query files as a query on a path does, and prints one JSON line: bench_e2e.py's Judge figures,
-sweep_query.py's objective, where segment recall goes (bench_e2e.recall_losses), the recall per
-edit and where each edit's goes (recall_losses_by_edit). With --against (the matches another
-run wrote with --matches), also the 95% interval of the difference in F1, µAP and their mean
-over resamplings of the queries, paired (Judge.intervals): a change whose interval holds 0 is
-inside what the split's draw of queries can do. It refuses a held-out split, as the sweep
+QueryOptions field: each set is indexed once) and embeds its queries once per set of query views
+(W/queries-<views>.pkl; W is tied to the split's gt.csv and refused for another split). Every
+run then calls Index.query on each cached embedding with QueryOptions() changed by --options
+(its field names, as QueryOptions.from_dict reads them), the ends refined on frames probed from
+the query files as a query on a path does, and prints one JSON line: bench_e2e.py's Judge
+figures, sweep_query.py's objective, where segment recall goes (bench_e2e.recall_losses), the
+recall per edit and where each edit's goes (recall_losses_by_edit). With --against (the matches
+another run wrote with --matches), also the 95% interval of the difference in F1, µAP and their
+mean over resamplings of the queries, paired (Judge.intervals): a change whose interval holds 0
+is inside what the split's draw of queries can do. It refuses a held-out split, as the sweep
 does: those are for bench_e2e.py's report, never for choosing.
 
 With --grid, every combination of the given fields' values runs, each also at its min score

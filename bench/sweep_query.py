@@ -11,13 +11,13 @@ for reporting (bench/bench_e2e.py), never for choosing.
 
 Every reference is embedded once per model (with the index's default views,
 vcdfast.index.settings.DEFAULT_INDEX_VIEWS, for every row: the "seed recipe" row here is the
-seeds' query recipe on those references; bench/bench_e2e.py runs it on whole frames) and
-every query once per model with all candidate views (decode + ONNX Runtime, as the index does; cached in --work); each
-setting then re-runs only the query stages on arrays, with the same functions the index uses
-(vcdfast.query.frame_votes, vcdfast.normalise, vcdfast.similarity.query_view_max,
-vcdfast.align.tn or vcdfast.align.chain, vcdfast.align.trim and vcdfast.query.suppress_overlaps, which the index
-runs on one map per pair). The first stage here is an exact scan (the index's search is
-measured against an exact scan in bench/bench_index.py).
+seeds' query recipe on those references; bench/bench_e2e.py runs it on whole frames) and every
+query once per model with all candidate views (decode + ONNX Runtime, as the index does; cached
+in --work); each setting then re-runs only the query stages on arrays, with the same functions
+the index uses (vcdfast.query.frame_votes, vcdfast.normalise, vcdfast.similarity.query_view_max,
+vcdfast.align.tn or vcdfast.align.chain, vcdfast.align.trim and vcdfast.query.suppress_overlaps,
+which the index runs on one map per pair). The first stage here is an exact scan (the index's
+search is measured against an exact scan in bench/bench_index.py).
 
 The chosen setting is then run with its reported ends bisected between samples
 (vcdfast.refine, REFINE_STEPS), probing the query files as the index does, with the CPU

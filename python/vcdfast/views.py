@@ -57,13 +57,10 @@ def expand_views(views) -> tuple[str, ...]:
         views = (views,)
     out: list[str] = []
     for v in views:
+        v = {"centre": f"centre:{CENTRE_KEEP}", "blend": f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}"}.get(v, v)
         if v in _SPLITS:
             rows, cols = _SPLITS[v]
             out.extend(f"{v}:{i}" for i in range(rows * cols))
-        elif v == "centre":
-            out.append(f"centre:{CENTRE_KEEP}")
-        elif v == "blend":
-            out.append(f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}")
         elif _centre_keep(v):
             out.append(f"centre:{_centre_keep(v)}")  # one spelling per view: "centre:0.70" is "centre:0.7"
         elif _blend(v):
@@ -141,9 +138,8 @@ def model_views(views: tuple[str, ...]) -> tuple[str, ...]:
     """The expanded views the model runs on for expanded `views`: each "blend:K:W" stands for
     "full" and "centre:K" (added after the others where they are not among them)."""
     out = [v for v in views if not _blend(v)]
-    for v in views:
-        if _blend(v):
-            out += [m for m in ("full", f"centre:{_blend(v)[0]}") if m not in out]
+    for parts in filter(None, map(blend_parts, views)):
+        out += [m for m in parts[:2] if m not in out]
     return tuple(out)
 
 
