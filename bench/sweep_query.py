@@ -32,7 +32,9 @@ each post-stage keeps the most objective value it passes.
 
 Carried insets (QueryOptions.carry_min_sim, vcdfast.carry) cut crops from frames decoded again,
 which the arrays here do not hold: the grid runs without them, the real-footage check with the
-defaults' (bench/requery.py chose them, through the index's query).
+defaults' (bench/requery.py chose them, through the index's query). So is the query's blend
+view (the index's own descriptor, a QueryOptions default since session 28): the sweep's view
+sets do not hold it, and its settings name their views.
 """
 
 from __future__ import annotations
