@@ -129,22 +129,22 @@ class QueryOptions:
     model (sscd-mobile) on the tuning split of bench/make_dataset.py (120 queries) by
     bench/sweep_query.py --check-real (BENCHMARKS.md): the best setting under the sweep's rule
     that also passes tests/test_query_real.py's real-footage check. Full, flip, the detected
-    inset, the halves of a split screen, top/bottom or left/right as each frame is divided
-    (no margin: the seam test keeps them off whole frames), and the blend of the whole frame
-    and its centre; the chain method (each query
-    frame in at most one box per reference, a stall cost on chains that stand still in the
-    reference; cells from 0.15), well above TN with trimming; a chain's mean similarity of at
-    least 0.22 reported, its score scaled down below 12 s of query for ranking; each box's
-    reference span refit to its best straight line, its ends grown along it while the line's
-    cells reach 0.1, then bisected between samples; inset boxes verified by a match carried to
-    the samples around them. The min score and the carried insets were chosen on the 240-query
-    tuning split by bench/requery.py --grid under the same rule (carried insets: objective
-    0.8894 against 0.8858 at min score 0.2; 0.2 flags 7 of its 120 copy-free queries at the
-    rule's margin, 0.15, and 0.22 flags 5 at 0.17). The query's blend view (the index's own
-    descriptor, vcdfast.views) was added on the 240-query tuning split against the blended
-    index by bench/requery.py --grid under the same rule (objective 0.9007 against 0.8989;
-    BENCHMARKS.md, session 28): a copy that keeps the whole picture meets the reference's
-    descriptor with its own, which the whole frame alone does not.
+    inset, the halves of a split screen, top/bottom or left/right as each frame is divided (no
+    margin: the seam test keeps them off whole frames), and the blend of the whole frame and its
+    centre; the chain method (each query frame in at most one box per reference, a stall cost on
+    chains that stand still in the reference; cells from 0.15), well above TN with trimming; a
+    chain's mean similarity of at least 0.22 reported, its score scaled down below 12 s of query
+    for ranking; each box's reference span refit to its best straight line, its ends grown along
+    it while the line's cells reach 0.1, then bisected between samples; inset boxes verified by
+    a match carried to the samples around them. The min score and the carried insets were chosen
+    on the 240-query tuning split by bench/requery.py --grid under the same rule (carried
+    insets: objective 0.8894 against 0.8858 at min score 0.2; 0.2 flags 7 of its 120 copy-free
+    queries at the rule's margin, 0.15, and 0.22 flags 5 at 0.17). The query's blend view (the
+    index's own descriptor, vcdfast.views) was added on the 240-query tuning split against the
+    blended index by bench/requery.py --grid under the same rule (objective 0.9007 against
+    0.8989; BENCHMARKS.md, session 28): a copy that keeps the whole picture meets the
+    reference's descriptor with its own, which the whole frame alone does not (held out: F1
+    +0.004 / -0.010, inside the noise).
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one view
