@@ -3,6 +3,7 @@
 
     python3 bench/make_dataset.py bench/out/dataset              # once (see bench/datasets.md)
     python3 bench/bench_e2e.py bench/out/dataset [--splits tune,heldout1,heldout2] [--md BENCHMARKS.md]
+    python3 bench/bench_e2e.py bench/out/dataset --splits heldout1 --config vcdfast   # some: no --md
 
 Configurations, all in the same run and machine, each on an index of its model and reference
 views (built once per split and shared):
@@ -24,7 +25,9 @@ the same reference).
 Cost: ingest realtime factor per index, and query CPU seconds per second of query video
 (decode + embed with the configuration's views + search + align; process CPU time, all threads).
 Prints one JSON line per (split, configuration) and writes its matches to
-WORK/<split>/<configuration>.csv; with --md, rewrites the e2e section.
+WORK/<split>/<configuration>.csv; with --md, rewrites the e2e section. --config scores some of
+the configurations (to check a figure again, or on another machine, without the seed recipe's
+ResNet-50 runs); its figures never go to --md, whose table holds the seed recipe beside vcdfast.
 """
 
 from __future__ import annotations
@@ -68,6 +71,19 @@ def configs() -> dict:
             "vcdfast, TN + trim instead of chains": (DEFAULT_MODEL, DEFAULT_INDEX_VIEWS, QueryOptions(
                 method=AlignMethod.TN, full_score_seconds=None, min_score=0.3)),
             "vcdfast": (DEFAULT_MODEL, DEFAULT_INDEX_VIEWS, QueryOptions())}
+
+
+def chosen_configs(names: list[str] | None) -> dict:
+    """configs(), or those `names` in their order (None: all); an unknown name is a ValueError
+    that lists the known ones."""
+    every = configs()
+    if names is None:
+        return every
+    unknown = [n for n in names if n not in every]
+    if unknown:
+        raise ValueError(f"unknown configuration {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(map(repr, every))}")
+    return {n: every[n] for n in dict.fromkeys(names)}
 
 
 def machine() -> dict:
@@ -390,14 +406,13 @@ class Judge:
         return out, moved
 
 
-def run_split(split: Path, work: Path) -> tuple[list[dict], dict]:
+def run_split(split: Path, work: Path, cfgs: dict) -> tuple[list[dict], dict]:
     from vcdfast.index import Index
     from vcdfast.metrics import write_matches_csv
 
     meta = json.loads((split / "dataset.json").read_text())
     refs, queries = meta["references"], meta["queries"]
     judge = Judge(split)
-    cfgs = configs()
     results, ingest = [], {}
     for built in dict.fromkeys((m, v) for m, v, _ in cfgs.values()):
         model, ref_views = built
@@ -551,7 +566,16 @@ def main() -> None:
     ap.add_argument("--splits", default=None, help="comma-separated split names (default: all in splits.json)")
     ap.add_argument("--work", type=Path, default=Path("bench/out/e2e"), help="indexes go here")
     ap.add_argument("--md", type=Path, default=None, help="rewrite the e2e section of this Markdown file")
+    ap.add_argument("--config", dest="configs", action="append", default=None,
+                    help="score this configuration (repeat for more; default: all); not with --md")
     args = ap.parse_args()
+    try:
+        cfgs = chosen_configs(args.configs)
+    except ValueError as e:
+        ap.error(str(e))
+    if args.md and args.configs is not None:
+        ap.error("--md rewrites the table that holds every configuration (the seed recipe beside vcdfast); "
+                 "leave out --config")
     if args.splits:
         splits = args.splits.split(",")
     elif (args.dataset / "splits.json").exists():
@@ -562,7 +586,7 @@ def main() -> None:
     env = machine()
     results, infos = [], []
     for name in splits:
-        r, info = run_split(args.dataset / name, args.work)
+        r, info = run_split(args.dataset / name, args.work, cfgs)
         results += r
         infos.append(info)
     for r in results:

@@ -66,6 +66,26 @@ def test_copy_free_queries_flagged(judge):
     assert judge([box(0, 3, 0, 3, q="N")])["negatives_flagged"] == 1.0
 
 
+def test_some_configurations_are_scored_but_never_written_to_the_report(tmp_path, monkeypatch, capsys):
+    every = bench_e2e.configs()
+    assert bench_e2e.chosen_configs(None) == every
+    some = bench_e2e.chosen_configs(["vcdfast", "seed recipe (sscd)", "vcdfast"])
+    assert list(some) == ["vcdfast", "seed recipe (sscd)"] and some["vcdfast"] == every["vcdfast"]
+    # a name with a comma in it is one configuration
+    assert list(bench_e2e.chosen_configs(["vcdfast, TN + trim instead of chains"])) == [
+        "vcdfast, TN + trim instead of chains"]
+    with pytest.raises(ValueError, match=r"unknown configuration 'sscd'; known: 'seed recipe \(sscd\)'"):
+        bench_e2e.chosen_configs(["vcdfast", "sscd"])
+    # refused before any split is read (the dataset folder does not exist)
+    for argv, message in (([], "leave out --config"), (["--config", "nope"], "unknown configuration 'nope'")):
+        md = tmp_path / "B.md"
+        monkeypatch.setattr(sys, "argv", ["bench_e2e.py", str(tmp_path / "none"), "--config", "vcdfast",
+                                          "--md", str(md), *argv])
+        with pytest.raises(SystemExit) as exit_:
+            bench_e2e.main()
+        assert exit_.value.code == 2 and message in capsys.readouterr().err and not md.exists()
+
+
 def test_a_subset_split_scores_only_its_queries(tmp_path):
     split, out = tmp_path / "heldout1", tmp_path / "heldout1-new"
     for d in ("refs", "queries"):
