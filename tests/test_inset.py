@@ -272,3 +272,24 @@ def test_longest_runs_bridge_short_gaps(seed):
     # the two-cell gap closes from the ones two either side of each of its cells; the
     # three-cell gap only in its middle: 1 0 1 1 1 0 1 0 1
     np.testing.assert_array_equal(_longest_run(np.array([[1, 0, 0, 1, 1, 0, 0, 0, 1]]), 2), np.float32(3 / 9))
+
+
+@pytest.mark.parametrize("layout_frames", [1, 4, 64])
+def test_embed_video_gives_the_layout_views_of_the_whole_clip(tmp_path, monkeypatch, layout_frames):
+    """However many frames embed_video's pipeline gathers per call, its layout views (and the
+    boxes kept for them) are those of the decoded clip embedded as one: each call sees its
+    frames' neighbours. The boxes found on these scenes change from frame to frame, so a call
+    short of neighbours would find others."""
+    from vcdfast.decode import decode
+
+    video = make_video(tmp_path / "pip.mp4", seconds=8.0, fps=10, size=SIZE,
+                       content=_paste((0.45, 0.40, 0.95, 0.90), 2, Scenes(1, SIZE, scene_seconds=3.0)))
+    emb = Embedder("sscd-mobile", views=("full", "inset", "halves"))
+    monkeypatch.setattr(emb, "LAYOUT_FRAMES", layout_frames)
+    got = emb.embed_video(video.path, Sampling(fps=2))
+    clip = decode(video.path, Sampling(fps=2), size=emb.decode_size)
+    np.testing.assert_array_equal(got.timestamps, clip.timestamps)
+    insets = detect_insets(clip.frames)
+    assert len(np.unique(np.round(insets, 3), axis=0)) >= 4, insets
+    np.testing.assert_array_equal(got.insets, insets)
+    np.testing.assert_allclose(got.vectors, emb.embed_frames(clip.frames), atol=1e-6)
