@@ -52,8 +52,8 @@ from sweep_query import MAX_NEGATIVES_FLAGGED, SCORE_MARGIN, objective, require_
 
 
 def cached_queries(index, split: Path, meta: dict, views: tuple[str, ...], work: Path) -> dict:
-    """{query id: VideoEmbedding with `views`}, embedded once per set of views (a pickle this
-    script alone writes and reads, in `work`)."""
+    """{query id: VideoEmbedding with `views` (as Index.query_views gives them)}, embedded once
+    per set of views (a pickle this script alone writes and reads, in `work`)."""
     from vcdfast.views import needs_insets
 
     path = work / f"queries-{'+'.join(views)}.pkl"
@@ -303,7 +303,7 @@ def main() -> None:
     for ref_views in dict.fromkeys(reference_views(f) for f in runs):  # one index open at a time
         with open_index(args.split, meta, args.work, ref_views) as index:
             for fields in (f for f in runs if reference_views(f) == ref_views):
-                views = query_options(fields).views
+                views = index.query_views(query_options(fields).views)  # a bare "blend": this index's own
                 if views not in embs_of:
                     embs_of[views] = cached_queries(index, args.split, meta, views, args.work)
                     if args.true_insets:

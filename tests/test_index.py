@@ -1,7 +1,7 @@
-"""Index behaviour with synthetic embeddings and real stores (LevelDB, the embedded faiss
-file; a milvus-lite file where the Milvus write order is under test): settings, ids,
-replace/remove bookkeeping, conflicts, the pending/committed state machine, key collisions,
-and query on planted copies."""
+"""Index behaviour with synthetic embeddings (a generated video where a query is embedded) and
+real stores (LevelDB, the embedded faiss file; a milvus-lite file where the Milvus write order
+is under test): settings, ids, replace/remove bookkeeping, conflicts, the pending/committed
+state machine, key collisions, the query's views, and query on planted copies."""
 
 from __future__ import annotations
 
@@ -61,6 +61,22 @@ def test_settings_are_recorded_and_checked(tmp_path):
         Index.open(tmp_path / "other", create=False)
     with Index.open(tmp_path / "default", model=MODEL) as ix:  # a new index's reference views, spelled out
         assert ix.views == expand_views(DEFAULT_INDEX_VIEWS) == (f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}",)
+
+
+def test_a_query_blend_is_the_index_own_blend(tmp_path):
+    """A bare "blend" among the query views is embedded as the index's own blend, so a query of
+    an indexed file meets its stored descriptors; an index without one keeps the default blend."""
+    from videos import make_video
+
+    clip = make_video(tmp_path / "clip.mp4", seconds=3, fps=4, seed=1).path
+    with Index.open(tmp_path / "ix", model=MODEL, views=("blend:0.5:0.35",)) as ix:
+        ix.add([clip], progress=False)
+        assert ix.query_views(("full", "blend")) == ("full", "blend:0.5:0.35")
+        q = ix.embed_query(clip, ("full", "blend"))
+        assert q.views == ("full", "blend:0.5:0.35")
+        np.testing.assert_allclose(q.vectors[:, 1], ix.get("clip").vectors[:, 0], atol=2e-3)
+    with Index.open(tmp_path / "full", model=MODEL, views=("full",)) as ix:
+        assert ix.embed_query(clip, ("full", "blend")).views == ("full", f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}")
 
 
 def as_stored(v):

@@ -33,9 +33,19 @@ class Embedders:
         """Embedder.embed_video(path, the index's sampling, **kw) with `views` (None: the index's)."""
         return self.get(self.views if views is None else views).embed_video(path, self.sampling, **kw)
 
+    def query_views(self, views: Sequence[str] | None = None) -> tuple[str, ...]:
+        """Query-side `views` (None: QueryOptions().views) with a bare "blend" as the index's own
+        blend ("blend:K:W") when it has one: the query's blend meets the index's descriptor most
+        closely only with the same centre and weight (BENCHMARKS.md, session 31)."""
+        from vcdfast.views import blend_parts
+
+        views = tuple(QueryOptions().views if views is None else views)
+        own = [v for v in self.views if blend_parts(v)]
+        return tuple(own[0] if v == "blend" and len(own) == 1 else v for v in views)
+
     def embed_query(self, path, views: Sequence[str] | None = None, **kw):
-        """A query video embedded with query-side `views` (None: QueryOptions().views)."""
-        return self.embed(path, views if views is not None else QueryOptions().views, **kw)
+        """A query video embedded with query-side `views` (as query_views reads them)."""
+        return self.embed(path, self.query_views(views), **kw)
 
     def probe(self, emb):
         """The query's descriptors between its samples (Embedder.embed_at on the file it was
@@ -61,7 +71,7 @@ class Embedders:
         """(embedding, id) of a path (embedded with the index's views, or with `query_views`)
         or of an embedding as given (a query's is queried with the views it has)."""
         if isinstance(path_or_embedding, (str, os.PathLike)):
-            emb = self.embed(path_or_embedding, query_views)
+            emb = self.embed(path_or_embedding, None if query_views is None else self.query_views(query_views))
             qid = Path(path_or_embedding).stem
         else:
             emb, qid = path_or_embedding, "query"

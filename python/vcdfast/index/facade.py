@@ -64,9 +64,14 @@ class Index:
         """Embedder.embed_video(path, the index's sampling, **kw), with the index's views."""
         return self._embedders.embed(path, **kw)
 
+    def query_views(self, views: Sequence[str] | None = None) -> tuple[str, ...]:
+        """The views a query is embedded with: `views` (default QueryOptions().views) with a
+        bare "blend" as the index's own blend."""
+        return self._embedders.query_views(views)
+
     def embed_query(self, path, views: Sequence[str] | None = None, **kw):
-        """A query video embedded with query-side views (default QueryOptions().views); **kw
-        as for Embedder.embed_video."""
+        """A query video embedded with query-side views (query_views); **kw as for
+        Embedder.embed_video."""
         return self._embedders.embed_query(path, views, **kw)
 
     def background(self, spec):
@@ -154,9 +159,9 @@ class Index:
               num_threads: int | None = None, **changes) -> list[Match]:
         """Copied segments of a video in the indexed videos, best score first (the stages of
         vcdfast.index.search) under `options` (default QueryOptions()) with `changes` (its
-        field names) applied. A path is embedded with options.views; a VideoEmbedding is
-        queried with the views it has. The reported ends are refined between samples
-        (options.refine_steps) on frames decoded again from the query's file, when the
+        field names) applied. A path is embedded with query_views(options.views); a
+        VideoEmbedding is queried with the views it has. The reported ends are refined between
+        samples (options.refine_steps) on frames decoded again from the query's file, when the
         embedding's info.path names one; so are the carried insets' crops cut
         (options.carry_min_sim)."""
         options = dataclasses.replace(options or QueryOptions(), **changes)
