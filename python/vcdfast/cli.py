@@ -600,8 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated views the query is embedded with; a frame pair scores its best view "
                         "(default: vcdfast.query.QueryOptions().views). inset: the "
                         "picture-in-picture or letterboxed rectangle found in the query itself; halves: the two "
-                        "halves of a split screen, divided the way each query frame is. Each view is "
-                        "one more model run per sampled query frame")
+                        "halves of a split screen, divided the way each query frame is; blend: the index's "
+                        "own blend descriptor. Each view is one more model run per sampled query frame")
     p.add_argument("--video-level", action="store_true", help="whole-video near-duplicate search only")
     p.add_argument("--report", metavar="OUT_HTML",
                    help="write one HTML page with a section per query: each match with thumbnails")

@@ -35,8 +35,8 @@ class Embedders:
 
     def query_views(self, views: Sequence[str] | None = None) -> tuple[str, ...]:
         """Query-side `views` (None: QueryOptions().views) with a bare "blend" as the index's own
-        blend ("blend:K:W") when it has one: the query's blend meets the index's descriptor most
-        closely only with the same centre and weight (BENCHMARKS.md, session 31)."""
+        blend ("blend:K:W") when it has exactly one: the query's blend meets the index's
+        descriptor most closely only with the same centre and weight (BENCHMARKS.md, session 31)."""
         from vcdfast.views import blend_parts
 
         views = tuple(QueryOptions().views if views is None else views)
