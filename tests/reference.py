@@ -32,11 +32,12 @@ def chamfer_symmetric_ref(q: np.ndarray, r: np.ndarray) -> np.ndarray:
 
 
 def query_view_max_ref(q: np.ndarray, r: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
-    """Query-side views: out[p, j] = mean_w max_v (S[p, v, j, w] - bias[p, v]); V and W independent."""
+    """Views as alternative pictures: out[p, j] = max_v max_w (S[p, v, j, w] - bias[p, v]); V and W
+    independent."""
     s = chamfer_products_ref(q, r)
     if bias is not None:
         s = s - bias.astype(np.float64)[:, :, None, None]
-    return s.max(axis=1).mean(axis=2)
+    return s.max(axis=(1, 3))
 
 
 # --- alignment: TN and HV ---

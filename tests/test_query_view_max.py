@@ -1,5 +1,5 @@
 """query_view_max: query-side views (P, V, D) against (Q, W, D) references, the max over the
-query's views, with an optional per-(frame, view) query bias; against the float64 reference in
+query's views and the reference's, with an optional per-(frame, view) query bias; against the float64 reference in
 tests/reference.py at every SIMD level, and inside the batch."""
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def gamma(n: int) -> float:
 
 def bound(q, r, bias):
     # chamfer's bound (tests/test_similarity.py) with |S - b| in place of |S|: each S entry is off
-    # by <= gamma_{D+1} A, the float32 subtraction adds u |S - b| <= u (A + |b|), max is
-    # 1-Lipschitz and the mean over W adds gamma_{W+1} of the largest term.
+    # by <= gamma_{D+1} A, the float32 subtraction adds u |S - b| <= u (A + |b|) and maxima are
+    # 1-Lipschitz (chamfer's form of the bound, which also covers a mean over W).
     d, v, w = q.shape[2], q.shape[1], r.shape[1]
     a_max = chamfer_products_ref(np.abs(q), np.abs(r)).max(axis=(1, 3))
     b_max = 0.0 if bias is None else np.abs(bias.astype(np.float64)).max(axis=1)[:, None]
@@ -68,17 +68,33 @@ def test_matches_the_reference(simd_level, data, p, v, q, w, d, with_bias, threa
     assert np.all(err <= bound(a, b, bias))
 
 
-@pytest.mark.parametrize("shape", [(3, 4, 50, 1, 16), (2, 600, 3, 2, 5), (40, 3, 700, 1, 9), (5, 2, 7, 600, 3)])
-def test_without_bias_it_is_the_transposed_asymmetric_chamfer(simd_level, shape):
+@pytest.mark.parametrize("shape", [(3, 4, 50, 16), (2, 600, 3, 5), (40, 3, 700, 9), (5, 2, 1600, 3)])
+def test_one_reference_view_without_bias_is_the_transposed_asymmetric_chamfer(simd_level, shape):
     # the same products and the same reduction order, so equal bit for bit; the shapes cross
     # chamfer's tiles (576 x 1536 frame-view rows x columns)
+    p, v, q, d = shape
+    rng = np.random.default_rng(sum(shape))
+    a = rng.standard_normal((p, v, d)).astype(np.float32)
+    b = rng.standard_normal((q, 1, d)).astype(np.float32)
+    np.testing.assert_array_equal(vcdfast.query_view_max(a, b), vcdfast.chamfer_asymmetric(b, a).T)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(vcdfast.query_view_max(a, b, num_threads=threads), vcdfast.query_view_max(a, b))
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 50, 2, 16), (2, 5, 30, 3, 5), (7, 2, 7, 600, 3), (30, 3, 900, 2, 9)])
+def test_several_reference_views_score_their_best(simd_level, shape):
+    # maxima are exact, so the map equals the max of the one-view maps bit for bit, with a bias
+    # too; the shapes cross chamfer's tiles (W = 600: one reference frame's views fill a tile)
     p, v, q, w, d = shape
     rng = np.random.default_rng(sum(shape))
     a = rng.standard_normal((p, v, d)).astype(np.float32)
     b = rng.standard_normal((q, w, d)).astype(np.float32)
-    np.testing.assert_array_equal(vcdfast.query_view_max(a, b), vcdfast.chamfer_asymmetric(b, a).T)
-    for threads in (2, 3):
-        np.testing.assert_array_equal(vcdfast.query_view_max(a, b, num_threads=threads), vcdfast.query_view_max(a, b))
+    bias = rng.uniform(-1, 1, (p, v)).astype(np.float32)
+    for with_bias in (None, bias):
+        one_view = [vcdfast.query_view_max(a, np.ascontiguousarray(b[:, k:k + 1]), bias=with_bias) for k in range(w)]
+        np.testing.assert_array_equal(vcdfast.query_view_max(a, b, bias=with_bias), np.maximum.reduce(one_view))
+        np.testing.assert_array_equal(vcdfast.query_view_max(a, b, bias=with_bias, num_threads=2),
+                                      vcdfast.query_view_max(a, b, bias=with_bias))
 
 
 def test_bias_across_tiles_and_threads(simd_level):
@@ -100,6 +116,10 @@ def test_nan_in_a_view_or_a_bias_propagates():
     bias[1, 1] = np.nan
     got = vcdfast.query_view_max(a, b, bias=bias)
     assert np.isnan(got[1]).all() and not np.isnan(got[[0, 2]]).any()
+    two = rng.standard_normal((5, 2, 4)).astype(np.float32)
+    two[3, 1, 0] = np.nan  # a NaN in a reference frame's second view, not its first
+    got = vcdfast.query_view_max(a, two)
+    assert np.isnan(got[:, 3]).all() and not np.isnan(np.delete(got, 3, axis=1)).any()
 
 
 def _unit(x):

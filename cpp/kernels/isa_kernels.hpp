@@ -23,7 +23,7 @@ enum ChamferReduceForm : int { kChamferAsymmetric = 0, kChamferSymmetric = 1, kC
 // view-major (view w, frame j) -> w * frames_r + j, so both max-reductions run along j.
 // out[f * ldo + j] = mean_v max_w S                         (asymmetric, ViSiL)
 //                  = (mean_v max_w S + mean_w max_v S) / 2     (symmetric, VCSL)
-//                  = mean_w max_v (S - bias[f * views + v])   (query_view_max)
+//                  = max_w max_v (S - bias[f * views + v])    (query_view_max)
 // `bias` (one float per tile row) is read by query_view_max only; nullptr means zeros.
 // Any NaN among the S entries of a frame pair makes out NaN.
 using ChamferReduceFn = void (*)(const float* tile, std::size_t ldt, std::size_t frames_q, std::size_t views,

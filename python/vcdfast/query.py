@@ -32,8 +32,8 @@ class Similarity(str, enum.Enum):
     COSINE = "cosine"  # one view per frame
     CHAMFER_ASYMMETRIC = "chamfer_asymmetric"
     CHAMFER_SYMMETRIC = "chamfer_symmetric"
-    # query-side views (Tq, Vq, D) against (Tr, W, D): mean over the reference's views of the max
-    # over the query's, after subtracting an optional per-(frame, view) query bias
+    # query-side views (Tq, Vq, D) against (Tr, W, D): the max over the query's views and the
+    # reference's, after subtracting an optional per-(frame, view) query bias
     QUERY_VIEW_MAX = "query_view_max"
 
 

@@ -84,15 +84,16 @@ def refine_ends(matches: Sequence[Match], query: np.ndarray, query_times: np.nda
 
 def _similarities(ends, vectors: np.ndarray, times: np.ndarray, bias, refs) -> np.ndarray:
     """(N, V): each query descriptor's views (N, V, D) at its time against the two reference
-    samples around where its end's line puts it, the better sample per view, bias
-    subtracted: vcdfast.similarity.query_view_max for one view (NaN where a view is NaN)."""
+    samples around where its end's line puts it, the better sample and reference view per
+    view, bias subtracted: vcdfast.similarity.query_view_max for one view (NaN where a view is
+    NaN)."""
     b = bias(vectors)
     out = np.full(vectors.shape[:2], np.nan)
     for i, (e, t) in enumerate(zip(ends, times.tolist())):
         rv, rt = refs[e.match.ref_id][:2]
         cells = np.asarray(rv[e.reference_frames(t, rt)], np.float32)  # (2, W, D)
-        per_view = np.einsum("vd,jwd->vj", vectors[i], cells) / cells.shape[1]
-        out[i] = per_view.max(axis=1) - (0.0 if b is None else b[i])
+        per_view = np.einsum("vd,jwd->vjw", vectors[i], cells)
+        out[i] = per_view.max(axis=(1, 2)) - (0.0 if b is None else b[i])
     return out
 
 

@@ -65,10 +65,11 @@ def query_view_max(
     num_threads: int = 1,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Similarity of query-side views: (P, V, D) x (Q, W, D) -> (P, Q), V and W independent.
+    """Similarity of views that are alternative pictures of a frame: (P, V, D) x (Q, W, D) ->
+    (P, Q), V and W independent.
 
-    out[p, j] = mean over w of max over v of (<q[p, v], r[j, w]> - bias[p, v]); with one view
-    per reference frame (W = 1) a frame pair scores its best query view. Without `bias` it is
+    out[p, j] = max over v and w of (<q[p, v], r[j, w]> - bias[p, v]): a frame pair scores its
+    best pair of views. With one view per reference frame (W = 1) and no `bias` it is
     `chamfer_asymmetric(r, q).T`, bit for bit. `bias`: None or float32 (P, V), subtracted from
     each query view's similarity before the max (how per-view score normalisation enters).
     Any NaN among a frame pair's products or biases makes that entry NaN.

@@ -33,8 +33,8 @@ void cosine_matrix(const MatrixF32& q, const MatrixF32& r, const OutF32& out, in
 enum class ChamferForm {
   asymmetric,      // ViSiL: out[p, q] = mean_v max_w <q[p, v], r[q, w]>
   symmetric,       // VCSL:  out[p, q] = (mean_v max_w S + mean_w max_v S) / 2
-  query_view_max,  // query-side views: out[p, q] = mean_w max_v (<q[p, v], r[q, w]> - bias[p, v]);
-                   // with no bias, chamfer_asymmetric(r, q) transposed
+  query_view_max,  // views as alternative pictures: out[p, q] = max_w max_v (<q[p, v], r[q, w]> - bias[p, v]);
+                   // with one reference view and no bias, chamfer_asymmetric(r, q) transposed
 };
 // O(P*Q) extra memory at most; never materialises the (P, V, Q, W) tensor. `bias` is a
 // (P, V) matrix (rows = query frames, dim = query views) read by query_view_max only;

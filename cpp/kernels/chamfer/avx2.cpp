@@ -57,10 +57,10 @@ void chamfer_reduce_f32_avx2(const float* tile, std::size_t ldt, std::size_t fra
           for (std::size_t v = 1; v < views; ++v)
             m = nan_max(m, _mm256_sub_ps(load_lanes(col + v * ldt, n, mask),
                                          _mm256_set1_ps(b == nullptr ? 0.0f : b[v])));
-          r_to_q = _mm256_add_ps(r_to_q, m);
+          r_to_q = form == kChamferSymmetric ? _mm256_add_ps(r_to_q, m) : w == 0 ? m : nan_max(r_to_q, m);
         }
-        const __m256 mean = _mm256_div_ps(r_to_q, nw);
-        result = form == kChamferSymmetric ? _mm256_mul_ps(half, _mm256_add_ps(result, mean)) : mean;
+        result = form == kChamferSymmetric ? _mm256_mul_ps(half, _mm256_add_ps(result, _mm256_div_ps(r_to_q, nw)))
+                                           : r_to_q;
       }
       if (n == 8)
         _mm256_storeu_ps(out + f * ldo + j, result);

@@ -55,10 +55,10 @@ void chamfer_reduce_f32_avx512(const float* tile, std::size_t ldt, std::size_t f
           for (std::size_t v = 1; v < views; ++v)
             m = nan_max(m, _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, col + v * ldt),
                                          _mm512_set1_ps(b == nullptr ? 0.0f : b[v])));
-          r_to_q = _mm512_add_ps(r_to_q, m);
+          r_to_q = form == kChamferSymmetric ? _mm512_add_ps(r_to_q, m) : w == 0 ? m : nan_max(r_to_q, m);
         }
-        const __m512 mean = _mm512_div_ps(r_to_q, nw);
-        result = form == kChamferSymmetric ? _mm512_mul_ps(half, _mm512_add_ps(result, mean)) : mean;
+        result = form == kChamferSymmetric ? _mm512_mul_ps(half, _mm512_add_ps(result, _mm512_div_ps(r_to_q, nw)))
+                                           : r_to_q;
       }
       _mm512_mask_storeu_ps(out + f * ldo + j, mask, result);
     }

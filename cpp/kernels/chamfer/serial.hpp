@@ -41,10 +41,9 @@ inline void chamfer_reduce_f32_serial(const float* tile, std::size_t ldt, std::s
         for (std::size_t w = 0; w < views_r; ++w) {
           float m = biased(0, w);
           for (std::size_t v = 1; v < views; ++v) m = nan_max_serial(m, biased(v, w));
-          r_to_q += m;
+          r_to_q = form == kChamferSymmetric ? r_to_q + m : w == 0 ? m : nan_max_serial(r_to_q, m);
         }
-        const float mean = r_to_q / static_cast<float>(views_r);
-        result = form == kChamferSymmetric ? 0.5f * (result + mean) : mean;
+        result = form == kChamferSymmetric ? 0.5f * (result + r_to_q / static_cast<float>(views_r)) : r_to_q;
       }
       out[f * ldo + j] = result;
     }
