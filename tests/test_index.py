@@ -64,8 +64,9 @@ def test_settings_are_recorded_and_checked(tmp_path):
 
 
 def test_a_query_blend_is_the_index_own_blend(tmp_path):
-    """A bare "blend" among the query views is embedded as the index's own blend, so a query of
-    an indexed file meets its stored descriptors; an index without one keeps the default blend."""
+    """A bare "blend" among the query views is embedded as the index's own (first) blend, so a
+    query of an indexed file meets its stored descriptors; an index without one keeps the
+    default blend."""
     from videos import make_video
 
     clip = make_video(tmp_path / "clip.mp4", seconds=3, fps=4, seed=1).path
@@ -75,6 +76,8 @@ def test_a_query_blend_is_the_index_own_blend(tmp_path):
         q = ix.embed_query(clip, ("full", "blend"))
         assert q.views == ("full", "blend:0.5:0.35")
         np.testing.assert_allclose(q.vectors[:, 1], ix.get("clip").vectors[:, 0], atol=2e-3)
+    with Index.open(tmp_path / "two", model=MODEL, views=("blend:0.5:0.35", "blend")) as ix:
+        assert ix.query_views(("blend", "full")) == ("blend:0.5:0.35", "full")
     with Index.open(tmp_path / "full", model=MODEL, views=("full",)) as ix:
         assert ix.embed_query(clip, ("full", "blend")).views == ("full", f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}")
 

@@ -35,13 +35,14 @@ class Embedders:
 
     def query_views(self, views: Sequence[str] | None = None) -> tuple[str, ...]:
         """Query-side `views` (None: QueryOptions().views) with a bare "blend" as the index's own
-        blend ("blend:K:W") when it has exactly one: the query's blend meets the index's
-        descriptor most closely only with the same centre and weight (BENCHMARKS.md, session 31)."""
+        first blend ("blend:K:W"; the default blend where it has none): the query's blend meets
+        the index's descriptor most closely only with the same centre and weight (BENCHMARKS.md,
+        session 31)."""
         from vcdfast.views import blend_parts
 
         views = tuple(QueryOptions().views if views is None else views)
         own = [v for v in self.views if blend_parts(v)]
-        return tuple(own[0] if v == "blend" and len(own) == 1 else v for v in views)
+        return tuple(own[0] if v == "blend" and own else v for v in views)
 
     def embed_query(self, path, views: Sequence[str] | None = None, **kw):
         """A query video embedded with query-side `views` (as query_views reads them)."""

@@ -66,7 +66,7 @@ class Index:
 
     def query_views(self, views: Sequence[str] | None = None) -> tuple[str, ...]:
         """The views a query is embedded with: `views` (default QueryOptions().views) with a
-        bare "blend" as the index's own blend."""
+        bare "blend" as the index's own first blend."""
         return self._embedders.query_views(views)
 
     def embed_query(self, path, views: Sequence[str] | None = None, **kw):
