@@ -267,7 +267,7 @@ def test_background_is_drawn_safely_by_threads_sharing_the_handle(index):
         try:
             while not done.is_set():
                 b = index.background(spec)
-                assert b.vectors.shape[1] == 512 and len(b) <= spec.limit
+                assert b.vectors.shape[1:] == (1, 512) and len(b) <= spec.limit
         except Exception as e:  # noqa: BLE001 (reported below)
             errors.append(e)
 

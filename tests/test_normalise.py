@@ -19,24 +19,27 @@ def _unit(rng, *shape):
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), videos=st.integers(0, 12), per_video=st.integers(1, 4),
        extra=st.integers(1, 5), beta=st.sampled_from([0.0, 0.5, 1.0, 1.2, 3.0]),
-       margin=st.sampled_from([None, 0.0, 0.1, 0.3]))
-def test_bias_is_beta_times_the_kth_neighbour(seed, videos, per_video, extra, beta, margin):
-    """... capped at the k-th neighbour plus the margin."""
+       margin=st.sampled_from([None, 0.0, 0.1, 0.3]), views=st.integers(1, 3))
+def test_bias_is_beta_times_the_kth_neighbour(seed, videos, per_video, extra, beta, margin, views):
+    """... capped at the k-th neighbour plus the margin; a background frame with several views
+    scores its best one."""
     rng = np.random.default_rng(seed)
     spec = BackgroundSpec(per_video=per_video, k=per_video + extra, limit=64, beta=beta, margin=margin)
-    mats = [_unit(rng, int(rng.integers(0, 30)), 1, 16) for _ in range(videos)]
+    mats = [_unit(rng, int(rng.integers(0, 30)), views, 16) for _ in range(videos)]
     bg = Background.sample(mats, spec)
     frames = min(spec.k - 1, max(per_video, int(np.ceil(2 * spec.k / max(1, videos)))))  # few videos: more each
-    want_rows = [m[spread(len(m), frames), 0] for m in mats if len(m)]
-    want = np.concatenate(want_rows)[:64] if want_rows else np.zeros((0, 16), np.float32)
-    np.testing.assert_array_equal(bg.vectors.reshape(-1, 16), want)  # no video at all: (0, 0)
+    want_rows = [m[spread(len(m), frames)] for m in mats if len(m)]
+    want = np.concatenate(want_rows)[:64] if want_rows else np.zeros((0, views, 16), np.float32)
+    np.testing.assert_array_equal(bg.vectors.reshape(-1, 16), want.reshape(-1, 16))  # no video at all: (0, 0)
+    assert len(bg) == len(want)
     x = _unit(rng, 3, 2, 16)
     b = bg.bias(x)
     assert b.shape == (3, 2) and b.dtype == np.float32
     if len(want) < spec.k or beta == 0:
         assert not b.any()
     else:
-        s = np.sort(x.reshape(-1, 16) @ want.T, axis=1)[:, -spec.k]
+        best = np.einsum("xd,nwd->xnw", x.reshape(-1, 16).astype(np.float64), want).max(axis=2)
+        s = np.sort(best, axis=1)[:, -spec.k]
         expected = [beta * v if margin is None else min(beta * v, v + margin) for v in s]
         np.testing.assert_allclose(b.ravel(), expected, rtol=1e-5, atol=1e-6)
 

@@ -73,23 +73,27 @@ def spread(n: int, count: int) -> np.ndarray:
 
 
 def background_rows(matrix: np.ndarray, per_video: int) -> np.ndarray:
-    """The frames a (T, V, D) matrix gives a background: per_video spread over it, first view."""
-    return np.asarray(matrix)[spread(len(matrix), per_video), 0]
+    """The frames a (T, V, D) matrix gives a background, (per_video, V, D): per_video spread
+    over it, with every view."""
+    return np.asarray(matrix)[spread(len(matrix), per_video)]
 
 
 class Background:
-    """Background descriptors (N, D) float32 and the bias b(x) of query descriptors."""
+    """Background frames, descriptors (N, D) or (N, W, D) float32 (W views per frame), and the
+    bias b(x) of query descriptors."""
 
     def __init__(self, vectors: np.ndarray, spec: BackgroundSpec = DEFAULT_BACKGROUND):
         v = np.ascontiguousarray(vectors, np.float32)
-        if v.ndim != 2:
-            raise ValueError(f"background vectors must be (N, D), got shape {v.shape}")
+        if v.ndim == 2:
+            v = v[:, None, :]
+        if v.ndim != 3:
+            raise ValueError(f"background vectors must be (N, D) or (N, W, D), got shape {v.shape}")
         self.vectors, self.spec = v, spec
 
     @classmethod
     def sample(cls, matrices: Sequence[np.ndarray], spec: BackgroundSpec = DEFAULT_BACKGROUND,
                videos: int | None = None) -> Background:
-        """From per-video (T, V, D) matrices (first view), in a deterministic order chosen by
+        """From per-video (T, V, D) matrices (every view), in a deterministic order chosen by
         the caller, `videos` of them in the catalogue (default: len(matrices)); stops after
         limit // frames_per_video videos."""
         per_video = spec.frames_per_video(len(matrices) if videos is None else videos)
@@ -102,16 +106,19 @@ class Background:
             if len(rows) * per_video >= spec.limit:
                 break
         if not rows:
-            return cls(np.zeros((0, dim or 0), np.float32), spec)
+            return cls(np.zeros((0, 1, dim or 0), np.float32), spec)
         return cls(np.concatenate(rows)[:spec.limit], spec)
 
     def __len__(self) -> int:
         return len(self.vectors)
 
     def bias(self, x: np.ndarray) -> np.ndarray:
-        """beta * b(x), b(x) the k-th largest similarity to the background, capped at
+        """beta * b(x), b(x) the k-th largest similarity to the background's frames, capped at
         b(x) + margin, for each row of x (..., D); 0 where the background has fewer than k
-        frames (too small to say what is generic)."""
+        frames (too small to say what is generic). A frame with several views scores its best,
+        as a reference frame does in the alignment's map (vcdfast.similarity.query_view_max):
+        the bias is the chance level of that maximum. Counting each view as a frame of its own
+        would take the k-th largest from about k / W frames, a frame's views being alike."""
         x = np.asarray(x, np.float32)
         lead = x.shape[:-1]
         if len(self.vectors) < self.spec.k or self.spec.beta == 0:
@@ -119,7 +126,10 @@ class Background:
         from vcdfast.similarity import cosine
 
         # vcdfast's kernel on one thread: a small product where BLAS's thread pool costs more than the work
-        s = cosine(np.ascontiguousarray(x.reshape(-1, x.shape[-1])), self.vectors)
+        n, w, d = self.vectors.shape
+        s = cosine(np.ascontiguousarray(x.reshape(-1, x.shape[-1])), self.vectors.reshape(n * w, d))
+        if w > 1:
+            s = s.reshape(len(s), n, w).max(axis=2)
         kth = np.partition(s, -self.spec.k, axis=1)[:, -self.spec.k]
         bias = self.spec.beta * kth
         if self.spec.margin is not None:
