@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_index_e2e import COPIES, MECHANICS_JSON, TOL, corpus, shots  # noqa: F401  (corpus is a fixture)
+from test_index_e2e import COPIES, MECHANICS_JSON, MECHANICS_VIEWS, TOL, corpus, shots  # noqa: F401  (corpus is a fixture)
 
 import vcdfast
 from videos import make_not_a_video, make_truncated, make_video, splice
@@ -47,7 +47,8 @@ def one_line_error(run: subprocess.CompletedProcess) -> str:
 def indexed(tmp_path_factory, corpus):  # noqa: F811
     root = tmp_path_factory.mktemp("accept")
     index = root / "ix"
-    run = vcdfast_cli("index", "--index", index, "--model", "sscd-mobile", "-q", *corpus["refs"])
+    run = vcdfast_cli("index", "--index", index, "--model", "sscd-mobile", "--views", ",".join(MECHANICS_VIEWS), "-q",
+                      *corpus["refs"])
     assert run.returncode == 0, run.stderr
     return {"root": root, "index": index}
 
