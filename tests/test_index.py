@@ -60,7 +60,8 @@ def test_settings_are_recorded_and_checked(tmp_path):
     with pytest.raises(FileNotFoundError, match="no vcdfast index"):
         Index.open(tmp_path / "other", create=False)
     with Index.open(tmp_path / "default", model=MODEL) as ix:  # a new index's reference views, spelled out
-        assert ix.views == expand_views(DEFAULT_INDEX_VIEWS) == (f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}",)
+        assert ix.views == expand_views(DEFAULT_INDEX_VIEWS) == (f"blend:{CENTRE_KEEP}:{BLEND_WEIGHT}",
+                                                                 "blend:0.4:0.35")
 
 
 def test_a_query_blend_is_the_index_own_blend(tmp_path):

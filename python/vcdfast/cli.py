@@ -528,12 +528,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-VIEWS_HELP = ("comma-separated views embedded per frame (default: the index's; for a new index blend, for "
-              "compare full). full: the whole frame; blend: one descriptor of the whole frame and its centre "
-              "(closer to cropped copies; two model runs); flip: mirrored (catches flipped copies); 2x2, 1x2, "
+VIEWS_HELP = ("comma-separated views embedded per frame (default: the index's; for a new index "
+              "blend,blend:0.4:0.35, for compare full). full: the whole frame; blend: one descriptor of the whole "
+              "frame and its centre (closer to cropped copies; two model runs), blend:K:W with centre K and "
+              "weight W; flip: mirrored (catches flipped copies); 2x2, 1x2, "
               "2x1: quarters/halves (catch picture-in-picture, side-by-side and crops); halves: the two halves "
               "of a split screen, top/bottom or left/right as each frame is divided. Each view costs one more "
-              "embedding per frame at ingest and query (full,2x2 is 5x full)")
+              "embedding per frame at ingest and query (full,2x2 is 5x full); a frame pair scores its best pair "
+              "of query and reference views")
 
 
 def build_parser() -> argparse.ArgumentParser:

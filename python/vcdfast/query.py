@@ -133,7 +133,7 @@ class QueryOptions:
     margin: the seam test keeps them off whole frames), and the blend of the whole frame and its
     centre; the chain method (each query frame in at most one box per reference, a stall cost on
     chains that stand still in the reference; cells from 0.15), well above TN with trimming; a
-    chain's mean similarity of at least 0.22 reported, its score scaled down below 12 s of query
+    chain's mean similarity of at least 0.2 reported, its score scaled down below 12 s of query
     for ranking; each box's reference span refit to its best straight line, its ends grown along
     it while the line's cells reach 0.1, then bisected between samples; inset boxes verified by
     a match carried to the samples around them. The min score and the carried insets were chosen
@@ -144,11 +144,15 @@ class QueryOptions:
     blended index by bench/requery.py --grid under the same rule (objective 0.9007 against
     0.8989; BENCHMARKS.md, session 28): a copy that keeps the whole picture meets the
     reference's descriptor with its own, which the whole frame alone does not (held out: F1
-    +0.004 / -0.010, inside the noise).
+    +0.004 / -0.010, inside the noise). The min score moved to 0.2 with the index's second
+    reference descriptor (vcdfast.index.settings.DEFAULT_INDEX_VIEWS), chosen together by
+    bench/requery.py --grid under the same rule (BENCHMARKS.md, session 32): objective 0.9096
+    against 0.9007 (0.2 flags 6 of the 120 copy-free queries at the margin, 0.15).
 
     views: the query-side views embedded when the index decodes the query itself (a
-      VideoEmbedding passed in is queried with the views it has); the index keeps one view
-      per reference frame, and a frame pair's similarity is the best over the query's views.
+      VideoEmbedding passed in is queried with the views it has); the index keeps one or a few
+      views per reference frame, and a frame pair's similarity is the best over the query's
+      views and the reference's.
     part_margin: added to the bias of the fixed parts of the frame (halves "halves", "1x2",
       "2x1", quarters "2x2"; vcdfast.normalise.query_bias): a part of a frame matches by
       chance more easily than the whole frame (or a detected inset) does.
@@ -191,7 +195,7 @@ class QueryOptions:
     method: AlignMethod = AlignMethod.CHAIN
     params: dict = field(default_factory=dict)
     full_score_seconds: float | None = 12.0
-    min_score: float | None = 0.22
+    min_score: float | None = 0.2
     speed_prior: float | None = 0.05
     extend_min_sim: float | None = 0.1
     refine_steps: int = 4

@@ -18,10 +18,13 @@ from vcdfast.models import DEFAULT_MODEL
 
 __all__ = ["DEFAULT_INDEX_VIEWS", "FORMAT", "Settings", "check_embedding", "open_settings"]
 
-# A new index's reference descriptor: the whole frame blended with its centre (vcdfast.views),
-# one vector per frame, chosen on the tuning split against ("full",) (BENCHMARKS.md, session
-# 27). An index records its views, so one made before keeps its whole-frame descriptors.
-DEFAULT_INDEX_VIEWS = ("blend",)
+# A new index's reference descriptors: the whole frame blended with its centre (vcdfast.views),
+# chosen on the tuning split against ("full",) (BENCHMARKS.md, session 27), and blended with a
+# smaller centre, which a crop of the frame meets more closely; a frame pair scores the best of
+# them (vcdfast.similarity.query_view_max). The second was chosen on the tuning split by
+# bench/requery.py's grid (session 32). An index records its views, so one made before keeps
+# the descriptors it has.
+DEFAULT_INDEX_VIEWS = ("blend", "blend:0.4:0.35")
 
 # 2: the embedded first stage, video revisions, Milvus rows without frame/t/view columns.
 # 1 (Milvus only) is still read: its uri None means the folder's milvus-lite file.
