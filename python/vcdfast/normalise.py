@@ -123,13 +123,10 @@ class Background:
         lead = x.shape[:-1]
         if len(self.vectors) < self.spec.k or self.spec.beta == 0:
             return np.zeros(lead, np.float32)
-        from vcdfast.similarity import cosine
+        from vcdfast.similarity import query_view_max
 
-        # vcdfast's kernel on one thread: a small product where BLAS's thread pool costs more than the work
-        n, w, d = self.vectors.shape
-        s = cosine(np.ascontiguousarray(x.reshape(-1, x.shape[-1])), self.vectors.reshape(n * w, d))
-        if w > 1:
-            s = s.reshape(len(s), n, w).max(axis=2)
+        # the map's own kernel, on one thread: a small product where BLAS's thread pool costs more than the work
+        s = query_view_max(np.ascontiguousarray(x.reshape(-1, 1, x.shape[-1])), self.vectors)
         kth = np.partition(s, -self.spec.k, axis=1)[:, -self.spec.k]
         bias = self.spec.beta * kth
         if self.spec.margin is not None:
