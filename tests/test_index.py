@@ -64,6 +64,31 @@ def test_settings_are_recorded_and_checked(tmp_path):
                                                                  "blend:0.4:0.35")
 
 
+def test_first_stage_searches_each_frame_first_view(tmp_path):
+    """A new index's first stage holds one row per frame, its first view, and the alignment
+    gets every view; an index recorded before the setting existed keeps all its views
+    searched (its embedded file, built for another count, is rebuilt)."""
+    vectors = unit(np.random.default_rng(4).standard_normal((12, 2, 512)))
+    with Index.open(tmp_path / "ix", model=MODEL, views=("full", "flip")) as ix:
+        ix.add_embedding("a", emb(vectors, views=("full", "flip")))
+        assert ix.settings.searched_views == 1 and ix.stats()["searched_views"] == 1
+        report = ix.verify()
+        assert report.ok and report.rows == 12, report.problems
+        assert ix.get("a").vectors.shape == (12, 2, 512)
+        _, first = search_frames(ix.first_stage, vectors[:, 0], 1)
+        _, second = search_frames(ix.first_stage, vectors[:, 1], 1)
+        assert np.allclose(first, 1.0, atol=1e-3) and (second < 0.5).all()
+        recorded = ix.catalog.matrices.settings()
+        del recorded["searched_views"]
+        ix.catalog.matrices.put_settings(recorded)
+    with Index.open(tmp_path / "ix") as ix:
+        assert ix.settings.searched_views is None
+        report = ix.verify()
+        assert report.ok and report.rows == 24, report.problems
+        _, second = search_frames(ix.first_stage, vectors[:, 1], 1)
+        assert np.allclose(second, 1.0, atol=1e-3)
+
+
 def test_a_query_blend_is_the_index_own_blend(tmp_path):
     """A bare "blend" among the query views is embedded as the index's own (first) blend, so a
     query of an indexed file meets its stored descriptors; an index without one keeps the

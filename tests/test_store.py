@@ -124,6 +124,24 @@ def test_first_stage_insert_search_delete(first_stage):
     assert 11 not in keys and (keys == -1).any() and (scores[keys == -1] == -np.inf).all()
 
 
+@pytest.mark.parametrize("kind", ["embedded", "milvus-lite"])
+def test_first_stage_keeps_the_searched_views_only(tmp_path, kind):
+    if kind == "embedded":
+        store = EmbeddedStore(tmp_path, 32, None, searched_views=1, read_only=False)
+    else:
+        store = MilvusStore(str(tmp_path / "m.db"), "t", 32, index_type=IndexType.FLAT, searched_views=1)
+    try:
+        vectors = unit(np.random.default_rng(3).standard_normal((5, 3, 32)))
+        assert store.insert([(9, "r1", vectors)]) == store.searchable_rows(vectors) == 5
+        store.flush()
+        assert store.row_counts() == {9: 5}
+        _, first = store.search_frames(vectors[:, 0], 1)
+        _, other = store.search_frames(vectors[:, 1:].reshape(-1, 32), 1)
+        assert np.allclose(first, 1.0, atol=1e-5) and (other < 0.9).all()
+    finally:
+        store.close()
+
+
 def _catalog(tmp_path, videos: dict[str, np.ndarray]) -> Catalog:
     catalog = Catalog(MatrixStore(tmp_path / "m"))
     catalog.put([(VideoMeta.new(vid, video_key(vid), VideoState.COMMITTED, v, duration=None, last_end=len(v),

@@ -92,4 +92,5 @@ def stats(ix) -> dict:
     return {"path": str(ix.path), "uri": s.uri, "first_stage": ix.first_stage.describe(), "videos": videos,
             "frames": frames, "rows": rows, "duration_s": round(duration, 3), "model": ix.spec.name, "dim": s.dim,
             "views": list(ix.views), "sampling": s.sampling, "index_type": s.index_type, "dedup": s.dedup,
+            "searched_views": s.searched_views,
             "dtype": s.dtype, "disk_bytes": disk}

@@ -1,10 +1,10 @@
 """What an index records at creation, and the checks made against it.
 
 An index records its model identity (name, version, sha256, dim, preprocessing), views,
-sampling, and where its first-stage search lives: `embedded` (the default: a faiss file in
-the folder, rebuilt from LevelDB whenever needed) or a Milvus URI (a server, or a milvus-lite
-`*.db` file). Opening it with another model, views or sampling raises IndexMismatchError;
-passing None takes the recorded ones.
+sampling, how many of each frame's views the first stage searches, and where that search
+lives: `embedded` (the default: a faiss file in the folder, rebuilt from LevelDB whenever
+needed) or a Milvus URI (a server, or a milvus-lite `*.db` file). Opening it with another
+model, views or sampling raises IndexMismatchError; passing None takes the recorded ones.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from vcdfast.errors import IndexMismatchError
 from vcdfast.index.lock import now
 from vcdfast.models import DEFAULT_MODEL
 
-__all__ = ["DEFAULT_INDEX_VIEWS", "FORMAT", "Settings", "check_embedding", "open_settings"]
+__all__ = ["DEFAULT_INDEX_VIEWS", "FORMAT", "SEARCHED_VIEWS", "Settings", "check_embedding", "open_settings"]
 
 # A new index's reference descriptors: the whole frame blended with its centre (vcdfast.views),
 # chosen on the tuning split against ("full",) (BENCHMARKS.md, session 27), and blended with a
@@ -25,6 +25,11 @@ __all__ = ["DEFAULT_INDEX_VIEWS", "FORMAT", "Settings", "check_embedding", "open
 # bench/requery.py's grid (session 32). An index records its views, so one made before keeps
 # the descriptors it has.
 DEFAULT_INDEX_VIEWS = ("blend", "blend:0.4:0.35")
+# A new index's first stage searches each frame's first view only; every view scores frame
+# pairs in the alignment. On the tuning split, searching both default views gave byte-identical
+# matches (BENCHMARKS.md, session 33) at twice the rows. The votes' bias stays the map's (the
+# best of every view), so a hit on the first view alone votes a little less readily.
+SEARCHED_VIEWS = 1
 
 # 2: the embedded first stage, video revisions, Milvus rows without frame/t/view columns.
 # 1 (Milvus only) is still read: its uri None means the folder's milvus-lite file.
@@ -43,6 +48,7 @@ class Settings:
     collections: str = field(default_factory=lambda: "vcdfast_" + uuid.uuid4().hex[:12])  # Milvus name prefix
     index_type: str = "HNSW"  # Milvus only (store.IndexType)
     dedup: float | None = None  # cosine at which consecutive frames share one searchable vector
+    searched_views: int | None = None  # leading views per frame in the first stage; None (recorded before): all
     created: str = field(default_factory=now)
     format: int = FORMAT
     dtype: str = "float16"  # new matrix records (each names its own: indexes made before hold float32)
@@ -85,7 +91,7 @@ def open_settings(folder, recorded: dict | None, *, model, sampling, views, uri:
             raise ValueError(f"dedup must be a cosine in (0, 1] or None, got {dedup}")
         settings = Settings(model=spec.identity(), model_name=spec.name, views=views_, sampling=sampling_.to_dict(),
                             dim=spec.dim, uri=uri or EMBEDDED, index_type=str(getattr(index_type, "value", index_type)),
-                            dedup=dedup)
+                            dedup=dedup, searched_views=SEARCHED_VIEWS)
         return settings, spec, views_, sampling_
     settings = Settings.from_dict(recorded, folder)
     spec = get_model(model if model is not None else settings.model_name)

@@ -18,6 +18,8 @@ def open_first_stage(folder, settings, uri: str | None, *, read_only: bool):
     """The first stage an index's settings name: embedded, or Milvus at `uri` (a server URL
     given at this open overrides the recorded one)."""
     if settings.embedded:
-        return EmbeddedStore(folder, settings.dim, settings.dedup, read_only=read_only)
+        return EmbeddedStore(folder, settings.dim, settings.dedup, searched_views=settings.searched_views,
+                             read_only=read_only)
     return MilvusStore(uri or settings.uri, settings.collections, settings.dim,
-                       index_type=IndexType(settings.index_type), create=not read_only)
+                       index_type=IndexType(settings.index_type), create=not read_only,
+                       searched_views=settings.searched_views)

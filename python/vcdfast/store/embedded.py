@@ -17,6 +17,9 @@ crash therefore costs at most a catch-up, never a wrong answer. The file is repl
 atomically and checksummed (vcdfast.store.annfile): `check` (i.e. `Index.verify`) finds
 damage, and a damaged or unreadable file is rebuilt at the next open.
 
+Views. With `searched_views` set, only each frame's first views are rows here (a new index:
+its first, vcdfast.index.settings.SEARCHED_VIEWS); its video keeps every view for alignment.
+
 Near-duplicate frames. With `dedup` set, a frame whose cosine to the last kept frame of
 the same view is >= dedup is not searchable (its video keeps it for alignment); the votes of
 a static shot then count once instead of once per frame.
@@ -45,9 +48,11 @@ _ADD_CHUNK = 65_536  # rows per faiss add when rebuilding from LevelDB
 THREADS: int | None = 1
 
 
-def searchable(vectors: np.ndarray, dedup: float | None) -> np.ndarray:
-    """The rows of a (T, V, D) matrix that are searched, (N, D): all of them, or with `dedup`
-    each view's frames whose cosine to the view's last kept frame is below dedup."""
+def searchable(vectors: np.ndarray, dedup: float | None, searched_views: int | None = None) -> np.ndarray:
+    """The rows of a (T, V, D) matrix that are searched, (N, D): every frame's first
+    `searched_views` views (None: all), and with `dedup` only each view's frames whose cosine
+    to the view's last kept frame is below dedup."""
+    vectors = vectors[:, :searched_views]
     t, v, d = vectors.shape
     if dedup is None or t < 2:
         return vectors.reshape(t * v, d)
@@ -68,14 +73,14 @@ class EmbeddedStore:
     derived = True  # rebuilt from LevelDB: videos are committed before their rows exist here
     name = "the embedded first stage"
 
-    def __init__(self, folder, dim: int, dedup: float | None, *, read_only: bool):
+    def __init__(self, folder, dim: int, dedup: float | None, *, searched_views: int | None = None, read_only: bool):
         import faiss
 
         self.faiss = faiss
         if THREADS is not None:
             faiss.omp_set_num_threads(THREADS)
         self.path = Path(folder) / FILE
-        self.dim, self.dedup, self.read_only = int(dim), dedup, read_only
+        self.dim, self.dedup, self.searched_views, self.read_only = int(dim), dedup, searched_views, read_only
         self.lock = threading.RLock()
         self.covered: dict[int, tuple[str, int]] = {}  # key -> (rev, searchable rows)
         self.trained_rows = 0  # 0: exact search
@@ -123,6 +128,10 @@ class EmbeddedStore:
             self.videos.remove_ids(sel)
             self._changed(sum(self.covered.pop(k)[1] for k in keys))
 
+    def _rows_of(self, meta) -> int:
+        """A catalogued video's rows here before dedup."""
+        return meta.frames * min(meta.views, self.searched_views or meta.views)
+
     def _changed(self, rows: int) -> None:
         self.unsaved += rows
         self.dirty = self.dirty or rows > 0
@@ -144,7 +153,7 @@ class EmbeddedStore:
         there are TRAIN_ROWS or more), then every video added."""
         with self.lock:
             videos = [(m.key, m.rev) for m in catalog.videos()]
-            rows = sum(m.rows for m in catalog.videos())  # before dedup: an upper bound
+            rows = sum(self._rows_of(m) for m in catalog.videos())  # before dedup: an upper bound
             frames = self._exact()
             trained = False
             if rows >= TRAIN_ROWS:
@@ -168,7 +177,7 @@ class EmbeddedStore:
     def _add(self, items) -> None:
         if not items:
             return
-        rows = [searchable(v, self.dedup) for _, _, v in items]
+        rows = [searchable(v, self.dedup, self.searched_views) for _, _, v in items]
         ids = np.concatenate([np.full(len(r), k, np.int64) for (k, _, _), r in zip(items, rows)])
         self.frames.add_with_ids(np.ascontiguousarray(np.concatenate(rows), np.float32), ids)
         self.videos.add_with_ids(np.stack([pool(v) for _, _, v in items]), np.array([k for k, _, _ in items], np.int64))
@@ -181,7 +190,7 @@ class EmbeddedStore:
         rng = np.random.default_rng(0)
         out, n = [], 0
         for i in rng.permutation(len(videos)):
-            rows = searchable(catalog.matrix(videos[i][0])[0], self.dedup)
+            rows = searchable(catalog.matrix(videos[i][0])[0], self.dedup, self.searched_views)
             out.append(rows)
             n += len(rows)
             if n >= want:
@@ -197,7 +206,7 @@ class EmbeddedStore:
             stale = [k for k, (rev, _) in self.covered.items() if k not in committed or committed[k].rev != rev]
             self.delete(stale)
             missing = [(k, m.rev) for k, m in committed.items() if k not in self.covered]
-            if self._needs_rebuild(self._rows() + sum(committed[k].rows for k, _ in missing)):
+            if self._needs_rebuild(self._rows() + sum(self._rows_of(committed[k]) for k, _ in missing)):
                 self.rebuild(catalog)
             else:
                 for i in range(0, len(missing), 256):
@@ -210,7 +219,8 @@ class EmbeddedStore:
     def save(self) -> None:
         """Write the file atomically (vcdfast.store.annfile)."""
         with self.lock:
-            header = {"dim": self.dim, "dedup": self.dedup, "trained_rows": self.trained_rows, "factory": self.factory,
+            header = {"dim": self.dim, "dedup": self.dedup, "searched_views": self.searched_views,
+                      "trained_rows": self.trained_rows, "factory": self.factory,
                       "covered": [[k, rev, n] for k, (rev, n) in self.covered.items()]}
             annfile.save(self.path, header, [self.frames, self.videos], self.faiss)
             self.dirty, self.load_problem = False, None
@@ -218,8 +228,9 @@ class EmbeddedStore:
 
     def _load(self) -> None:
         header, (frames, videos) = annfile.load(self.path, self.faiss)
-        if header["dim"] != self.dim or header["dedup"] != self.dedup:
-            raise ValueError(f"built for dim {header['dim']}, dedup {header['dedup']}")
+        built = header["dim"], header["dedup"], header.get("searched_views")
+        if built != (self.dim, self.dedup, self.searched_views):
+            raise ValueError("built for dim {}, dedup {}, searched views {}".format(*built))
         self.frames, self.videos = frames, videos
         self.trained_rows, self.factory = int(header["trained_rows"]), header["factory"]
         self.covered = {int(k): (rev, int(n)) for k, rev, n in header["covered"]}
@@ -252,7 +263,7 @@ class EmbeddedStore:
         return keys, scores
 
     def searchable_rows(self, vectors: np.ndarray) -> int:
-        return len(searchable(vectors, self.dedup))
+        return len(searchable(vectors, self.dedup, self.searched_views))
 
     def row_counts(self) -> dict[int, int]:
         """Rows per video key, counted in the index itself (not from `covered`)."""

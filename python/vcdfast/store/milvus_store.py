@@ -2,9 +2,9 @@
 
 Two collections per index, named `<prefix>_frames` and `<prefix>_videos`:
 
-- frames: one row per (frame, view): auto primary key, `key` (INT64 video key), `vec`. Which
-  frame a row came from is not needed: a hit votes for its video, and the matrices come from
-  LevelDB.
+- frames: one row per searched (frame, view) (a new index searches each frame's first view):
+  auto primary key, `key` (INT64 video key), `vec`. Which frame a row came from is not needed:
+  a hit votes for its video, and the matrices come from LevelDB.
 - videos: one row per video: `key` is the primary key, `vec` the pooled descriptor (mean of
   the frame descriptors, re-normalised) for video-level near-duplicate search.
 
@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 
 from vcdfast.errors import IndexLockedError
+from vcdfast.store.embedded import searchable
 from vcdfast.store.pooling import pool
 
 __all__ = ["IndexType", "MilvusStore"]
@@ -68,9 +69,10 @@ class MilvusStore:
     search_chunk = 256  # query vectors per search call (server limits nq * limit)
 
     def __init__(self, uri: str, prefix: str, dim: int, *, index_type: IndexType = IndexType.HNSW,
-                 create: bool = True):
+                 create: bool = True, searched_views: int | None = None):
         self.uri = uri
         self.dim = int(dim)
+        self.searched_views = searched_views  # leading views per frame that are rows (None: all)
         self.index_type = IndexType(index_type)
         self.frames = f"{prefix}_frames"
         self.videos = f"{prefix}_videos"
@@ -133,14 +135,14 @@ class MilvusStore:
     # --- writes ---
 
     def insert(self, items: Sequence[tuple[int, str, np.ndarray]]) -> int:
-        """Insert videos given as (key, rev, vectors (T, V, D) float32): every (frame, view)
-        row into frames and the pooled vector into videos. Returns rows sent. Rows become
-        Python objects one insert chunk at a time (a 24 h video at once would take ~1.4 GB);
-        small videos share chunks."""
+        """Insert videos given as (key, rev, vectors (T, V, D) float32): each frame's searched
+        views (vcdfast.store.embedded.searchable) as rows into frames, and the pooled vector
+        into videos. Returns rows sent. Rows become Python objects one insert chunk at a time
+        (a 24 h video at once would take ~1.4 GB); small videos share chunks."""
         rows: list[dict] = []
         sent = 0
         for key, _, vectors in items:
-            flat = vectors.reshape(-1, self.dim)
+            flat = searchable(vectors, None, self.searched_views)
             key = int(key)
             start = 0
             while start < len(flat):
@@ -241,7 +243,7 @@ class MilvusStore:
         return f"Milvus {self.index_type.value} at {self.uri}"
 
     def searchable_rows(self, vectors: np.ndarray) -> int:
-        return vectors.shape[0] * vectors.shape[1]
+        return len(searchable(vectors, None, self.searched_views))
 
     def sync(self, catalog) -> None:
         """Nothing to catch up: rows are written before their video is committed."""
