@@ -6,7 +6,10 @@
     python bench/bench_frames.py --debian --no-generated   # real footage from pinned Debian packages
 
 For each input and model it prints JSON lines:
-- decode:    vcdfast.decode.iter_frames at the model's decode size (sampling --sample-fps)
+- decode:    vcdfast.decode.iter_frames at the model's decode size (sampling --sample-fps),
+             which leaves out the frames no target picks that the codec can drop (`skipped`)
+- decode_every_frame: the same with skip_unsampled=False, every frame decoded (the same
+             frames out); `decode_cpu_saved` in the summary = 1 - decode CPU / this one's
 - embed:     Embedder.embed_frames on those frames, already in memory
 - pipelined: Embedder.embed_video (decode worker thread + bounded queue + inference)
 - peer:      the peers' path re-implemented in the same run (towhee/VCSL style: every frame
@@ -125,18 +128,27 @@ def bench_cpu(path: Path, models: list[str], args, env: dict) -> None:
         # warm-up: first ORT runs allocate and pick kernels
         emb.embed_frames(np.zeros((emb.batch_size, emb.decode_size[1], emb.decode_size[0], 3), np.uint8))
 
-        frames, t_dec, c_dec = timed(lambda: np.stack([f for f, _ in iter_frames(
-            path, sampling, size=emb.decode_size, threads=decode_threads)]))
+        def decoded(skip_unsampled: bool):
+            stream = iter_frames(path, sampling, size=emb.decode_size, threads=decode_threads,
+                                 skip_unsampled=skip_unsampled)
+            return np.stack([f for f, _ in stream]), stream.skipped
+
+        (frames, skipped), t_dec, c_dec = timed(lambda: decoded(True))
+        (every, _), t_all, c_all = timed(lambda: decoded(False))
+        assert np.array_equal(every, frames), "frames left out changed a sampled frame"
+        every = None
         n = len(frames)
         _, t_emb, c_emb = timed(lambda: emb.embed_frames(frames))
         frames = None  # freed before the pipelined run
         ve, t_pipe, c_pipe = timed(lambda: emb.embed_video(path, sampling))
         assert len(ve) == n, (len(ve), n)
 
-        rows = {"decode": (t_dec, c_dec), "embed": (t_emb, c_emb), "pipelined": (t_pipe, c_pipe)}
+        rows = {"decode": (t_dec, c_dec), "decode_every_frame": (t_all, c_all), "embed": (t_emb, c_emb),
+                "pipelined": (t_pipe, c_pipe)}
         for stage, (secs, cpu) in rows.items():
             emit({**base, "stage": stage, "frames": n, "seconds": round(secs, 3), "cpu_seconds": round(cpu, 3),
-                  "fps": round(n / secs, 2), "realtime": round(info.duration / secs, 2)}, env)
+                  "fps": round(n / secs, 2), "realtime": round(info.duration / secs, 2),
+                  **({"skipped": skipped} if stage == "decode" else {})}, env)
         slower = max(t_dec, t_emb)
         summary = {**base, "stage": "summary", "frames": n,
                    "pipelined_over_slower": round(slower / t_pipe, 3),
@@ -146,7 +158,8 @@ def bench_cpu(path: Path, models: list[str], args, env: dict) -> None:
                    # one after the other: pipelined/slower is then at most slower_time / (t_dec + t_emb)
                    "saturated_cores_bound": round(slower / (t_dec + t_emb), 3),
                    # the same in CPU time, which other load on the host disturbs less than wall time
-                   "cpu_pipelined_over_sequential": round((c_dec + c_emb) / c_pipe, 3)}
+                   "cpu_pipelined_over_sequential": round((c_dec + c_emb) / c_pipe, 3),
+                   "decode_cpu_saved": round(1 - c_dec / c_all, 3)}
         if not args.no_peer:
             n_peer, t_peer = peer_style(path, emb, args.sample_fps)
             emit({**base, "stage": "peer", "frames": n_peer, "seconds": round(t_peer, 3),

@@ -1,6 +1,7 @@
 """vcdfast.decode on real videos generated with PyAV (tests/videos.py)."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -276,3 +277,96 @@ def test_bad_arguments(vids):
         decode(vids["one"].path, {"fps": 1})
     with pytest.raises(ValueError):
         decode(vids["one"].path, size=(0, 10))
+
+
+# ------------------------------------------------------------------ frames left undecoded
+
+
+@pytest.fixture(scope="module")
+def bframe_vids(tmp_path_factory):
+    """Videos with non-reference frames (B-frames, with and without a B-pyramid), which
+    decoding at a sampling rate leaves out."""
+    d = tmp_path_factory.mktemp("bframes")
+    pyramid = {"bf": "3", "b-pyramid": "normal"}
+    return [
+        V.make_video(d / "cfr25.mp4", seconds=6, fps=25, gop=50, content="clock", options=pyramid),
+        V.make_video(d / "flat.mp4", seconds=5, fps=30, content="clock", options={"bf": "2", "b-pyramid": "none"}),
+        V.make_video(d / "vfr.mp4", seconds=6, fps=20, vfr=True, seed=7, content="clock", options=pyramid),
+        V.make_video(d / "late.mkv", seconds=5, fps=24, start_time=1.5, content="clock", options=pyramid),
+        V.make_video(d / "mpeg4.mp4", codec="mpeg4", seconds=5, fps=25, content="clock", options={"bf": "2"}),
+    ]
+
+
+def _random_sampling(rng) -> Sampling:
+    kw = {}
+    if rng.random() < 0.25:
+        kw["num_samples"] = int(rng.integers(1, 12))
+    else:
+        kw["fps"] = float(rng.choice([0.5, 1.0, 2.0, 3.0, 7.5, 12.5]))
+    if rng.random() < 0.4:
+        kw["start"] = float(rng.uniform(0, 4))
+    if rng.random() < 0.4:
+        kw["end"] = float((kw.get("start") or 0) + rng.uniform(0.2, 4))
+    if rng.random() < 0.2:
+        kw["max_frames"] = int(rng.integers(1, 6))
+    return Sampling(**kw)
+
+
+def test_leaving_out_unsampled_frames_changes_no_sampled_frame(bframe_vids):
+    rng = np.random.default_rng(11)
+    for g in bframe_vids:
+        for sampling in [Sampling(), *(_random_sampling(rng) for _ in range(12))]:
+            whole = decode(g.path, sampling, skip_unsampled=False)
+            fast = decode(g.path, sampling)
+            np.testing.assert_array_equal(fast.timestamps, whole.timestamps, err_msg=f"{g.path.name} {sampling}")
+            np.testing.assert_array_equal(fast.frames, whole.frames, err_msg=f"{g.path.name} {sampling}")
+            assert fast.info == whole.info
+            np.testing.assert_allclose([V.read_clock(f) / 1000 for f in fast.frames], fast.timestamps, atol=MS)
+
+
+def test_sampling_leaves_out_non_reference_frames(bframe_vids):
+    g = bframe_vids[0]
+    stream = iter_frames(g.path, Sampling(fps=1.0))
+    assert len(list(stream)) == 6
+    assert stream.skipped > len(g.times) / 3  # 3 B-frames of every 4, less the top of each pyramid
+    every = iter_frames(g.path, Sampling(fps=None))
+    assert len(list(every)) == len(g.times) and every.skipped == 0
+    unskipped = iter_frames(g.path, Sampling(fps=1.0), skip_unsampled=False)
+    assert len(list(unskipped)) == 6 and unskipped.skipped == 0
+
+
+def test_a_cut_stream_sampled_ends_where_decoding_everything_ends(tmp_path):
+    g = V.make_video(tmp_path / "full.mkv", seconds=4, fps=25, content="clock", options={"bf": "3"})
+    cut = V.make_truncated(g.path, tmp_path / "cut.mkv", 0.6)
+    with pytest.warns(PartialDecodeWarning):
+        whole = decode(cut, Sampling(fps=2.0), skip_unsampled=False)
+    with pytest.warns(PartialDecodeWarning):
+        fast = decode(cut, Sampling(fps=2.0))
+    np.testing.assert_array_equal(fast.timestamps, whole.timestamps)
+    np.testing.assert_array_equal(fast.frames, whole.frames)
+    assert fast.info == whole.info and fast.info.damage is not None
+
+
+# the decoder fails on the damage (MP4, Matroska), or the demuxer does (NUT)
+@pytest.mark.parametrize("suffix,at,length", [(".mp4", 0.5, 0.25), (".mkv", 0.5, 0.25), (".nut", 0.6, 0.4)])
+def test_a_corrupt_stream_sampled_keeps_what_decoding_everything_keeps(tmp_path, suffix, at, length):
+    g = V.make_video(tmp_path / f"full{suffix}", seconds=4, fps=25, content="clock", options={"bf": "3"})
+    data = bytearray(g.path.read_bytes())
+    i, k = int(len(data) * at), int(len(data) * length)
+    data[i:i + k] = np.random.default_rng(1).integers(0, 256, k, np.uint8).tobytes()
+    bad = tmp_path / f"bad{suffix}"
+    bad.write_bytes(bytes(data))
+    with pytest.warns(PartialDecodeWarning):
+        whole = decode(bad, Sampling(fps=5.0), skip_unsampled=False)
+    with pytest.warns(PartialDecodeWarning):
+        fast = decode(bad, Sampling(fps=5.0))
+    assert len(whole.timestamps) > 0
+    np.testing.assert_array_equal(fast.timestamps, whole.timestamps)
+    np.testing.assert_array_equal(fast.frames, whole.frames)
+    # the decoded span ends at the last frame decoded: frames left out just before the error
+    # were never decoded, so it can end a few frames (the B-frames of a group) earlier
+    assert whole.info.decoded_end - 4 / 25 - MS <= fast.info.decoded_end <= whole.info.decoded_end
+    def cause(damage):
+        return re.sub(r"^decoded 0\.000-[0-9.]+ s", "", damage)
+
+    assert cause(fast.info.damage) == cause(whole.info.damage)
