@@ -370,3 +370,15 @@ def test_a_corrupt_stream_sampled_keeps_what_decoding_everything_keeps(tmp_path,
         return re.sub(r"^decoded 0\.000-[0-9.]+ s", "", damage)
 
     assert cause(fast.info.damage) == cause(whole.info.damage)
+
+
+@pytest.mark.parametrize("gop", [None, 25])  # x264's default: one keyframe in these 6 s
+def test_a_start_in_a_stream_without_a_keyframe_index(tmp_path, gop):
+    # MPEG-TS indexes no keyframes: a seek lands on any packet, past `start` or where nothing decodes
+    g = V.make_video(tmp_path / "a.ts", seconds=6, fps=25, gop=gop, content="clock", options={"bf": "3"})
+    for start, end in [(2.5, None), (3.0, 5.1), (4.96, None)]:
+        dv = decode(g.path, Sampling(fps=2.0, start=start, end=end))
+        expected = on_screen(g.relative_times, fps=2.0, start=start, end=end, duration=dv.info.duration)
+        assert len(expected) > 0
+        np.testing.assert_allclose(dv.timestamps, expected, atol=MS, rtol=0)
+        np.testing.assert_allclose([V.read_clock(f) / 1000 for f in dv.frames], expected, atol=MS, rtol=0)

@@ -51,6 +51,7 @@ MAX_PIXELS = 8192 * 8192  # default frame-size limit: one such RGB frame is 192 
 
 _EPS = 1e-6  # seconds; absorbs float error of pts × time_base against k / fps
 _SEEK_MIN_S = 2.0  # seek to `start` only when it is this far in; below, decoding forward is as cheap
+_SEEK_BACK_S = 2.0  # a seek that missed `start` is tried again this much before it, then 4x further each time
 # packets either side searched for a frame's successor in presentation order: more than a
 # decoder reorders (H.264 and HEVC hold at most 16 frames)
 _REORDER_WINDOW = 32
@@ -235,6 +236,10 @@ class _Targets:
         return t if self.end is None or t < self.end - _EPS else math.inf
 
 
+class _SeekMissed(Exception):
+    """A seek to the sampling's start landed past it or where nothing decodes."""
+
+
 class _Presented:
     """A stream's frames in presentation order as (frame, pts). Given sampling targets, a frame
     that no target can pick is sent to the decoder as droppable (skip_frame NONREF), and where
@@ -362,9 +367,24 @@ class FrameStream:
         """Frames left undecoded so far: no target could pick them and the codec could drop them."""
         return 0 if self._presented is None else self._presented.skipped
 
-    def _decode(self, path, sampling: Sampling, *, size, threads, max_duration, timeout, max_pixels,
-                strict, skip_unsampled) -> Iterator[tuple[np.ndarray, float]]:
+    def _decode(self, path, sampling: Sampling, *, timeout, **bounds) -> Iterator[tuple[np.ndarray, float]]:
         deadline = None if timeout is None else time.monotonic() + timeout
+        start, back = sampling.start or 0.0, 0.0
+        while True:
+            seek_to = start - back if start - back >= _SEEK_MIN_S else None
+            try:
+                yield from self._decode_from(path, sampling, seek_to, deadline, timeout=timeout, **bounds)
+                return
+            except _SeekMissed:
+                # the seek landed past `start`, or where nothing decodes before the end: a container
+                # that does not index its keyframes (MPEG-TS) seeks to any packet, and a decoder
+                # shows nothing before the next keyframe. Nothing was yielded yet; seek earlier.
+                back = _SEEK_BACK_S if back == 0 else 4 * back
+
+    def _decode_from(self, path, sampling: Sampling, seek_to: float | None, deadline: float | None, *, size,
+                     threads, max_duration, timeout, max_pixels, strict,
+                     skip_unsampled) -> Iterator[tuple[np.ndarray, float]]:
+        """One pass over the file, from the keyframe before seek_to (None: from its beginning)."""
         container = _open(path)
         emitted, last_t = 0, None
         try:
@@ -384,9 +404,9 @@ class FrameStream:
                     container.seek(0)
                 end = span_end
             targets = _Targets(sampling, start, end)
-            if start >= _SEEK_MIN_S:
-                # lands on the keyframe at or before start; frames before start are decoded and dropped
-                container.seek(int((origin + start) / stream.time_base), stream=stream, backward=True)
+            if seek_to is not None:
+                # lands on the keyframe at or before seek_to; frames before start are decoded and dropped
+                container.seek(int((origin + seek_to) / stream.time_base), stream=stream, backward=True)
             target = targets.at_or_after(start)
             held = None  # (frame, t): the latest frame at or before `target`
             prev_t, interval = None, None
@@ -397,16 +417,18 @@ class FrameStream:
             presented = _Presented(container, stream, origin, None if every_frame or not skip_unsampled else targets)
             self._presented = presented
             for frame, pts in presented:
-                if first and frame is not None:  # the rotation lives in the frames' side data
-                    first = False
-                    vinfo.rotation = _rotation(frame)
-                    if vinfo.rotation % 180:
-                        vinfo.width, vinfo.height = vinfo.height, vinfo.width
-                    self.info = vinfo
                 if pts is None:
                     t = prev_t + (interval or 1.0 / (vinfo.avg_fps or 25.0)) if prev_t is not None else 0.0
                 else:
                     t = float(pts * stream.time_base) - origin
+                if first and frame is not None:
+                    first = False
+                    if seek_to is not None and t > start + _EPS:
+                        raise _SeekMissed
+                    vinfo.rotation = _rotation(frame)  # the rotation lives in the frames' side data
+                    if vinfo.rotation % 180:
+                        vinfo.width, vinfo.height = vinfo.height, vinfo.width
+                    self.info = vinfo
                 if prev_t is not None and t > prev_t:
                     interval = t - prev_t
                 prev_t = t
@@ -448,6 +470,8 @@ class FrameStream:
                     yield _to_rgb(*held, size)
                     emitted += 1
             if first:
+                if seek_to is not None:
+                    raise _SeekMissed
                 raise VideoDecodeError(path, "the video stream has no decodable frames")
             declared = vinfo.duration
             # a stream that stops short of the declared duration was cut; the slack lets audio outlast video
@@ -458,7 +482,7 @@ class FrameStream:
                 if strict:
                     raise cut
                 _damaged(vinfo, last_t + (interval or 0.0), cut.cause)
-        except VideoDecodeError:
+        except (VideoDecodeError, _SeekMissed):
             raise
         except Exception as e:  # av.error.* from a corrupt packet, MemoryError, ...
             import av
