@@ -284,16 +284,27 @@ def test_bad_arguments(vids):
 
 @pytest.fixture(scope="module")
 def bframe_vids(tmp_path_factory):
-    """Videos with non-reference frames (B-frames, with and without a B-pyramid), which
-    decoding at a sampling rate leaves out."""
+    """Videos with non-reference frames (B-frames, with and without a B-pyramid, in H.264,
+    HEVC and MPEG-4 part 2), which decoding at a sampling rate leaves out."""
+    import av
+
     d = tmp_path_factory.mktemp("bframes")
     pyramid = {"bf": "3", "b-pyramid": "normal"}
+    hevc = [V.make_video(d / "hevc.mp4", codec="hevc", seconds=5, fps=25, content="clock",
+                         options={"x265-params": "log-level=none:bframes=4:b-pyramid=1"})
+            ] if "libx265" in av.codecs_available else []
     return [
         V.make_video(d / "cfr25.mp4", seconds=6, fps=25, gop=50, content="clock", options=pyramid),
         V.make_video(d / "flat.mp4", seconds=5, fps=30, content="clock", options={"bf": "2", "b-pyramid": "none"}),
         V.make_video(d / "vfr.mp4", seconds=6, fps=20, vfr=True, seed=7, content="clock", options=pyramid),
         V.make_video(d / "late.mkv", seconds=5, fps=24, start_time=1.5, content="clock", options=pyramid),
         V.make_video(d / "mpeg4.mp4", codec="mpeg4", seconds=5, fps=25, content="clock", options={"bf": "2"}),
+        # open GOPs: B-frames after a keyframe in decode order are shown before it; MPEG-TS seeks loosely
+        V.make_video(d / "opengop.ts", seconds=6, fps=25, gop=25, content="clock",
+                     options={"bf": "3", "x264-params": "open-gop=1"}),
+        V.make_video(d / "interlaced.mp4", seconds=5, fps=25, content="clock",
+                     options={"bf": "3", "x264-params": "interlaced=1:tff=1"}),
+        *hevc,
     ]
 
 

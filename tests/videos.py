@@ -35,6 +35,7 @@ CODECS = {
     "vp9": ("libvpx-vp9", ".webm"),
     "mpeg4": ("mpeg4", ".mp4"),
     "mjpeg": ("mjpeg", ".mkv"),
+    "hevc": ("libx265", ".mp4"),
 }
 
 
@@ -272,6 +273,8 @@ def make_video(
             opts = {"preset": "ultrafast" if quality is None else "veryfast", "crf": str(quality or 23)}
             if not bframes:
                 opts["bf"] = "0"
+        elif codec == "hevc":
+            opts = {"preset": "ultrafast", "crf": str(quality or 28), "x265-params": "log-level=none"}
         elif codec == "vp9":
             opts = {"deadline": "realtime", "cpu-used": "8", "crf": str(quality or 32), "b": "0"}
         elif codec in ("mpeg4", "mjpeg"):
