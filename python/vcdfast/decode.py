@@ -10,8 +10,8 @@ per-frame cost; frames are streamed, so memory does not grow with duration.
 Frames no target can pick are not decoded where the codec can leave them out: a
 non-reference frame (a B-frame nothing is predicted from) changes no other frame's pixels,
 so the sampled frames are exactly those of decoding everything (`_Presented`). At 1 fps this
-leaves out 46% of the frames of the tuning split's references (x264, B-frames on) and 28% of
-their decoding CPU.
+leaves out 41% of the frames of the tuning split's 40 references (x264 with B-frames, 15 fps)
+and 20% of their decoding CPU; 35-41% of it on 720p H.264 at 30 fps (bench/bench_frames.py).
 
 Guards bound what one input can cost: only regular files are opened (a FIFO or device can
 be an endless stream, a folder is no video); decoding stops with VideoDecodeError past
