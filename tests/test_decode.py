@@ -284,8 +284,8 @@ def test_bad_arguments(vids):
 
 @pytest.fixture(scope="module")
 def bframe_vids(tmp_path_factory):
-    """Videos with non-reference frames (B-frames, with and without a B-pyramid, in H.264,
-    HEVC and MPEG-4 part 2), which decoding at a sampling rate leaves out."""
+    """Videos with non-reference frames (B-frames, with and without a B-pyramid), which
+    decoding at a sampling rate leaves out in H.264 and HEVC; MPEG-4 part 2 decodes whole."""
     import av
 
     d = tmp_path_factory.mktemp("bframes")
@@ -393,3 +393,18 @@ def test_a_start_in_a_stream_without_a_keyframe_index(tmp_path, gop):
         assert len(expected) > 0
         np.testing.assert_allclose(dv.timestamps, expected, atol=MS, rtol=0)
         np.testing.assert_allclose([V.read_clock(f) / 1000 for f in dv.frames], expected, atol=MS, rtol=0)
+
+
+def test_packed_b_frames_are_all_decoded():
+    # a DivX-style AVI: MPEG-4 part 2 packets that each hold a P- and a B-frame; leaving one out
+    # would shift the others' times, so nothing is left out there
+    import realdata
+
+    path = realdata.package_root("opencv-doc") / realdata.OPENCV_DATA / "Megamind.avi"
+    for sampling in (Sampling(), Sampling(fps=2.0), Sampling(num_samples=7)):
+        stream = iter_frames(path, sampling, size=(160, 120))
+        fast = list(stream)
+        whole = decode(path, sampling, size=(160, 120), skip_unsampled=False)
+        assert stream.skipped == 0 and len(fast) == len(whole.timestamps) > 5
+        np.testing.assert_array_equal([t for _, t in fast], whole.timestamps)
+        np.testing.assert_array_equal(np.stack([f for f, _ in fast]), whole.frames)

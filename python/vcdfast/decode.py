@@ -7,9 +7,10 @@ time <= T); a frame is emitted at most once. Display rotation is applied. Only s
 frames are converted to RGB (and resized inside swscale), so decoding is the only
 per-frame cost; frames are streamed, so memory does not grow with duration.
 
-Frames no target can pick are not decoded where the codec can leave them out: a
-non-reference frame (a B-frame nothing is predicted from) changes no other frame's pixels,
-so the sampled frames are exactly those of decoding everything (`_Presented`). At 1 fps this
+Frames no target can pick are not decoded where the codec can leave them out (H.264, HEVC,
+MPEG-1/2): a non-reference frame (a B-frame nothing is predicted from) changes no other
+frame's pixels, so the sampled frames are exactly those of decoding everything
+(`_Presented`). At 1 fps this
 leaves out 41% of the frames of the tuning split's 40 references (x264 with B-frames, 15 fps)
 and 20% of their decoding CPU; 35-41% of it on 720p H.264 at 30 fps (bench/bench_frames.py).
 
@@ -56,6 +57,10 @@ _SEEK_BACK_S = 2.0  # a seek that missed `start` is tried again this much before
 # decoder reorders (H.264 and HEVC hold at most 16 frames)
 _REORDER_WINDOW = 32
 _SKIP_SLACK = 1e-3  # s: a frame within this of a target's reach is decoded
+# decoders that drop a non-reference frame and nothing else, each frame keeping its packet's pts
+# (tests/test_decode.py). Not MPEG-4 part 2: in DivX/Xvid AVIs a packet can hold a P- and a
+# B-frame ("packed B-frames"), and dropping one shifts the others' pts (opencv-doc's Megamind.avi).
+_DROPPABLE_CODECS = frozenset({"h264", "hevc", "mpeg1video", "mpeg2video"})
 
 
 @dataclass(frozen=True)
@@ -414,7 +419,8 @@ class FrameStream:
             first = True
             reached_eof = False
             every_frame = sampling.fps is None and sampling.num_samples is None
-            presented = _Presented(container, stream, origin, None if every_frame or not skip_unsampled else targets)
+            droppable = skip_unsampled and not every_frame and cc.name in _DROPPABLE_CODECS
+            presented = _Presented(container, stream, origin, targets if droppable else None)
             self._presented = presented
             for frame, pts in presented:
                 if pts is None:
