@@ -285,7 +285,7 @@ def test_bad_arguments(vids):
 @pytest.fixture(scope="module")
 def bframe_vids(tmp_path_factory):
     """Videos with non-reference frames (B-frames, with and without a B-pyramid), which
-    decoding at a sampling rate leaves out in H.264 and HEVC; MPEG-4 part 2 decodes whole."""
+    decoding at a sampling rate leaves out in H.264; HEVC and MPEG-4 part 2 decode whole."""
     import av
 
     d = tmp_path_factory.mktemp("bframes")

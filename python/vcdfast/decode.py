@@ -7,7 +7,7 @@ time <= T); a frame is emitted at most once. Display rotation is applied. Only s
 frames are converted to RGB (and resized inside swscale), so decoding is the only
 per-frame cost; frames are streamed, so memory does not grow with duration.
 
-Frames no target can pick are not decoded where the codec can leave them out (H.264, HEVC,
+Frames no target can pick are not decoded where the codec can leave them out (H.264,
 MPEG-1/2): a non-reference frame (a B-frame nothing is predicted from) changes no other
 frame's pixels, so the sampled frames are exactly those of decoding everything
 (`_Presented`). At 1 fps this
@@ -58,9 +58,12 @@ _SEEK_BACK_S = 2.0  # a seek that missed `start` is tried again this much before
 _REORDER_WINDOW = 32
 _SKIP_SLACK = 1e-3  # s: a frame within this of a target's reach is decoded
 # decoders that drop a non-reference frame and nothing else, each frame keeping its packet's pts
-# (tests/test_decode.py). Not MPEG-4 part 2: in DivX/Xvid AVIs a packet can hold a P- and a
-# B-frame ("packed B-frames"), and dropping one shifts the others' pts (opencv-doc's Megamind.avi).
-_DROPPABLE_CODECS = frozenset({"h264", "hevc", "mpeg1video", "mpeg2video"})
+# (tests/test_decode.py): H.264 drops slices of nal_ref_idc 0, which nothing may reference, and
+# MPEG-1/2 drop B-pictures. Not HEVC: it drops every sub-layer non-reference picture, which a
+# picture of a higher temporal sub-layer may still reference. Not MPEG-4 part 2: in DivX/Xvid
+# AVIs a packet can hold a P- and a B-frame ("packed B-frames"), and dropping one shifts the
+# others' pts (opencv-doc's Megamind.avi).
+_DROPPABLE_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video"})
 
 
 @dataclass(frozen=True)
