@@ -285,14 +285,15 @@ def test_bad_arguments(vids):
 @pytest.fixture(scope="module")
 def bframe_vids(tmp_path_factory):
     """Videos with non-reference frames (B-frames, with and without a B-pyramid), which
-    decoding at a sampling rate leaves out in H.264; HEVC and MPEG-4 part 2 decode whole."""
+    decoding at a sampling rate leaves out in H.264 and single-layer HEVC; HEVC of several
+    temporal sub-layers and MPEG-4 part 2 decode whole."""
     import av
 
     d = tmp_path_factory.mktemp("bframes")
     pyramid = {"bf": "3", "b-pyramid": "normal"}
-    hevc = [V.make_video(d / "hevc.mp4", codec="hevc", seconds=5, fps=25, content="clock",
-                         options={"x265-params": "log-level=none:bframes=4:b-pyramid=1"})
-            ] if "libx265" in av.codecs_available else []
+    hevc = [V.make_video(d / f"hevc{layers}.mp4", codec="hevc", seconds=5, fps=25, content="clock",
+                         options={"x265-params": f"log-level=none:bframes=4:b-pyramid=1:temporal-layers={layers}"})
+            for layers in (1, 3)] if "libx265" in av.codecs_available else []
     return [
         V.make_video(d / "cfr25.mp4", seconds=6, fps=25, gop=50, content="clock", options=pyramid),
         V.make_video(d / "flat.mp4", seconds=5, fps=30, content="clock", options={"bf": "2", "b-pyramid": "none"}),
@@ -344,6 +345,12 @@ def test_sampling_leaves_out_non_reference_frames(bframe_vids):
     assert len(list(every)) == len(g.times) and every.skipped == 0
     unskipped = iter_frames(g.path, Sampling(fps=1.0), skip_unsampled=False)
     assert len(list(unskipped)) == 6 and unskipped.skipped == 0
+    for other in bframe_vids[1:]:
+        stream = iter_frames(other.path, Sampling(fps=1.0))
+        assert len(list(stream)) > 0
+        # MPEG-4 part 2 is never dropped from (packed B-frames), nor HEVC of three sub-layers
+        whole = other.path.name in ("mpeg4.mp4", "hevc3.mp4")
+        assert (stream.skipped == 0) == whole, (other.path.name, stream.skipped)
 
 
 def test_a_cut_stream_sampled_ends_where_decoding_everything_ends(tmp_path):

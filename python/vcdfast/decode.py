@@ -8,7 +8,7 @@ frames are converted to RGB (and resized inside swscale), so decoding is the onl
 per-frame cost; frames are streamed, so memory does not grow with duration.
 
 Frames no target can pick are not decoded where the codec can leave them out (H.264,
-MPEG-1/2): a non-reference frame (a B-frame nothing is predicted from) changes no other
+MPEG-1/2, HEVC of one temporal sub-layer): a non-reference frame (a B-frame nothing is predicted from) changes no other
 frame's pixels, so the sampled frames are exactly those of decoding everything
 (`_Presented`). At 1 fps this
 leaves out 41% of the frames of the tuning split's 40 references (x264 with B-frames, 15 fps)
@@ -59,10 +59,10 @@ _REORDER_WINDOW = 32
 _SKIP_SLACK = 1e-3  # s: a frame within this of a target's reach is decoded
 # decoders that drop a non-reference frame and nothing else, each frame keeping its packet's pts
 # (tests/test_decode.py): H.264 drops slices of nal_ref_idc 0, which nothing may reference, and
-# MPEG-1/2 drop B-pictures. Not HEVC: it drops every sub-layer non-reference picture, which a
-# picture of a higher temporal sub-layer may still reference. Not MPEG-4 part 2: in DivX/Xvid
-# AVIs a packet can hold a P- and a B-frame ("packed B-frames"), and dropping one shifts the
-# others' pts (opencv-doc's Megamind.avi).
+# MPEG-1/2 drop B-pictures. HEVC drops every sub-layer non-reference picture, which a picture of
+# a higher temporal sub-layer may still reference, so only streams of one sub-layer (_drops_cleanly).
+# Not MPEG-4 part 2: in DivX/Xvid AVIs a packet can hold a P- and a B-frame ("packed B-frames"),
+# and dropping one shifts the others' pts (opencv-doc's Megamind.avi).
 _DROPPABLE_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video"})
 
 
@@ -244,6 +244,18 @@ class _Targets:
         return t if self.end is None or t < self.end - _EPS else math.inf
 
 
+def _drops_cleanly(codec_context) -> bool:
+    """Whether dropping this stream's non-reference frames leaves every other frame as it is."""
+    if codec_context.name in _DROPPABLE_CODECS:
+        return True
+    if codec_context.name == "hevc":
+        # an MP4/Matroska hvcC record (version 1) gives numTemporalLayers in bits 5-3 of byte 21;
+        # without one (MPEG-TS carries the parameter sets in the stream) the count is unknown
+        record = codec_context.extradata
+        return record is not None and len(record) > 22 and record[0] == 1 and (record[21] >> 3) & 7 == 1
+    return False
+
+
 class _SeekMissed(Exception):
     """A seek to the sampling's start landed past it or where nothing decodes."""
 
@@ -422,7 +434,7 @@ class FrameStream:
             first = True
             reached_eof = False
             every_frame = sampling.fps is None and sampling.num_samples is None
-            droppable = skip_unsampled and not every_frame and cc.name in _DROPPABLE_CODECS
+            droppable = skip_unsampled and not every_frame and _drops_cleanly(cc)
             presented = _Presented(container, stream, origin, targets if droppable else None)
             self._presented = presented
             for frame, pts in presented:
