@@ -367,8 +367,14 @@ def test_intervals():
     np.testing.assert_array_equal(e.intervals(), [[0, 0.5], [0.5, 1.5], [1.5, 2.5]])
     e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec, duration=2.2)  # cut at the duration
     np.testing.assert_array_equal(e.intervals()[-1], [1.5, 2.2])
-    # the video ends before a sample at 3.0 would come: its last 0.8 s are nearest to the sample at 2.0
+    # the video ends before, or where, a sample at 3.0 would come: its last 0.8 s (1 s) are
+    # nearest to the sample at 2.0
     e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec, duration=2.8)
+    np.testing.assert_array_equal(e.intervals()[-1], [1.5, 2.8])
+    e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec, duration=3.0)
+    np.testing.assert_array_equal(e.intervals()[-1], [1.5, 3.0])
+    e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec, duration=24.8)
+    e.info.decoded_end = 2.8  # a damaged file: what decodes ends there
     np.testing.assert_array_equal(e.intervals()[-1], [1.5, 2.8])
     e = VideoEmbedding.from_arrays(vec, [0.0, 1.0, 2.0], model=spec)
     np.testing.assert_array_equal(e.intervals()[-1], [1.5, 2.5])

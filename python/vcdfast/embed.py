@@ -96,7 +96,8 @@ class VideoEmbedding:
 
     def intervals(self) -> np.ndarray:
         """(T, 2) [start, end) per descriptor (vcdfast.query.intervals), none ending after last_end()."""
-        return intervals(self.timestamps, self.last_end())
+        end = self.info.decoded_end if self.info.decoded_end is not None else self.info.duration
+        return intervals(self.timestamps, self.last_end(), end)
 
     @classmethod
     def from_arrays(cls, vectors, timestamps, *, model, sampling: Sampling = Sampling(), views=("full",),

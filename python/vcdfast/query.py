@@ -59,15 +59,16 @@ class Match:
         return d
 
 
-def intervals(timestamps: np.ndarray, last_end: float) -> np.ndarray:
+def intervals(timestamps: np.ndarray, last_end: float, video_end: float | None = None) -> np.ndarray:
     """(T, 2) [start, end) per descriptor, the one rule for where a segment ends: a sampled
     frame stands for the moments nearer to it than to any other sample, so intervals meet
     halfway between timestamps; the first reaches back half its gap to the next (not before
-    0), the last forward half its gap to the previous, or to `last_end` where that comes
-    before the next sample would (the video ends there: VideoEmbedding.last_end(), recorded at
-    ingest as VideoMeta.last_end). A copy's first and last sampled frames lie up to a sampling
-    step inside its true ends: on the tuning split of bench/make_dataset.py (1 fps) this rule
-    raised VCSL F1 from 0.740 to 0.788 against intervals that start at each timestamp."""
+    0), the last forward half its gap to the previous, or to `video_end` (where the video
+    ends, None: unknown) when the video ends before or where the next sample would come; never
+    past `last_end` (VideoEmbedding.last_end(), recorded at ingest as VideoMeta.last_end). A
+    copy's first and last sampled frames lie up to a sampling step inside its true ends: on the
+    tuning split of bench/make_dataset.py (1 fps) this rule raised VCSL F1 from 0.740 to 0.788
+    against intervals that start at each timestamp."""
     t = np.asarray(timestamps, np.float64)
     out = np.empty((len(t), 2), np.float64)
     if not len(t):
@@ -77,8 +78,10 @@ def intervals(timestamps: np.ndarray, last_end: float) -> np.ndarray:
     gap_last = t[-1] - t[-2] if len(t) > 1 else last_end - t[-1]
     out[1:, 0], out[:-1, 1] = mid, mid
     out[0, 0] = max(0.0, t[0] - gap_first / 2)
-    # no sample comes after the last before the video ends: its moments up to the end are its own
-    out[-1, 1] = last_end if last_end < t[-1] + gap_last - 1e-9 else t[-1] + gap_last / 2
+    if video_end is not None and t[-1] < video_end <= t[-1] + gap_last + 1e-9:
+        out[-1, 1] = min(video_end, last_end)  # no sample comes after the last: the moments to the end are its own
+    else:
+        out[-1, 1] = min(t[-1] + gap_last / 2, last_end)
     return out
 
 

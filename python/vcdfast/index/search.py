@@ -113,7 +113,8 @@ def to_matches(query_id: str, query_intervals: np.ndarray, metas: Sequence[Video
     scores, keeps and orders them)."""
     matches: list[Match] = []
     for meta, ts, (boxes, scores) in zip(metas, timestamps, found):
-        matches += boxes_to_matches(query_id, meta.id, boxes, scores, query_intervals, intervals(ts, meta.last_end))
+        matches += boxes_to_matches(query_id, meta.id, boxes, scores, query_intervals,
+                                    intervals(ts, meta.last_end, meta.duration))
     return matches
 
 
