@@ -242,6 +242,27 @@ def test_embed_at_with_a_cache_decodes_a_step_once_for_its_bisection(planted, em
     assert cache["window"] == (12, 1.0)
 
 
+def test_embed_at_with_a_cache_finds_a_low_frame_rate_frame_shown_from_before_its_window(planted, embedder):
+    """At 5 fps with frames off the second's grid (0.1, 0.3, ...), the frame on screen at 5.0-5.1
+    s came up at 4.9 s, before the window's decode starts: it is decoded on its own, the same
+    frame as without a cache, and the window stays cached."""
+    from videos import make_video
+
+    _, _, d = planted
+    path = make_video(d / "offgrid5fps.mkv", seconds=12.0, fps=5.0, size=SIZE,
+                      times=[0.0] + [0.1 + 0.2 * j for j in range(60)]).path
+    times = [5.0, 5.05, 5.0625, 5.5]
+    exact, found_exact = embedder.embed_at(path, times, 1.0, np.zeros(len(times), int))
+    assert found_exact.all()
+    cache: dict = {}
+    for i, t in enumerate(times):
+        got, found = embedder.embed_at(path, [t], 1.0, [0], cache=cache)
+        if i == 0:
+            window = cache["clip"]
+        assert found[0] and cache["clip"] is window, t
+        np.testing.assert_allclose(got[0, 0], exact[i, 0], atol=1e-5)
+
+
 def test_embed_at_finds_nothing_past_the_stream_or_in_its_damaged_part(planted, embedder):
     from videos import Scenes, make_truncated, make_video
 

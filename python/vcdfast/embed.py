@@ -415,14 +415,23 @@ class Embedder:
 
     def _cached_frame(self, path, t: float, step: float, cache: dict, max_pixels) -> tuple | None:
         """(frame, time) on screen at the last 1/CACHE_DIVISIONS of a step at or before t, from
-        the step-long window around it, decoded into `cache` unless it holds that window."""
+        the step-long window around it, decoded into `cache` unless it holds that window (one
+        the window's decode leaves out, shown from before it, by a decode of its own)."""
         k = math.floor(t / step)
         if cache.get("window") != (k, step):
             cache.clear()
             clip = self._frames_on_screen(path, k * step, (k + 1) * step, step / self.CACHE_DIVISIONS, max_pixels)
             cache.update(window=(k, step), clip=clip)
-        at = _shown_at(cache["clip"], t, step)
-        return None if at is None else cache["clip"][at]
+        clip = cache["clip"]
+        at = _shown_at(clip, t, step)
+        if at is None and (not clip or t < clip[0][1]):
+            # the frame on screen at t came up more than 1/CACHE_DIVISIONS of a step before the
+            # window, which _frames_on_screen leaves out (under CACHE_DIVISIONS frames a step, off
+            # the window's grid): t is decoded on its own, as without a cache
+            alone = self._frames_on_screen(path, t, t, step, max_pixels)
+            at = _shown_at(alone, t, step)
+            return None if at is None else alone[at]
+        return None if at is None else clip[at]
 
     def _cached_context(self, path, t: float, shown: float, step: float, window: int, cache: dict,
                         max_pixels) -> tuple[np.ndarray, np.ndarray]:
