@@ -383,11 +383,10 @@ class Embedder:
         found = np.zeros(len(times), bool)
         pixels = []
         for i, t in enumerate(times.tolist()):
-            clip = self._frames_on_screen(path, t, t, step, max_pixels) if t >= 0 else []
-            at = _shown_at(clip, t, step)
-            if at is not None:
+            shown = self._frame_at(path, t, step, max_pixels)
+            if shown is not None:
                 found[i] = True
-                pixels.append(crop_insets(clip[at][0][None], boxes[i:i + 1], self.spec.input_size)[0])
+                pixels.append(crop_insets(shown[0][None], boxes[i:i + 1], self.spec.input_size)[0])
         out = np.full((len(times), self.dim), np.nan, np.float32)
         if pixels:
             out[found] = self._run_batches(np.stack(pixels))
@@ -428,9 +427,13 @@ class Embedder:
             # the frame on screen at t came up more than 1/CACHE_DIVISIONS of a step before the
             # window, which _frames_on_screen leaves out (under CACHE_DIVISIONS frames a step, off
             # the window's grid): t is decoded on its own, as without a cache
-            alone = self._frames_on_screen(path, t, t, step, max_pixels)
-            at = _shown_at(alone, t, step)
-            return None if at is None else alone[at]
+            return self._frame_at(path, t, step, max_pixels)
+        return None if at is None else clip[at]
+
+    def _frame_at(self, path, t: float, step: float, max_pixels) -> tuple | None:
+        """(frame, time) on screen at t, from a short decode of its own (None: none there)."""
+        clip = self._frames_on_screen(path, t, t, step, max_pixels) if t >= 0 else []
+        at = _shown_at(clip, t, step)
         return None if at is None else clip[at]
 
     def _cached_context(self, path, t: float, shown: float, step: float, window: int, cache: dict,
