@@ -15,7 +15,8 @@ MS = 1e-3  # generator and containers keep millisecond clocks (MP4 rescales them
 
 def on_screen(times, *, fps=None, start=0.0, end=None, n=None, duration=None):
     """Brute-force reference of the sampling rule: for each target T, the last frame with
-    start <= t <= T (and t < end), once each; targets past the last frame's display are dropped."""
+    t <= T (and t < end; at T = start, one from before start too), once each; targets past
+    the last frame's display are dropped."""
     times = np.asarray(times)
     last_shown = duration if duration is not None else times[-1] + (np.diff(times)[-1] if len(times) > 1 else 1.0)
     stop = min(end if end is not None else math.inf, last_shown)
@@ -23,14 +24,14 @@ def on_screen(times, *, fps=None, start=0.0, end=None, n=None, duration=None):
         span_end = min(end, duration) if end is not None and duration is not None else (end or duration)
         targets = start + (span_end - start) * np.arange(n) / n
     elif fps is None:
-        targets = times[times >= start - 1e-9]
+        targets = np.r_[start, times[times >= start - 1e-9]]
     else:
         targets = start + np.arange(int((stop - start) * fps) + 2) / fps
     picked = []
     for T in targets:
         if T >= stop - 1e-9:
             continue
-        ok = times[(times >= start - 1e-9) & (times <= T + 1e-9) & ((times < end - 1e-9) if end is not None else True)]
+        ok = times[(times <= T + 1e-9) & ((times < end - 1e-9) if end is not None else True)]
         if len(ok) and (not picked or ok[-1] != picked[-1]):
             picked.append(ok[-1])
     return np.asarray(picked)
@@ -52,6 +53,9 @@ def vids(tmp_path_factory):
     out["long"] = V.make_video(d / "long.mp4", seconds=8, fps=25, vfr=True, seed=5, gop=25, content="clock")
     out["audio_video"] = V.make_video(d / "av.mp4", seconds=2, fps=10, audio=True, content="clock")
     out["one"] = V.make_video(d / "one.mp4", times=[0.0], content="clock")
+    # a screen recording's still: the frame at 1.0 s stays on screen until 4.5 s
+    out["held"] = V.make_video(d / "held.mp4", times=[*np.arange(11) / 10, *(4.5 + np.arange(16) / 10)],
+                               content="clock")
     out["dir"] = d
     return out
 
@@ -106,11 +110,36 @@ def test_start_end_window(vids, start, end):
     np.testing.assert_allclose([V.read_clock(f) / 1000 for f in dv.frames], expected, atol=MS, rtol=0)
 
 
+@pytest.mark.parametrize("start,end", [(1.5, 4.0), (2.5, None), (4.4, 5.0), (0.0, 6.0)])
+def test_a_frame_held_on_screen_is_taken_at_every_target_it_shows_at(vids, start, end):
+    g = vids["held"]  # start >= 2 s takes the seek path
+    dv = decode(g.path, Sampling(fps=2.0, start=start, end=end))
+    expected = on_screen(g.relative_times, fps=2.0, start=start, end=end, duration=g.duration)
+    assert start > 1.0 or 1.0 in expected
+    np.testing.assert_allclose(dv.timestamps, expected, atol=MS, rtol=0)
+    np.testing.assert_allclose([V.read_clock(f) / 1000 for f in dv.frames], expected, atol=MS, rtol=0)
+
+
+def test_shown_until_tells_a_held_frame_from_the_end_of_the_video(vids):
+    g = vids["held"]  # its last frame, at 6.0 s, is on screen until 6.1 s
+    for sampling, frames, until in [(Sampling(fps=2.0, start=2.0, end=4.0), [1.0], 4.0),
+                                    (Sampling(fps=2.0, start=5.7, end=9.0), [5.7], 6.1),
+                                    (Sampling(fps=2.0, start=5.7), [5.7], 6.1),
+                                    (Sampling(fps=None, start=2.0, end=4.6), [1.0, 4.5], 4.6),
+                                    (Sampling(num_samples=3, start=1.0, end=6.0), [1.0], 6.0)]:
+        stream = iter_frames(g.path, sampling)
+        assert stream.shown_until is None
+        np.testing.assert_allclose([t for _, t in stream], frames, atol=MS)
+        assert stream.shown_until == pytest.approx(until, abs=MS), sampling
+    stream = iter_frames(g.path, Sampling(fps=2.0, max_frames=1))
+    assert len(list(stream)) == 1 and stream.shown_until is None  # stopped before the video's end was known
+
+
 def test_seek_and_forward_decode_agree(vids):
     g = vids["long"]
     all_frames = decode(g.path, Sampling(fps=None))
     seeked = decode(g.path, Sampling(fps=None, start=4.0))
-    keep = all_frames.timestamps >= 4.0 - 1e-9
+    keep = all_frames.timestamps >= all_frames.timestamps[all_frames.timestamps <= 4.0][-1]  # on screen at 4 s on
     np.testing.assert_array_equal(seeked.timestamps, all_frames.timestamps[keep])
     np.testing.assert_array_equal(seeked.frames, all_frames.frames[keep])
 

@@ -119,10 +119,19 @@ def test_html_report_rows_and_embedded_images(videos):
         assert "R&amp;1" in row
         for kind in ("query", "ref"):
             uris = re.findall(rf'<img class="{kind}" src="(data:image/jpeg;base64,[^"]+)"', row)
-            assert 1 <= len(uris) <= 3
+            assert len(uris) == 3
     assert "query &lt;q&gt;.mp4" in text and "<q>" not in text
     with pytest.raises(ValueError, match="no file for reference"):
         report.write_html_report(_matches(), d / "x.html", query_path=query, ref_paths={})
+
+
+def test_thumbnails_start_with_the_frame_on_screen_when_the_match_starts(videos):
+    d, query, ref = videos  # 10 fps: a match from 1.05 s starts on the frame shown from 1.0 s
+    match = Match("query", "R&1", 1.05, 3.05, 2.05, 4.05, 0.7)
+    text = report.write_html_report([match], d / "between.html", query_path=query, ref_paths={"R&1": ref},
+                                    thumbnails=3).read_text()
+    assert re.findall(r'alt="query at ([0-9.]+) s"', text) == ["1.00", "1.70", "2.30"]
+    assert re.findall(r'alt="ref at ([0-9.]+) s"', text) == ["2.00", "2.70", "3.30"]
 
 
 _CHECK = """<script>

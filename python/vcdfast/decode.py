@@ -68,9 +68,11 @@ _DROPPABLE_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video"})
 
 @dataclass(frozen=True)
 class Sampling:
-    """Which frames to take. fps: targets every 1/fps s from `start` (None: every frame);
-    num_samples: N targets spread uniformly over [start, end or duration) instead of fps;
-    max_frames: stop after this many. start/end in seconds from the stream start."""
+    """Which frames to take: the frame on screen at each target, however long before it that
+    frame came up (at `start` too), each frame once. fps: targets every 1/fps s from `start`
+    (None: every frame, from the one on screen at `start`); num_samples: N targets spread
+    uniformly over [start, end or duration) instead of fps; max_frames: stop after this many.
+    start/end in seconds from the stream start."""
 
     fps: float | None = 1.0
     start: float | None = None
@@ -365,10 +367,14 @@ class FrameStream:
     """The frames `iter_frames` samples from one video, as an iterator of (frame, t), and what
     decoding has learnt of the video: `info` is None until the stream is open and its first
     frame decoded (the display rotation is in the frames), then its VideoInfo; a damaged
-    stream, once ended, has `info.damage` and `info.decoded_end` set."""
+    stream, once ended, has `info.damage` and `info.decoded_end` set. Once ended, `shown_until`
+    is the time up to which its frames show the video: the sampling's end where the video goes
+    on past it, else where the last frame leaves the screen or the damage starts (None before,
+    or where max_frames stopped it), so a time past the video is told from one a frame held."""
 
     def __init__(self, path, sampling: Sampling, **bounds):
         self.info: VideoInfo | None = None
+        self.shown_until: float | None = None
         self._presented: _Presented | None = None
         self._frames = self._decode(path, sampling, **bounds)
 
@@ -425,7 +431,8 @@ class FrameStream:
                 end = span_end
             targets = _Targets(sampling, start, end)
             if seek_to is not None:
-                # lands on the keyframe at or before seek_to; frames before start are decoded and dropped
+                # lands on the keyframe at or before seek_to; of the frames before start, only the
+                # one on screen at start is kept
                 container.seek(int((origin + seek_to) / stream.time_base), stream=stream, backward=True)
             target = targets.at_or_after(start)
             held = None  # (frame, t): the latest frame at or before `target`
@@ -464,8 +471,10 @@ class FrameStream:
                     raise VideoDecodeError(path, f"decoding took longer than timeout = {timeout:g} s",
                                            frames_decoded=emitted, decoded_until=t)
                 if t < start - _EPS:
+                    held = (frame, t)  # on screen at `start` unless a frame comes up by then
                     continue
                 if end is not None and t >= end - _EPS:
+                    self.shown_until = end
                     break
                 if t > target + _EPS:
                     if held is not None and held[0] is None:
@@ -480,14 +489,17 @@ class FrameStream:
                             return
                     target = targets.at_or_after(t)
                     if target == math.inf:
+                        self.shown_until = end
                         break
                 held = (frame, t)
             else:
                 reached_eof = True
+            if reached_eof and last_t is not None:
+                # the last frame is on screen until t + its interval
+                self.shown_until = last_t + (interval or 1.0 / (vinfo.avg_fps or 25.0))
             if held is not None and held[0] is not None and emitted < limit:
-                # the last frame is on screen until t + its interval: emit it only if a target falls there
-                shown_until = held[1] + (interval or 1.0 / (vinfo.avg_fps or 25.0))
-                if target < shown_until - _EPS:
+                # emit it only if a target falls where it is on screen
+                if target < (self.shown_until if reached_eof else end) - _EPS:
                     yield _to_rgb(*held, size)
                     emitted += 1
             if first:
@@ -512,6 +524,7 @@ class FrameStream:
             if strict or not emitted or not isinstance(e, av.error.FFmpegError):
                 raise error from e
             _damaged(vinfo, last_t, f"{type(e).__name__}: {e}")
+            self.shown_until = last_t
         finally:
             container.close()
 
