@@ -263,6 +263,33 @@ def test_embed_at_with_a_cache_finds_a_low_frame_rate_frame_shown_from_before_it
         np.testing.assert_allclose(got[0, 0], exact[i, 0], atol=1e-5)
 
 
+def test_probes_find_a_still_held_on_screen_for_several_steps(planted, embedder):
+    """A screen recording's still: the frame at 3.0 s stays on screen until 6.5 s. Every probe in
+    between, cached or not, whole or cut to a box, finds it, and none past the video's end."""
+    from videos import make_video
+
+    _, _, d = planted
+    path = make_video(d / "held.mp4", size=SIZE,
+                      times=[*np.arange(31) / 10, *(6.5 + np.arange(40) / 10)]).path  # ends at 10.5 s
+    still, found = embedder.embed_at(path, [3.05], 1.0)
+    assert found.all()
+    times = [4.0, 5.2, 6.4375]
+    exact, found = embedder.embed_at(path, times, 1.0)
+    assert found.all()
+    np.testing.assert_allclose(exact, np.repeat(still, len(times), axis=0), atol=1e-5)
+    cache: dict = {}
+    for t in times:
+        got, found = embedder.embed_at(path, [t], 1.0, [0], cache=cache)
+        assert found[0], t
+        np.testing.assert_allclose(got[0, 0], still[0, 0], atol=1e-5)
+    box = [[0.25, 0.25, 0.75, 0.75]]
+    cut, found = embedder.embed_crops(path, [3.05, 5.2, 10.6], box * 3, 1.0)
+    assert found.tolist() == [True, True, False]
+    np.testing.assert_allclose(cut[1], cut[0], atol=1e-5)
+    past, found = embedder.embed_at(path, [10.45, 10.55], 1.0, [0, 0], cache={})
+    assert found.tolist() == [True, False]
+
+
 def test_embed_at_finds_nothing_past_the_stream_or_in_its_damaged_part(planted, embedder):
     from videos import Scenes, make_truncated, make_video
 

@@ -355,11 +355,11 @@ class Embedder:
             before = min(window, int(t // step))
             wanted = t + step * np.arange(-before, window + 1)
             clip = self._frames_on_screen(path, wanted[0], wanted[-1], step, max_pixels)
-            shown = [_shown_at(clip, w, step) for w in wanted]
+            shown = [clip.index(w) for w in wanted]
             if shown[before] is None:
                 continue
             keep = sorted({k for k in shown if k is not None})  # a slow video shows one frame at several
-            frames, c = np.stack([clip[k][0] for k in keep]), keep.index(shown[before])
+            frames, c = np.stack([clip.frames[k][0] for k in keep]), keep.index(shown[before])
             out[i] = self._embed_scaled(frames[c:c + 1], (frames[:c], frames[c + 1:]),
                                         None if views is None else views[i:i + 1])[0][0]
             found[i] = True
@@ -392,49 +392,33 @@ class Embedder:
             out[found] = self._run_batches(np.stack(pixels))
         return out, found
 
-    def _frames_on_screen(self, path, first: float, last: float, spacing: float, max_pixels) -> list:
-        """(frame, time) pairs holding the frames on screen every `spacing` s from `first` to
-        `last` (to within a millisecond; a frame shown at several of them once), decoded strictly
-        at the decode size; [] where the file does not decode there."""
-        if first >= spacing:
-            # targets a hair after each time, from a spacing before the first, as a sampling
-            # window takes no frame shown before it starts
-            sampling = Sampling(fps=1.0 / spacing, start=first - spacing + 1e-3, end=last + 2e-3)
-        elif first == 0:
-            sampling = Sampling(fps=1.0 / spacing, end=last + 2e-3)
-        else:  # within a spacing of the stream's start and off its phase: every frame up to `last`
-            sampling = Sampling(fps=None, end=last + 2e-3)
+    def _frames_on_screen(self, path, first: float, last: float, spacing: float, max_pixels) -> _Clip:
+        """The frames on screen every `spacing` s from `first` to `last` (to within a
+        millisecond; a frame shown at several of them once), decoded strictly at the decode
+        size; none where the file does not decode there."""
+        # targets a hair after each time, so float error cannot move one before its frame
+        stream = iter_frames(path, Sampling(fps=1.0 / spacing, start=first + 1e-3, end=last + 2e-3),
+                             size=self.decode_size, threads=self.decode_threads, max_pixels=max_pixels, strict=True)
         try:
-            return list(iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
-                                    max_pixels=max_pixels, strict=True))
+            return _Clip(list(stream), stream.shown_until)
         except VideoDecodeError:
-            return []
+            return _Clip([], -math.inf)
 
     CACHE_DIVISIONS = 16  # four bisections' resolution
 
     def _cached_frame(self, path, t: float, step: float, cache: dict, max_pixels) -> tuple | None:
         """(frame, time) on screen at the last 1/CACHE_DIVISIONS of a step at or before t, from
-        the step-long window around it, decoded into `cache` unless it holds that window (one
-        the window's decode leaves out, shown from before it, by a decode of its own)."""
+        the step-long window around it, decoded into `cache` unless it holds that window."""
         k = math.floor(t / step)
         if cache.get("window") != (k, step):
             cache.clear()
             clip = self._frames_on_screen(path, k * step, (k + 1) * step, step / self.CACHE_DIVISIONS, max_pixels)
             cache.update(window=(k, step), clip=clip)
-        clip = cache["clip"]
-        at = _shown_at(clip, t, step)
-        if at is None and (not clip or t < clip[0][1]):
-            # the frame on screen at t came up more than 1/CACHE_DIVISIONS of a step before the
-            # window, which _frames_on_screen leaves out (under CACHE_DIVISIONS frames a step, off
-            # the window's grid): t is decoded on its own, as without a cache
-            return self._frame_at(path, t, step, max_pixels)
-        return None if at is None else clip[at]
+        return cache["clip"].shown_at(t)
 
     def _frame_at(self, path, t: float, step: float, max_pixels) -> tuple | None:
         """(frame, time) on screen at t, from a short decode of its own (None: none there)."""
-        clip = self._frames_on_screen(path, t, t, step, max_pixels) if t >= 0 else []
-        at = _shown_at(clip, t, step)
-        return None if at is None else clip[at]
+        return self._frames_on_screen(path, t, t, step, max_pixels).shown_at(t) if t >= 0 else None
 
     def _cached_context(self, path, t: float, shown: float, step: float, window: int, cache: dict,
                         max_pixels) -> tuple[np.ndarray, np.ndarray]:
@@ -446,9 +430,9 @@ class Embedder:
         if cache.get("context_of") != (k, step, window):
             first = max(0, k - window)
             clip = self._frames_on_screen(path, first * step, (k + 1 + window) * step, step, max_pixels)
-            at = {j: _shown_at(clip, j * step, step) for j in range(first, k + 2 + window)}
+            at = {j: clip.shown_at(j * step) for j in range(first, k + 2 + window)}
             cache.update(context_of=(k, step, window),
-                         context=[(j * step, clip[a]) for j, a in at.items() if a is not None])
+                         context=[(j * step, shown) for j, shown in at.items() if shown is not None])
 
         def frames(points) -> np.ndarray:
             seen, kept = {shown}, []
@@ -557,8 +541,24 @@ class Embedder:
                               sampling=sampling, views=self.views, insets=boxes)
 
 
-def _shown_at(clip: list, t: float, step: float) -> int | None:
-    """Index of the frame of (frame, time) pairs on screen at t (to within a millisecond): the
-    last one at or before it, if it is less than `step` before it."""
-    at = [k for k, (_, ts) in enumerate(clip) if t - step < ts <= t + 1e-3]
-    return at[-1] if at else None
+@dataclass
+class _Clip:
+    """Frames decoded over a span, as (frame, time) pairs in time order, one per sampling
+    target they are on screen at, and the time up to which they show the video."""
+
+    frames: list
+    shown_until: float
+
+    def index(self, t: float) -> int | None:
+        """Index of the frame on screen at t, a sampling target (to within a millisecond): the
+        last one at or before it, however long it has been on screen, unless t is past the
+        video (or its decodable part)."""
+        if not t < self.shown_until:
+            return None
+        at = [k for k, (_, ts) in enumerate(self.frames) if ts <= t + 1e-3]
+        return at[-1] if at else None
+
+    def shown_at(self, t: float) -> tuple | None:
+        """(frame, time) on screen at t (see index), or None."""
+        k = self.index(t)
+        return None if k is None else self.frames[k]
