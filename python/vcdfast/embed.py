@@ -459,7 +459,8 @@ class Embedder:
         embedded before it (None if the file never opened). max_duration, timeout and
         max_pixels bound one input; a damaged file gives its decodable part unless strict
         (see vcdfast.decode.iter_frames). on_progress(t) is called in this thread after each
-        batch with the media time (s) embedded so far.
+        batch with the media time (s) embedded so far. The result's info.cuts are the hard cuts
+        among every frame decoded (vcdfast.cuts), which place a match's reference span.
 
         Frames cross a bounded queue one by one; the consumer takes what is waiting, up to a
         batch, so batches are full when the model is the bottleneck (the queue fills) and small
@@ -469,7 +470,8 @@ class Embedder:
         q: queue.Queue = queue.Queue(maxsize=self.queue_depth * frames_per_batch)
         stop = threading.Event()
         stream = iter_frames(path, sampling, size=self.decode_size, threads=self.decode_threads,
-                             max_duration=max_duration, timeout=timeout, max_pixels=max_pixels, strict=strict)
+                             max_duration=max_duration, timeout=timeout, max_pixels=max_pixels, strict=strict,
+                             find_cuts=True)
 
         def put(item) -> bool:
             while not stop.is_set():

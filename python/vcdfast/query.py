@@ -188,6 +188,10 @@ class QueryOptions:
       (and beats the whole frame's by vcdfast.carry.MARGIN) is lent to the samples around it
       whose own box is missing or smaller, as one more query view (vcdfast.carry), on frames
       decoded again from the query's file; None: no box is carried.
+    cut_window: each reported box's reference span then moves along its line so that the
+      query's hard cuts inside it meet the reference's (vcdfast.cuts.meet_cuts), by at most
+      this many seconds; None, or a video whose cuts were not looked for (an index built
+      before they were): the span stays where the line put it.
     """
 
     views: tuple[str, ...] = ("full", "flip", "inset", "halves", "blend")
@@ -204,6 +208,7 @@ class QueryOptions:
     extend_min_sim: float | None = 0.1
     refine_steps: int = 4
     carry_min_sim: float | None = 0.3
+    cut_window: float | None = None
 
     def __post_init__(self):
         from vcdfast.views import expand_views
@@ -224,6 +229,8 @@ class QueryOptions:
             raise ValueError(f"refine_steps must be an int >= 0, got {self.refine_steps!r}")
         if self.carry_min_sim is not None and not np.isfinite(self.carry_min_sim):
             raise ValueError(f"carry_min_sim must be finite (or None), got {self.carry_min_sim}")
+        if self.cut_window is not None and not 0 < self.cut_window < float("inf"):
+            raise ValueError(f"cut_window must be finite and > 0 (or None), got {self.cut_window}")
         if self.votes not in ("frame", "sum"):
             raise ValueError(f"votes must be 'frame' or 'sum', got {self.votes!r}")
         object.__setattr__(self, "method", AlignMethod(self.method))
@@ -240,7 +247,7 @@ class QueryOptions:
                 "method": self.method.value, "params": dict(self.params),
                 "full_score_seconds": self.full_score_seconds, "min_score": self.min_score,
                 "speed_prior": self.speed_prior, "extend_min_sim": self.extend_min_sim,
-                "refine_steps": self.refine_steps, "carry_min_sim": self.carry_min_sim}
+                "refine_steps": self.refine_steps, "carry_min_sim": self.carry_min_sim, "cut_window": self.cut_window}
 
     @classmethod
     def from_dict(cls, fields_: dict) -> QueryOptions:
@@ -273,7 +280,7 @@ def _kernel_defaults(method: str) -> dict:
 
 SEED_RECIPE = QueryOptions(views=("full",), frame_neighbours=64, candidates=5, background=None, votes="sum",
                            method=AlignMethod.TN, params=_kernel_defaults("tn"), full_score_seconds=None,
-                           min_score=None, speed_prior=None, extend_min_sim=None, refine_steps=0)
+                           min_score=None, speed_prior=None, extend_min_sim=None, refine_steps=0, cut_window=None)
 
 
 def method_params(method: AlignMethod, params: dict | None) -> dict:

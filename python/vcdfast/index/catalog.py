@@ -37,7 +37,8 @@ class VideoState(str, enum.Enum):
 @dataclass(frozen=True)
 class VideoMeta:
     """One indexed video. frames, views, dim: the shape of its matrix; last_end: where its
-    last descriptor's interval ends (s); rev: changes with every write of the matrix."""
+    last descriptor's interval ends (s); rev: changes with every write of the matrix; cuts:
+    its hard cuts' times (s; vcdfast.cuts), None when they were not looked for."""
 
     id: str
     key: int
@@ -51,13 +52,15 @@ class VideoMeta:
     content_hash: str | None = None
     added: str = ""
     rev: str = ""
+    cuts: tuple[float, ...] | None = None
 
     @classmethod
     def new(cls, video_id: str, key: int, state: VideoState, vectors: np.ndarray, *, duration: float | None,
-            last_end: float, source: str | None, content_hash: str | None, added: str) -> VideoMeta:
+            last_end: float, source: str | None, content_hash: str | None, added: str,
+            cuts: tuple[float, ...] | None = None) -> VideoMeta:
         t, v, d = vectors.shape
         return cls(video_id, key, VideoState(state), int(t), int(v), int(d), duration, float(last_end), source,
-                   content_hash, added, uuid.uuid4().hex[:16])
+                   content_hash, added, uuid.uuid4().hex[:16], None if cuts is None else tuple(map(float, cuts)))
 
     @property
     def committed(self) -> bool:
@@ -78,6 +81,8 @@ class VideoMeta:
         known = cls.__dataclass_fields__
         d = {k: v for k, v in d.items() if k in known}
         d.setdefault("last_end", d.get("duration") or 0.0)
+        if d.get("cuts") is not None:
+            d["cuts"] = tuple(d["cuts"])
         return cls(key=key, **{**d, "state": VideoState(d["state"])})
 
 

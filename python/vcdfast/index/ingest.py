@@ -204,7 +204,7 @@ def write_batch(catalog: Catalog, first_stage, batch: list[_NewVideo], report: A
             replaced.append(key)
         meta = VideoMeta.new(new.id, key, state, emb.vectors, duration=emb.info.duration,
                              last_end=emb.last_end(), source=new.source,
-                             content_hash=new.content_hash, added=added)
+                             content_hash=new.content_hash, added=added, cuts=emb.info.cuts)
         staged.append((meta, emb.vectors, emb.timestamps))
     catalog.put(staged)
     if replaced:

@@ -12,6 +12,8 @@
     fit_lines          their reference spans refit to straight lines (vcdfast.lines)
     extend             their ends grown along those lines (vcdfast.lines.extend_ends)
     refine             their ends bisected between samples (vcdfast.refine)
+    meet_cuts          their reference spans moved so the query's hard cuts meet the reference's
+                       (vcdfast.cuts)
 
 `query` runs them in that order with one vcdfast.query.QueryOptions (the defaults' one
 home); `query_videos` is the video-level search.
@@ -25,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vcdfast.carry import CARRIED_VIEW, carried_boxes
+from vcdfast.cuts import meet_cuts
 from vcdfast.index.catalog import Catalog, VideoMeta
 from vcdfast.lines import extend_ends, fit_reference_lines
 from vcdfast.normalise import query_bias
@@ -280,6 +283,8 @@ def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptio
         if CARRIED_VIEW in emb.views:
             probe = carried_probe(probe, crops, hits)
         matches = refine(matches, emb, metas, refs, options, background, probe)
+    if options.cut_window is not None:
+        matches = meet_cuts(matches, emb.info.cuts, {m.id: m.cuts for m in metas}, options.cut_window)
     return scored_matches(matches, full_score_seconds=options.full_score_seconds, min_score=options.min_score)
 
 
