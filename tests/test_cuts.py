@@ -11,7 +11,7 @@ import pytest
 
 from vcdfast.cuts import FLOOR, GRID, MARGIN_S, NEIGHBOURS, RATIO, CutFinder, luma_signature, meet_cuts
 from vcdfast.decode import Sampling, iter_frames
-from vcdfast.query import Match
+from vcdfast.query import Match, QueryOptions
 
 SIZE = (160, 120)
 
@@ -163,13 +163,13 @@ def test_the_query_path_puts_a_copy_on_its_reference_frames_by_the_cuts(tmp_path
     ref = make_video(tmp_path / "ref.mp4", seconds=24.0, fps=fps, size=SIZE, content=shots(1)).path
     query = make_video(tmp_path / "query.mp4", seconds=20.0, fps=fps, size=SIZE,
                        content=splice([(shots(101), 4.88), (retime(shots(1), 7.0), 10.0), (shots(102), 5.12)])).path
-    options = dataclasses.replace(QUERY_OPTIONS, refine_steps=4)
+    options = dataclasses.replace(QUERY_OPTIONS, refine_steps=4, cut_window=None)
     with Index.open(tmp_path / "ix") as ix:
         assert ix.add([ref]).ok
         (meta,) = ix.catalog.videos()
         np.testing.assert_allclose(meta.cuts, np.arange(2.0, 24.0, 2.0), atol=1.5 / fps)
         (line,) = ix.query(query, options=options)
-        (cut,) = ix.query(query, options=dataclasses.replace(options, cut_window=0.75))
+        (cut,) = ix.query(query, options=dataclasses.replace(options, cut_window=QueryOptions().cut_window))
     assert abs(line.ref_start - line.query_start - 2.12) > 0.1, line
     for m in (line, cut):
         assert abs(m.query_start - 4.88) < 0.1 and abs(m.query_end - 14.88) < 0.1, m

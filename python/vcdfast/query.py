@@ -151,7 +151,10 @@ class QueryOptions:
     +0.004 / -0.010, inside the noise). The min score moved to 0.2 with the index's second
     reference descriptor (vcdfast.index.settings.DEFAULT_INDEX_VIEWS), chosen together by
     bench/requery.py --grid under the same rule (BENCHMARKS.md, session 32): objective 0.9096
-    against 0.9007 (0.2 flags 6 of the 120 copy-free queries at the margin, 0.15).
+    against 0.9007 (0.2 flags 6 of the 120 copy-free queries at the margin, 0.15). The reference
+    spans' move onto the cuts inside them, and its 1-s window, were chosen on the 240-query tuning
+    split by bench/requery.py --grid under the same rule (BENCHMARKS.md, session 36): objective
+    0.9277 against 0.9097 without (0.9195 / 0.9269 at 0.5 / 0.75 s).
 
     views: the query-side views embedded when the index decodes the query itself (a
       VideoEmbedding passed in is queried with the views it has); the index keeps one or a few
@@ -208,7 +211,7 @@ class QueryOptions:
     extend_min_sim: float | None = 0.1
     refine_steps: int = 4
     carry_min_sim: float | None = 0.3
-    cut_window: float | None = None
+    cut_window: float | None = 1.0
 
     def __post_init__(self):
         from vcdfast.views import expand_views
