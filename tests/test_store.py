@@ -150,6 +150,23 @@ def _catalog(tmp_path, videos: dict[str, np.ndarray]) -> Catalog:
     return catalog
 
 
+def test_a_videos_cuts_round_trip_and_an_older_record_has_none(tmp_path):
+    v = unit(np.random.default_rng(0).standard_normal((4, 1, 8)))
+    catalog = Catalog(MatrixStore(tmp_path / "m"))
+    try:
+        meta = VideoMeta.new("a", video_key("a"), VideoState.COMMITTED, v, duration=4.0, last_end=4.0, source=None,
+                             content_hash=None, added="", cuts=np.array([1.25, 3.5]))
+        older = dict(VideoMeta.new("b", video_key("b"), VideoState.COMMITTED, v, duration=4.0, last_end=4.0,
+                                   source=None, content_hash=None, added="").to_dict())
+        del older["cuts"]  # a record written before videos kept their cuts
+        catalog.put([(meta, v, np.arange(4.0))])
+        catalog.matrices.put([(video_key("b"), older, v, np.arange(4.0))])
+        assert catalog.find("a").cuts == (1.25, 3.5) and catalog.find("a") == meta
+        assert catalog.find("b").cuts is None
+    finally:
+        catalog.matrices.close()
+
+
 def test_embedded_file_catches_up_and_is_rebuilt_when_damaged(tmp_path, monkeypatch):
     """The file is derived from LevelDB: a stale file catches up, a damaged one is reported
     by check() and rebuilt; from TRAIN_ROWS rows on the index is IVF and still finds rows."""

@@ -120,7 +120,7 @@ def meet_cuts(matches: list, query_cuts, ref_cuts: dict, window: float) -> list:
     for m in matches:
         cuts = ref_cuts.get(m.ref_id)
         inside = query_cuts[(query_cuts > m.query_start + MARGIN_S) & (query_cuts < m.query_end - MARGIN_S)]
-        if cuts is not None and len(cuts) and len(inside):
+        if cuts is not None and len(cuts) and len(inside):  # inside is empty for a match under 2 margins long
             cuts = np.asarray(cuts, np.float64)
             slope = (m.ref_end - m.ref_start) / (m.query_end - m.query_start)
             at = m.ref_start + slope * (inside - m.query_start)
