@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-__all__ = ["AGREE_S", "FLOOR", "MARGIN_S", "RATIO", "CutFinder", "luma_signature", "meet_cuts"]
+__all__ = ["AGREE_S", "FLOOR", "GRID", "MARGIN_S", "NEIGHBOURS", "RATIO", "CutFinder", "luma_signature", "meet_cuts"]
 
 GRID = (18, 32)  # block rows, columns
 _POINTS = 4  # luma samples per block side: the means average out grain and noise
