@@ -124,9 +124,7 @@ def meet_cuts(matches: list, query_cuts, ref_cuts: dict, window: float) -> list:
             cuts = np.asarray(cuts, np.float64)
             slope = (m.ref_end - m.ref_start) / (m.query_end - m.query_start)
             at = m.ref_start + slope * (inside - m.query_start)
-            j = np.clip(np.searchsorted(cuts, at), 1, max(1, len(cuts) - 1))
-            nearest = np.where(np.abs(cuts[j - 1] - at) <= np.abs(cuts[np.minimum(j, len(cuts) - 1)] - at),
-                               cuts[j - 1], cuts[np.minimum(j, len(cuts) - 1)])
+            nearest = cuts[np.abs(cuts[None, :] - at[:, None]).argmin(axis=1)]
             shifts = (nearest - at)[np.abs(nearest - at) <= window]
             if len(shifts):
                 shift = float(np.median(shifts))
