@@ -120,17 +120,32 @@ def _match(qs, qe, rs, re_, ref="r"):
     return Match("q", ref, qs, qe, rs, re_, 0.5)
 
 
+LONG = {"r": 100.0}  # the reference's length where it bounds no move
+
+
 def test_a_match_moves_onto_the_cuts_it_holds():
     m = _match(10.0, 20.0, 30.4, 40.4)  # the copy's true reference span is 30.0-40.0
     query_cuts = [9.0, 12.0, 16.5, 21.0]  # 9 and 21 lie outside the match; 12 and 16.5 are shots of the copy
     ref_cuts = {"r": (5.0, 32.02, 36.48, 50.0)}
-    (moved,) = meet_cuts([m], query_cuts, ref_cuts, window=0.75)
+    (moved,) = meet_cuts([m], query_cuts, ref_cuts, window=0.75, durations=LONG)
     assert moved.ref_start == pytest.approx(30.0, abs=1e-9) and moved.ref_end == pytest.approx(40.0, abs=1e-9)
     assert (moved.query_start, moved.query_end, moved.score) == (m.query_start, m.query_end, m.score)
     # at 2x the line maps query seconds to two reference seconds: the shift is measured along it
     fast = _match(10.0, 15.0, 30.4, 40.4)
-    (moved,) = meet_cuts([fast], [12.0], {"r": (34.0,)}, window=0.75)
+    (moved,) = meet_cuts([fast], [12.0], {"r": (34.0,)}, window=0.75, durations=LONG)
     assert moved.ref_start == pytest.approx(30.0) and moved.ref_end == pytest.approx(40.0)
+
+
+@pytest.mark.parametrize("span,ref_cut,duration,moved_to", [
+    ((96.6, 99.6), 98.9, 100.0, (97.0, 100.0)),  # the cut asks 0.6 s later; the end allows 0.4
+    ((96.6, 99.6), 98.9, None, (97.2, 100.2)),   # no known end: the cut's whole move
+    ((0.3, 3.3), 1.1, 100.0, (0.0, 3.0)),        # the cut asks 0.9 s earlier; the start allows 0.3
+    ((0.3, 3.3), 2.3, 100.0, (0.6, 3.6)),        # a move away from the start is not bounded by it
+])
+def test_a_move_stops_at_the_reference_s_ends_keeping_the_length(span, ref_cut, duration, moved_to):
+    m = _match(10.0, 13.0, *span)
+    (moved,) = meet_cuts([m], [11.7], {"r": (ref_cut,)}, window=1.0, durations={"r": duration})
+    assert (moved.ref_start, moved.ref_end) == pytest.approx(moved_to, abs=1e-9)
 
 
 @pytest.mark.parametrize("query_cuts,ref_cuts,why", [
@@ -144,7 +159,7 @@ def test_a_match_moves_onto_the_cuts_it_holds():
 ])
 def test_a_match_stays_where_its_cuts_say_nothing(query_cuts, ref_cuts, why):
     m = _match(10.0, 20.0, 30.4, 40.4)
-    assert meet_cuts([m], query_cuts, {"r": ref_cuts}, window=0.75) == [m], why
+    assert meet_cuts([m], query_cuts, {"r": ref_cuts}, window=0.75, durations=LONG) == [m], why
 
 
 def test_the_query_path_puts_a_copy_on_its_reference_frames_by_the_cuts(tmp_path):

@@ -106,11 +106,13 @@ class CutFinder:
                 self._changes.popleft()
 
 
-def meet_cuts(matches: list, query_cuts, ref_cuts: dict, window: float) -> list:
+def meet_cuts(matches: list, query_cuts, ref_cuts: dict, window: float, *, durations: dict) -> list:
     """`matches` (vcdfast.query.Match) with each reference span moved along its line so that
     the query cuts inside its query span (more than MARGIN_S from either end) meet the
     reference's nearest cuts: by the median of their shifts, where each is at most `window`
-    seconds and all agree within AGREE_S; a match without such cuts is left as it is.
+    seconds and all agree within AGREE_S; a match without such cuts is left as it is. A move
+    stops at the reference's start or end (`durations`: reference id -> seconds), so the span
+    keeps its length and never leaves the reference (None: its end is not known).
     query_cuts: the query's cut times (s), None when not looked for; ref_cuts: reference id
     -> its cut times, or None."""
     if query_cuts is None or not len(query_cuts):
@@ -129,6 +131,11 @@ def meet_cuts(matches: list, query_cuts, ref_cuts: dict, window: float) -> list:
             if len(shifts):
                 shift = float(np.median(shifts))
                 if np.abs(shifts - shift).max() <= AGREE_S:
-                    m = replace(m, ref_start=max(0.0, m.ref_start + shift), ref_end=m.ref_end + shift)
+                    # the copy lies inside the reference: a cut past its end or before its start
+                    # asks for more than the span can move (never a move the other way)
+                    if durations.get(m.ref_id) is not None:
+                        shift = min(shift, max(0.0, durations[m.ref_id] - m.ref_end))
+                    shift = max(shift, min(0.0, -m.ref_start))
+                    m = replace(m, ref_start=m.ref_start + shift, ref_end=m.ref_end + shift)
         out.append(m)
     return out

@@ -284,7 +284,8 @@ def query(first_stage, catalog: Catalog, emb, query_id: str, options: QueryOptio
             probe = carried_probe(probe, crops, hits)
         matches = refine(matches, emb, metas, refs, options, background, probe)
     if options.cut_window is not None:
-        matches = meet_cuts(matches, emb.info.cuts, {m.id: m.cuts for m in metas}, options.cut_window)
+        matches = meet_cuts(matches, emb.info.cuts, {m.id: m.cuts for m in metas}, options.cut_window,
+                            durations={m.id: m.duration for m in metas})
     return scored_matches(matches, full_score_seconds=options.full_score_seconds, min_score=options.min_score)
 
 
