@@ -111,10 +111,10 @@ def meet_cuts(matches: list, query_cuts, ref_cuts: dict, window: float, *, durat
     the query cuts inside its query span (more than MARGIN_S from either end) meet the
     reference's nearest cuts: by the median of their shifts, where each is at most `window`
     seconds and all agree within AGREE_S; a match without such cuts is left as it is. A move
-    stops at the reference's start or end (`durations`: reference id -> seconds), so the span
-    keeps its length and never leaves the reference (None: its end is not known).
+    stops at the reference's start or end, so the span keeps its length and never leaves it.
     query_cuts: the query's cut times (s), None when not looked for; ref_cuts: reference id
-    -> its cut times, or None."""
+    -> its cut times, or None; durations: reference id -> its length (s), or None where not
+    known (then only its start bounds a move)."""
     if query_cuts is None or not len(query_cuts):
         return list(matches)
     query_cuts = np.asarray(query_cuts, np.float64)
