@@ -133,8 +133,9 @@ def meet_cuts(matches: list, query_cuts, ref_cuts: dict, window: float, *, durat
                 if np.abs(shifts - shift).max() <= AGREE_S:
                     # the copy lies inside the reference: a cut past its end or before its start
                     # asks for more than the span can move (never a move the other way)
-                    if durations.get(m.ref_id) is not None:
-                        shift = min(shift, max(0.0, durations[m.ref_id] - m.ref_end))
+                    length = durations.get(m.ref_id)
+                    if length is not None:
+                        shift = min(shift, max(0.0, length - m.ref_end))
                     shift = max(shift, min(0.0, -m.ref_start))
                     m = replace(m, ref_start=m.ref_start + shift, ref_end=m.ref_end + shift)
         out.append(m)
