@@ -1,5 +1,6 @@
 """vcdfast.decode on real videos generated with PyAV (tests/videos.py)."""
 
+import dataclasses
 import math
 import re
 
@@ -223,6 +224,25 @@ def test_not_a_video(tmp_path):
         decode(path)
     assert isinstance(e.value.cause, av.error.FFmpegError) and str(path) in str(e.value)
     assert e.value.partial is None and e.value.frames_decoded == 0
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_tags_that_are_not_utf8_do_not_stop_decoding(tmp_path, suffix):
+    # Older cameras and editors write tags in Latin-1 and the like; PyAV before 19 refuses such
+    # a file at open unless told to be lenient, and 19 no longer takes that argument.
+    slot = "TITLE-SLOT"
+    g = V.make_video(tmp_path / f"utf8{suffix}", seconds=1, title=slot)
+    data = g.path.read_bytes()
+    assert data.count(slot.encode()) == 1
+    latin1 = "Été à Noël".encode("latin-1")  # as long as the slot, so the container stays whole
+    path = tmp_path / f"latin1{suffix}"
+    path.write_bytes(data.replace(slot.encode(), latin1))
+    with pytest.raises(UnicodeDecodeError):
+        latin1.decode("utf-8")
+    want, got = decode(g.path, Sampling(fps=None)), decode(path, Sampling(fps=None))
+    np.testing.assert_array_equal(got.timestamps, want.timestamps)
+    np.testing.assert_array_equal(got.frames, want.frames)
+    assert dataclasses.replace(probe(path), path=str(g.path)) == probe(g.path)
 
 
 def test_missing_file(tmp_path):

@@ -231,6 +231,7 @@ def make_video(
     bframes: bool = True,
     quality: int | None = None,
     options: dict | None = None,
+    title: str | None = None,
 ) -> GeneratedVideo:
     """Encode content(t) for t in the frame times and return what was written.
 
@@ -238,7 +239,8 @@ def make_video(
     irregular VFR intervals) for t < seconds, all shifted by start_time on the container clock.
     rotation (0/90/180/270, counter-clockwise display rotation as FFmpeg's display matrix
     defines it) stores the frames rotated the other way, so a decoder that honours the
-    metadata shows content(t) upright. gop is the keyframe interval in frames.
+    metadata shows content(t) upright. gop is the keyframe interval in frames. title is the
+    container's title tag.
     content: a callable, or "scenes" (Scenes(seed, size)) or "clock" (clock(size)).
     """
     import av
@@ -263,6 +265,8 @@ def make_video(
     tb = Fraction(1, 1000)
     pts = [int(round((start_time + t) * 1000)) for t in rel]
     with av.open(str(path), "w") as out:
+        if title is not None:
+            out.metadata["title"] = title
         stream = out.add_stream(encoder, rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = enc_w, enc_h
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"

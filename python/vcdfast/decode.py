@@ -157,6 +157,13 @@ def check_regular_file(path) -> None:
                                      "indexed (record it to a file first)")
 
 
+def _lenient_tags(av) -> dict:
+    """av.open's arguments that keep a file whose tags are not UTF-8 readable: PyAV before 19
+    decodes tags strictly and refuses such a file at open; 19 reads them with surrogateescape
+    and no longer takes the argument."""
+    return {"metadata_errors": "ignore"} if int(av.__version__.split(".")[0]) < 19 else {}
+
+
 def _open(path):
     import av
 
@@ -164,7 +171,7 @@ def _open(path):
     if os.path.isfile(path) and os.path.getsize(path) == 0:
         raise VideoDecodeError(path, "the file is empty (0 bytes)")
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(str(path), **_lenient_tags(av))
     except Exception as e:  # FileNotFoundError, av.error.InvalidDataError, ...
         raise VideoDecodeError(path, e) from e
     if not container.streams.video:
