@@ -1,12 +1,12 @@
 """The core's own tests under AddressSanitizer and ThreadSanitizer.
 
-Each builds vcdfast._core from this source tree with -DVCDFAST_SANITIZE=address|thread (into
-build/asan-tests or build/tsan, kept between runs so a rerun only recompiles what changed),
-puts it in a temporary copy of the vcdfast package, and runs core test files against it in a
-child process with the sanitizer runtime preloaded; Python itself is not instrumented. Any
-sanitizer report fails the test. Skipped, with the reason, when the sources, CMake/Ninja, a
-compiler, pybind11's CMake files or a runtime library are missing (e.g. when the tests run
-against an installed wheel).
+Each builds vcdfast._core from this source tree with -DVCDFAST_SANITIZE=address|thread for the
+Python running the tests (into build/asan-tests-<python> or build/tsan-<python>, kept between
+runs so a rerun only recompiles what changed), puts it in a temporary copy of the vcdfast
+package, and runs core test files against it in a child process with the sanitizer runtime
+preloaded; Python itself is not instrumented. Any sanitizer report fails the test. Skipped,
+with the reason, when the sources, CMake/Ninja, a compiler, pybind11's CMake files or a runtime
+library are missing (e.g. when the tests run against an installed wheel).
 
 ASan: the similarity, alignment, trimming, parameter-table and fuzz test files.
 
@@ -87,8 +87,9 @@ def _llvm_openmp() -> tuple[str, str]:
 
 
 def _build(sanitizer: str, folder: str) -> Path:
-    """build/<folder>/_core*.so, configured once and rebuilt incrementally, under a file lock
-    so concurrent test runs do not build over each other."""
+    """build/<folder>-<python>/_core*.so for the Python running the tests (CMake left to itself
+    may find another one), configured once and rebuilt incrementally, under a file lock so
+    concurrent test runs do not build over each other."""
     if not (ROOT / "CMakeLists.txt").is_file() or not (ROOT / "cpp").is_dir():
         pytest.skip(f"no vcdfast source tree at {ROOT} (tests running against an installed package)")
     cmake, _ = _tool("cmake"), _tool("ninja")
@@ -97,13 +98,14 @@ def _build(sanitizer: str, folder: str) -> Path:
     pybind11_dir = subprocess.run([sys.executable, "-m", "pybind11", "--cmakedir"], capture_output=True, text=True)
     if pybind11_dir.returncode != 0:
         pytest.skip("pybind11 (with its CMake files) is not installed")
-    build = ROOT / "build" / folder
+    build = ROOT / "build" / f"{folder}-{sys.implementation.cache_tag}"
     build.mkdir(parents=True, exist_ok=True)
     with open(build / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (build / "build.ninja").exists():
             _run([cmake, "-S", str(ROOT), "-B", str(build), "-G", "Ninja", f"-DVCDFAST_SANITIZE={sanitizer}",
-                  "-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-Dpybind11_DIR={pybind11_dir.stdout.strip()}"])
+                  "-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-Dpybind11_DIR={pybind11_dir.stdout.strip()}",
+                  f"-DPython_EXECUTABLE={sys.executable}"])
         _run([cmake, "--build", str(build), "--target", "_core", "-j", "2"])
     built = sorted(build.glob("_core*.so"))
     assert built, f"the build in {build} produced no _core*.so"
